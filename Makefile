@@ -1,0 +1,104 @@
+# bcachefs-tools: a C implementation of the bcachefs userspace tools.
+
+PREFIX		?= /usr/local
+ROOT_SBINDIR	?= /sbin
+MANDIR		?= $(PREFIX)/share/man
+BASHCOMPDIR	?= $(PREFIX)/share/bash-completion/completions
+DESTDIR		?=
+
+CC		?= gcc
+PKGS		:= blkid uuid liblz4 libzstd zlib libxxhash libsodium libudev
+PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lkeyutils -laio
+
+WARN		:= -Wall -Wextra -Werror -Wno-unused-parameter \
+		   -Wno-missing-field-initializers
+BASE_CFLAGS	:= -std=gnu11 -g $(WARN) -Iinclude -Ilibbcachefs \
+		   -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE $(PKG_CFLAGS)
+OPT		?= -O2
+CFLAGS		?=
+LDFLAGS		?=
+
+VERSION		:= $(shell cat VERSION 2>/dev/null || echo 0.0)
+
+LIB_SRCS	:= $(sort $(wildcard libbcachefs/*/*.c))
+CMD_SRCS	:= $(sort $(wildcard cmd/*.c))
+UNIT_SRCS	:= $(sort $(wildcard tests/unit/test_*.c))
+
+# Two builds share the sources: build/rel (the tool) and build/san
+# (AddressSanitizer + UndefinedBehaviorSanitizer, for the unit tests).
+rel_CFLAGS	:= $(BASE_CFLAGS) $(OPT) -DBCH_TOOLS_VERSION='"$(VERSION)"' $(CFLAGS)
+san_CFLAGS	:= $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer \
+		   -fsanitize=address,undefined -fno-sanitize-recover=all \
+		   -DBCH_TOOLS_VERSION='"$(VERSION)"' $(CFLAGS)
+san_LDFLAGS	:= -fsanitize=address,undefined
+
+objs = $(patsubst %.c,build/$(1)/%.o,$(2))
+
+.PHONY: all clean install check unit unit-san deps test-deps diff-tests bench
+all: bcachefs mkfs.bcachefs fsck.bcachefs
+
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(rel_CFLAGS) -MMD -MP -c $< -o $@
+
+build/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(san_CFLAGS) -MMD -MP -c $< -o $@
+
+build/rel/libbcachefs.a: $(call objs,rel,$(LIB_SRCS))
+	$(AR) rcs $@ $^
+
+build/san/libbcachefs.a: $(call objs,san,$(LIB_SRCS))
+	$(AR) rcs $@ $^
+
+bcachefs: $(call objs,rel,$(CMD_SRCS)) build/rel/libbcachefs.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+mkfs.bcachefs fsck.bcachefs: bcachefs
+	ln -sf bcachefs $@
+
+build/rel/tests/unit/%: build/rel/tests/unit/%.o build/rel/libbcachefs.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs check) $(PKG_LIBS) -lm
+
+build/san/tests/unit/%: build/san/tests/unit/%.o build/san/libbcachefs.a
+	$(CC) $(san_LDFLAGS) -o $@ $^ $(shell pkg-config --libs check) $(PKG_LIBS) -lm
+
+UNIT_REL	:= $(patsubst %.c,build/rel/%,$(UNIT_SRCS))
+UNIT_SAN	:= $(patsubst %.c,build/san/%,$(UNIT_SRCS))
+
+deps:
+	@packaging/install-deps.sh
+
+test-deps:
+	@packaging/install-deps.sh --test
+
+unit: $(UNIT_REL)
+	@for t in $(UNIT_REL); do echo "== $$t"; CK_FORK=yes $$t || exit 1; done
+
+unit-san: $(UNIT_SAN)
+	@for t in $(UNIT_SAN); do echo "== $$t (asan+ubsan)"; CK_FORK=no $$t || exit 1; done
+
+diff-tests: all
+	@tests/run-tests.sh
+
+check: test-deps
+	$(MAKE) all
+	$(MAKE) unit unit-san
+	$(MAKE) diff-tests
+
+bench: all
+	@for b in bench/*.sh; do sh $$b || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(ROOT_SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 bcachefs $(DESTDIR)$(ROOT_SBINDIR)/bcachefs
+	ln -sf bcachefs $(DESTDIR)$(ROOT_SBINDIR)/mkfs.bcachefs
+	ln -sf bcachefs $(DESTDIR)$(ROOT_SBINDIR)/fsck.bcachefs
+	install -m 0644 bcachefs.8 $(DESTDIR)$(MANDIR)/man8/bcachefs.8
+	install -m 0644 completions/bcachefs.bash $(DESTDIR)$(BASHCOMPDIR)/bcachefs
+
+clean:
+	rm -rf build bcachefs mkfs.bcachefs fsck.bcachefs
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,203 @@
+/* Option parsing and help text driven by each command's option table. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+#include "cmd.h"
+
+void cmd_opts_init(struct cmd_opts_state *st, int argc, char **argv)
+{
+	*st = (struct cmd_opts_state) {
+		.argc = argc, .argv = argv, .optind = 1, .next = 1,
+	};
+}
+
+void cmd_err(const char *fmt, ...)
+{
+	va_list args;
+
+	fputs("bcachefs: ", stderr);
+	va_start(args, fmt);
+	vfprintf(stderr, fmt, args);
+	va_end(args);
+	fputc('\n', stderr);
+}
+
+void cmd_usage_error(const struct cmd_def *def, const char *fmt, ...)
+{
+	va_list args;
+
+	fprintf(stderr, "bcachefs %s: ", def->name);
+	va_start(args, fmt);
+	vfprintf(stderr, fmt, args);
+	va_end(args);
+	fprintf(stderr, "\nTry 'bcachefs %s --help' for more information.\n",
+		def->name);
+}
+
+void cmd_help(FILE *f, const struct cmd_def *def)
+{
+	fprintf(f, "Usage: bcachefs %s %s\n%s\n", def->name, def->synopsis,
+		def->summary);
+	fprintf(f, "\nOptions:\n");
+	for (const struct cmd_option *o = def->options; o && o->long_name; o++) {
+		char left[64];
+		int n = 0;
+
+		if (o->short_name)
+			n = snprintf(left, sizeof(left), "  -%c, ", o->short_name);
+		else
+			n = snprintf(left, sizeof(left), "      ");
+		n += snprintf(left + n, sizeof(left) - n, "--%s", o->long_name);
+		if (o->arg == CMD_ARG_REQUIRED)
+			snprintf(left + n, sizeof(left) - n, "=%s",
+				 o->arg_name ? o->arg_name : "VALUE");
+		fprintf(f, "%-32s %s\n", left, o->help);
+	}
+	fprintf(f, "%-32s %s\n", "  -h, --help", "Display this help and exit");
+}
+
+/* Moves argv[from] to just before argv[to] (rotating), keeping order. */
+static void rotate_to(char **argv, int to, int from)
+{
+	char *a = argv[from];
+
+	memmove(argv + to + 1, argv + to, (from - to) * sizeof(*argv));
+	argv[to] = a;
+}
+
+static int find_long(const struct cmd_def *def, const char *name, size_t len)
+{
+	for (int i = 0; def->options && def->options[i].long_name; i++)
+		if (strlen(def->options[i].long_name) == len &&
+		    !strncmp(def->options[i].long_name, name, len))
+			return i;
+	return -1;
+}
+
+static int find_short(const struct cmd_def *def, char c)
+{
+	for (int i = 0; def->options && def->options[i].long_name; i++)
+		if (def->options[i].short_name == c)
+			return i;
+	return -1;
+}
+
+static int take_arg(const struct cmd_def *def, struct cmd_opts_state *st,
+		    int i, const char *inline_arg, const char *spelled)
+{
+	const struct cmd_option *o = &def->options[i];
+
+	if (o->arg == CMD_ARG_NONE) {
+		if (inline_arg) {
+			cmd_usage_error(def, "option '%s' takes no argument", spelled);
+			return CMD_OPTS_ERROR;
+		}
+		st->arg = NULL;
+		return i;
+	}
+	if (inline_arg) {
+		st->arg = inline_arg;
+		return i;
+	}
+	if (st->next >= st->argc) {
+		cmd_usage_error(def, "option '%s' requires an argument", spelled);
+		return CMD_OPTS_ERROR;
+	}
+	/* the argument is the next element: take it out of the operands */
+	rotate_to(st->argv, st->optind, st->next);
+	st->arg = st->argv[st->optind++];
+	st->next++;
+	return i;
+}
+
+static int next_short(const struct cmd_def *def, struct cmd_opts_state *st)
+{
+	char c = *st->short_rest++;
+	char spelled[3] = { '-', c, 0 };
+	int i;
+
+	if (c == 'h')
+		return CMD_OPTS_HELP;
+	i = find_short(def, c);
+	if (i < 0) {
+		cmd_usage_error(def, "invalid option -- '%c'", c);
+		return CMD_OPTS_ERROR;
+	}
+	if (def->options[i].arg == CMD_ARG_REQUIRED && *st->short_rest) {
+		const char *a = st->short_rest;
+
+		st->short_rest = NULL;
+		return take_arg(def, st, i, a, spelled);
+	}
+	if (!*st->short_rest)
+		st->short_rest = NULL;
+	return take_arg(def, st, i, NULL, spelled);
+}
+
+int cmd_next_opt(const struct cmd_def *def, struct cmd_opts_state *st)
+{
+	if (st->short_rest)
+		return next_short(def, st);
+
+	while (st->next < st->argc) {
+		char *a = st->argv[st->next];
+
+		if (!strcmp(a, "--")) {
+			rotate_to(st->argv, st->optind, st->next);
+			st->optind++;
+			st->next = st->argc;
+			return CMD_OPTS_END;
+		}
+		if (a[0] != '-' || !a[1]) {
+			st->next++;	/* an operand: leave it in place */
+			continue;
+		}
+		/* an option: move it before the operands seen so far */
+		rotate_to(st->argv, st->optind, st->next);
+		st->optind++;
+		st->next++;
+
+		if (a[1] == '-') {
+			const char *name = a + 2, *eq = strchr(name, '=');
+			size_t len = eq ? (size_t)(eq - name) : strlen(name);
+			int i;
+
+			if (len == 4 && !strncmp(name, "help", 4))
+				return CMD_OPTS_HELP;
+			i = find_long(def, name, len);
+			if (i < 0) {
+				cmd_usage_error(def, "unrecognized option '%s'", a);
+				return CMD_OPTS_ERROR;
+			}
+			return take_arg(def, st, i, eq ? eq + 1 : NULL, a);
+		}
+		st->short_rest = a + 1;
+		return next_short(def, st);
+	}
+	return CMD_OPTS_END;
+}
+
+bool cmd_parse_u64(const struct cmd_def *def, const char *opt, const char *s,
+		   unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	if (errno || end == s || *end || *s == '-') {
+		cmd_usage_error(def, "invalid value '%s' for %s", s, opt);
+		return false;
+	}
+	return true;
+}
+
+bool cmd_write_stdout(const char *buf, size_t len)
+{
+	if (len && fwrite(buf, 1, len, stdout) != len) {
+		cmd_err("error writing output: %s", strerror(errno));
+		return false;
+	}
+	return true;
+}

@@ -1,0 +1,49 @@
+/* In-memory btree nodes: a node read from disk, its bsets merged into one sorted array of unpacked keys. */
+#ifndef BCH_BTREE_BTREE_TYPES_H
+#define BCH_BTREE_BTREE_TYPES_H
+
+#include "bkey/bkey.h"
+
+/*
+ * A node as read: `data` is the raw node (sectors_written sectors), `keys`
+ * the live keys of all its bsets merged in position order (newest bset
+ * wins at equal positions, deleted keys dropped), values pointing into
+ * `data`.  Buffers are reused when a struct btree is refilled, so walking a
+ * btree allocates nothing per key or per node once warm.
+ */
+struct btree {
+	enum btree_id btree_id;
+	u8 level;
+	struct bpos min_key;
+	struct bpos max_key;
+	u64 seq;			/* bset seq (btree_ptr_v2.seq) */
+	u64 node_seq;			/* header flags SEQ: generation */
+	u64 max_journal_seq;
+	unsigned written;		/* sectors of valid bsets */
+	unsigned nr_bsets;
+	struct bkey_format format;
+	struct bkey_unpacker unpacker;
+
+	/* the pointer this node was read through (btree_ptr_v2 or btree_ptr) */
+	union {
+		struct bkey_i key;
+		u8 _key_buf[sizeof(struct bkey) + 8 * 40];
+	};
+	u8 dev;				/* device it was read from */
+	u64 sector;
+
+	void *data;
+	size_t data_size;		/* allocated bytes */
+
+	struct bkey *keys;
+	const void **vals;
+	size_t nr_keys;
+	size_t keys_size;		/* allocated entries */
+};
+
+static inline struct bkey_s_c btree_key(const struct btree *b, size_t i)
+{
+	return (struct bkey_s_c) { &b->keys[i], b->vals[i] };
+}
+
+#endif

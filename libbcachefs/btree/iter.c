@@ -1,0 +1,259 @@
+/* Btree iteration with the journal overlay: descend to the node holding a position, merge node and journal keys. */
+#include <string.h>
+
+#include "iter.h"
+#include "node_read.h"
+#include "journal/journal.h"
+#include "util/errcode.h"
+#include "util/names.h"
+
+void bch_btree_iter_init(struct btree_iter *it, struct bch_fs *c, enum btree_id id,
+			 struct bpos start, unsigned level)
+{
+	memset(it, 0, sizeof(*it));
+	it->c = c;
+	it->btree_id = id;
+	it->level = level;
+	it->pos = start;
+}
+
+void bch_btree_iter_exit(struct btree_iter *it)
+{
+	for (unsigned l = 0; l < BTREE_MAX_DEPTH; l++)
+		bch_btree_node_free(&it->path[l]);
+	pb_exit(&it->err);
+}
+
+static int jkey_cmp(const struct journal_key *j, enum btree_id id, unsigned level,
+		    struct bpos pos)
+{
+	if (j->btree_id != id)
+		return j->btree_id < id ? -1 : 1;
+	if (j->level != level)
+		return j->level < level ? -1 : 1;
+	return bpos_cmp(j->k->k.p, pos);
+}
+
+/* First journal key >= (btree, level, pos), trying the cursor first. */
+static size_t journal_lower_bound(const struct bch_fs *c, size_t hint,
+				  enum btree_id id, unsigned level, struct bpos pos)
+{
+	const struct journal_keys *keys = &c->journal.keys;
+
+	if (hint <= keys->nr &&
+	    (hint == keys->nr || jkey_cmp(&keys->data[hint], id, level, pos) >= 0) &&
+	    (!hint || jkey_cmp(&keys->data[hint - 1], id, level, pos) < 0))
+		return hint;
+	return bch_journal_keys_search(keys, id, level, pos);
+}
+
+static size_t node_lower_bound(const struct btree *b, size_t hint, struct bpos pos)
+{
+	if (hint <= b->nr_keys &&
+	    (hint == b->nr_keys || bpos_ge(b->keys[hint].p, pos)) &&
+	    (!hint || bpos_lt(b->keys[hint - 1].p, pos)))
+		return hint;
+	return bch_btree_node_lower_bound(b, pos);
+}
+
+/*
+ * The first live key at or after pos in node b at `level`, node keys and
+ * journal keys merged (journal wins at equal positions): 1 if found, 0 if
+ * the node has none.  Cursors are updated for the next call.
+ */
+static int merged_peek(struct btree_iter *it, const struct btree *b, unsigned level,
+		       struct bpos pos, struct bkey_s_c *out)
+{
+	const struct journal_keys *keys = &it->c->journal.keys;
+	size_t i = node_lower_bound(b, level == it->level ? it->node_idx : 0, pos);
+	size_t j = journal_lower_bound(it->c, level == it->level ? it->journal_idx : 0,
+				       it->btree_id, level, pos);
+
+	while (1) {
+		const struct bkey *bk = i < b->nr_keys ? &b->keys[i] : NULL;
+		struct bpos end = bk ? bk->p : b->max_key;
+		const struct journal_key *jk = NULL;
+
+		while (j < keys->nr && keys->data[j].overwritten &&
+		       !jkey_cmp(&keys->data[j], it->btree_id, level, keys->data[j].k->k.p))
+			j++;
+		if (!it->no_journal && j < keys->nr && jkey_cmp(&keys->data[j], it->btree_id, level, end) <= 0 &&
+		    jkey_cmp(&keys->data[j], it->btree_id, level, pos) >= 0)
+			jk = &keys->data[j];
+
+		if (!bk && !jk)
+			break;
+
+		struct bkey_s_c k;
+		if (jk) {
+			k = bkey_i_to_s_c(jk->k);
+			if (bk && bpos_eq(bk->p, jk->k->k.p))
+				i++;	/* masked by the journal key */
+			j++;
+		} else {
+			k = btree_key(b, i);
+			i++;
+		}
+		if (k.k->type == KEY_TYPE_deleted)
+			continue;
+		if (level == it->level) {
+			it->node_idx = i;
+			it->journal_idx = j;
+		}
+		*out = k;
+		return 1;
+	}
+	if (level == it->level) {
+		it->node_idx = i;
+		it->journal_idx = j;
+	}
+	return 0;
+}
+
+/* An empty leaf standing in for a btree that has no root on disk. */
+static void fake_root(struct btree *b, enum btree_id id)
+{
+	b->btree_id = id;
+	b->level = 0;
+	b->min_key = POS_MIN;
+	b->max_key = SPOS_MAX;
+	b->nr_keys = 0;
+	memset(&b->key, 0, sizeof(b->key));
+	b->key.k.p = SPOS_MAX;
+}
+
+static bool same_ptr(const struct bkey_i *a, const struct bkey_i *b)
+{
+	return a->k.u64s == b->k.u64s && a->k.type == b->k.type &&
+		!memcmp(a, b, a->k.u64s * 8);
+}
+
+static int read_into_path(struct btree_iter *it, const struct bkey_i *ptr,
+			  unsigned level)
+{
+	struct btree *b = &it->path[level];
+
+	if (it->path_valid[level] && same_ptr(&b->key, ptr))
+		return 0;
+	for (unsigned l = 0; l <= level; l++)
+		it->path_valid[l] = false;
+	it->node_idx = it->journal_idx = 0;
+
+	int ret = bch_btree_node_read(it->c, ptr, it->btree_id, level, b, &it->err);
+	if (ret)
+		return ret;
+	it->path_valid[level] = true;
+	return 0;
+}
+
+static int load_root(struct btree_iter *it)
+{
+	const struct btree_root *r = &it->c->roots[it->btree_id];
+
+	if (!r->alive) {
+		it->have_root = false;
+		it->root_level = 0;
+		if (!it->path_valid[0]) {
+			fake_root(&it->path[0], it->btree_id);
+			it->path_valid[0] = true;
+		}
+		return 0;
+	}
+	if (r->error) {
+		pb_printf(&it->err, "btree %s: root is unreadable (empty root entry)",
+			  bch_btree_id_names[it->btree_id]);
+		return -BCH_ERR_btree_root_missing;
+	}
+	it->have_root = true;
+	it->root_level = r->level;
+	return read_into_path(it, &r->key, r->level);
+}
+
+/* Makes path[it->level] the node covering it->pos; 0 if above the root. */
+static int traverse(struct btree_iter *it)
+{
+	int ret = load_root(it);
+
+	if (ret)
+		return ret;
+	if (it->level > it->root_level)
+		return 0;
+
+	for (unsigned l = it->root_level; l > it->level; l--) {
+		struct bkey_s_c child;
+
+		if (!merged_peek(it, &it->path[l], l, it->pos, &child)) {
+			pb_printf(&it->err, "btree %s level %u: no child node covers ",
+				  bch_btree_id_names[it->btree_id], l);
+			bch_bpos_to_text(&it->err, it->pos);
+			return -BCH_ERR_btree_node_invalid;
+		}
+		if (child.k->type != KEY_TYPE_btree_ptr_v2 &&
+		    child.k->type != KEY_TYPE_btree_ptr) {
+			pb_printf(&it->err, "btree %s level %u: child pointer of type %u",
+				  bch_btree_id_names[it->btree_id], l, child.k->type);
+			return -BCH_ERR_btree_node_invalid;
+		}
+		/* child.k and child.v are contiguous for journal keys, not node keys */
+		union {
+			struct bkey_i k;
+			u8 buf[sizeof(struct bkey) + 8 * BKEY_VAL_U64s_MAX];
+		} ptr;
+		ptr.k.k = *child.k;
+		memcpy(ptr.k.v, child.v, bkey_val_bytes(child.k));
+		ret = read_into_path(it, &ptr.k, l - 1);
+		if (ret)
+			return ret;
+	}
+	return 1;
+}
+
+int bch_btree_iter_peek(struct btree_iter *it, struct bkey_s_c *k)
+{
+	while (1) {
+		int ret = traverse(it);
+		if (ret <= 0)
+			return ret;
+
+		struct btree *b = &it->path[it->level];
+
+		if (merged_peek(it, b, it->level, it->pos, k)) {
+			it->k = *k->k;
+			k->k = &it->k;
+			return 1;
+		}
+		if (bpos_eq(b->max_key, SPOS_MAX))
+			return 0;
+		it->pos = bpos_successor(b->max_key);
+	}
+}
+
+void bch_btree_iter_advance(struct btree_iter *it)
+{
+	it->pos = bpos_successor(it->k.p);
+}
+
+int bch_btree_iter_peek_node(struct btree_iter *it, const struct btree **b)
+{
+	if (bpos_eq(it->pos, SPOS_MAX) && it->k.type == 0xff)
+		return 0;
+	int ret = traverse(it);
+	if (ret <= 0)
+		return ret;
+	*b = &it->path[it->level];
+	if (!it->have_root && !it->c->roots[it->btree_id].alive)
+		return 0;
+	return 1;
+}
+
+void bch_btree_iter_next_node(struct btree_iter *it)
+{
+	const struct btree *b = &it->path[it->level];
+
+	if (bpos_eq(b->max_key, SPOS_MAX)) {
+		it->pos = SPOS_MAX;
+		it->k.type = 0xff;	/* past the last node */
+	} else {
+		it->pos = bpos_successor(b->max_key);
+	}
+}

@@ -1,0 +1,53 @@
+/* Iterating a btree in key order, with the journal's keys overlaid at every level. */
+#ifndef BCH_BTREE_ITER_H
+#define BCH_BTREE_ITER_H
+
+#include "btree/btree_types.h"
+#include "core/fs_types.h"
+
+/*
+ * The iterator keeps one decoded node per level on the path from the root
+ * to the current position; nodes are re-read only when the path moves to
+ * another node, and their buffers are reused.  Journal keys of the same
+ * btree and level override btree keys at equal positions, as the kernel
+ * sees the btree before journal replay has run.
+ */
+struct btree_iter {
+	struct bch_fs *c;
+	enum btree_id btree_id;
+	unsigned level;			/* level of the keys returned */
+	struct bpos pos;		/* next position to search from */
+	unsigned root_level;
+	bool have_root;			/* false: the btree is empty on disk */
+	bool no_journal;		/* the btree alone, without the overlay */
+	bool path_valid[BTREE_MAX_DEPTH];
+	struct btree path[BTREE_MAX_DEPTH];
+	size_t node_idx;		/* cursor in path[level].keys */
+	size_t journal_idx;		/* cursor in c->journal.keys */
+	struct bkey k;			/* the key returned last */
+	struct printbuf err;
+};
+
+void bch_btree_iter_init(struct btree_iter *, struct bch_fs *, enum btree_id,
+			 struct bpos start, unsigned level);
+void bch_btree_iter_exit(struct btree_iter *);
+
+/*
+ * The first live key at or after the iterator's position: 1 and *k set,
+ * 0 at the end of the btree, or a negative error (it.err says what).
+ * Deleted keys are skipped; whiteouts are returned.
+ */
+int bch_btree_iter_peek(struct btree_iter *, struct bkey_s_c *k);
+
+/* Moves the position just past the key peek returned. */
+void bch_btree_iter_advance(struct btree_iter *);
+
+/*
+ * Node iteration: the node at the iterator's level containing the
+ * position (*b), 1 if found, 0 past the end, or a negative error.  Then
+ * bch_btree_iter_next_node() moves past it.
+ */
+int bch_btree_iter_peek_node(struct btree_iter *, const struct btree **b);
+void bch_btree_iter_next_node(struct btree_iter *);
+
+#endif

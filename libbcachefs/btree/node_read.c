@@ -1,0 +1,520 @@
+/* Reading a btree node from disk: checksums, bset and key validation, and the merge of bsets into sorted keys. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_read.h"
+#include "checksum/checksum.h"
+#include "core/fs.h"
+#include "journal/journal.h"
+#include "keys/key_types.h"
+#include "util/errcode.h"
+#include "util/names.h"
+
+/* A run of merged keys: bsets start as runs and are merged pairwise. */
+struct key_run {
+	size_t start, end;
+};
+
+#define MAX_BSETS	1024
+
+void bch_btree_node_free(struct btree *b)
+{
+	free(b->data);
+	free(b->keys);
+	free(b->vals);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Room for want keys in keys[]/vals[] and as much again for merging. */
+static int reserve_keys(struct btree *b, size_t want)
+{
+	size_t n = b->keys_size ? b->keys_size : 256;
+
+	if (2 * want <= b->keys_size)
+		return 0;
+	while (n < 2 * want)
+		n *= 2;
+	struct bkey *k = realloc(b->keys, n * sizeof(*k));
+	if (!k)
+		return -BCH_ERR_nomem;
+	b->keys = k;
+	const void **v = realloc(b->vals, n * sizeof(*v));
+	if (!v)
+		return -BCH_ERR_nomem;
+	b->vals = v;
+	b->keys_size = n;
+	return 0;
+}
+
+/* The device pointers of a btree_ptr / btree_ptr_v2 value. */
+struct node_ptr_info {
+	const struct bch_extent_ptr *ptrs;
+	unsigned nr_ptrs;
+	unsigned sectors_written;	/* 0: unknown (btree_ptr v1) */
+	u64 seq;
+	struct bpos min_key;
+};
+
+static int node_ptr_info(const struct bkey_i *k, struct node_ptr_info *p)
+{
+	unsigned bytes = bkey_val_bytes(&k->k);
+
+	memset(p, 0, sizeof(*p));
+	if (k->k.type == KEY_TYPE_btree_ptr_v2 && bytes >= sizeof(struct bch_btree_ptr_v2)) {
+		const struct bch_btree_ptr_v2 *v = (const void *)k->v;
+
+		p->ptrs = v->start;
+		p->nr_ptrs = (bytes - sizeof(*v)) / sizeof(struct bch_extent_ptr);
+		p->sectors_written = le16_to_cpu(v->sectors_written);
+		p->seq = le64_to_cpu(v->seq);
+		p->min_key = v->min_key;
+		return 0;
+	}
+	if (k->k.type == KEY_TYPE_btree_ptr) {
+		p->ptrs = (const void *)k->v;
+		p->nr_ptrs = bytes / sizeof(struct bch_extent_ptr);
+		return 0;
+	}
+	return -BCH_ERR_btree_node_invalid;
+}
+
+static struct bch_nonce bset_nonce(const struct bset *i, unsigned byte_offset)
+{
+	u64 seq = le64_to_cpu(i->seq);
+
+	return (struct bch_nonce) { {
+		byte_offset, (u32)seq, (u32)(seq >> 32),
+		(u32)le64_to_cpu(i->journal_seq) ^ (2U << 28),
+	} };
+}
+
+static const char *btree_name(unsigned id)
+{
+	return id < BTREE_ID_NR ? bch_btree_id_names[id] : "(unknown btree)";
+}
+
+/* Checks the node header against the pointer we followed to it. */
+static int check_header(struct bch_fs *c, struct btree *b, const struct bkey_i *ptr,
+			const struct node_ptr_info *pi, struct printbuf *err)
+{
+	const struct btree_node *bn = b->data;
+
+	if (le64_to_cpu(bn->magic) != c->sb.bset_magic) {
+		pb_printf(err, "bad magic: want %llx, got %llx",
+			  (unsigned long long)c->sb.bset_magic,
+			  (unsigned long long)le64_to_cpu(bn->magic));
+		return -BCH_ERR_btree_node_invalid;
+	}
+	if (ptr->k.type == KEY_TYPE_btree_ptr_v2 ? le64_to_cpu(bn->keys.seq) != pi->seq
+						 : !bn->keys.seq) {
+		pb_printf(err, "wrong node: seq %llx, pointer wants %llx",
+			  (unsigned long long)le64_to_cpu(bn->keys.seq),
+			  (unsigned long long)pi->seq);
+		return -BCH_ERR_btree_node_invalid;
+	}
+	if (btree_node_id(bn) != b->btree_id || btree_node_level(bn) != b->level) {
+		pb_printf(err, "node is btree %s level %u, expected %s level %u",
+			  btree_name(btree_node_id(bn)), (unsigned)btree_node_level(bn),
+			  btree_name(b->btree_id), b->level);
+		return -BCH_ERR_btree_node_invalid;
+	}
+	if (!bpos_eq(bn->max_key, ptr->k.p) ||
+	    (ptr->k.type == KEY_TYPE_btree_ptr_v2 && !bpos_eq(bn->min_key, pi->min_key))) {
+		pb_str(err, "node covers ");
+		bch_bpos_to_text(err, bn->min_key);
+		pb_str(err, " - ");
+		bch_bpos_to_text(err, bn->max_key);
+		pb_str(err, ", its pointer says otherwise");
+		return -BCH_ERR_btree_node_invalid;
+	}
+	if ((b->btree_id == BTREE_ID_extents || b->btree_id == BTREE_ID_reflink) &&
+	    !btree_node_new_extent_overwrite(bn)) {
+		pb_str(err, "extents node without NEW_EXTENT_OVERWRITE is not supported");
+		return -BCH_ERR_btree_node_invalid;
+	}
+	if (bch_bkey_format_validate(&bn->format, err))
+		return -BCH_ERR_btree_node_invalid;
+	return 0;
+}
+
+static void log_where(struct bch_fs *c, const struct btree *b)
+{
+	pb_printf(&c->log, "btree %s level %u node at dev %u sector %llu: ",
+		  btree_name(b->btree_id), b->level, b->dev,
+		  (unsigned long long)b->sector);
+}
+
+/*
+ * Unpacks and validates one bset's keys, appending them to b->keys.
+ * Invalid keys are dropped with a message in c->log, as the kernel does.
+ */
+static int add_bset_keys(struct bch_fs *c, struct btree *b, const struct bset *i)
+{
+	const struct bkey_packed *k = (const void *)i->_data;
+	const void *end = i->_data + le16_to_cpu(i->u64s);
+	struct bkey_where where = { .btree = b->btree_id, .level = b->level };
+	struct printbuf msg = PRINTBUF;
+	int ret;
+
+	/* each key takes at least one u64: this bounds the count */
+	ret = reserve_keys(b, b->nr_keys + le16_to_cpu(i->u64s));
+	if (ret)
+		return ret;
+
+	for (; (const void *)k < end; k = bkeyp_next(k)) {
+		struct bkey *u = &b->keys[b->nr_keys];
+
+		if (!k->u64s || (const void *)bkeyp_next(k) > end ||
+		    k->u64s < bkeyp_key_u64s(&b->unpacker, k)) {
+			log_where(c, b);
+			pb_printf(&c->log, "key of bad size %u at u64 %zu of bset; rest of bset dropped\n",
+				  k->u64s, (size_t)((const u64 *)k - i->_data));
+			break;
+		}
+		if (!bch_bkey_unpack(&b->unpacker, k, u)) {
+			log_where(c, b);
+			pb_printf(&c->log, "key with unknown format %u dropped\n",
+				  bkeyp_format_of(k));
+			continue;
+		}
+
+		struct bkey_s_c kc = { u, bkeyp_val(&b->unpacker, k) };
+
+		pb_reset(&msg);
+		if (bch_bkey_validate(c, kc, &where, &msg)) {
+			log_where(c, b);
+			pb_str(&c->log, "invalid key ");
+			bch_bkey_val_to_text(&c->log, c, kc);
+			pb_printf(&c->log, ": %s; dropping\n", pb_cstr(&msg));
+			continue;
+		}
+		b->vals[b->nr_keys++] = kc.v;
+	}
+	pb_exit(&msg);
+	return 0;
+}
+
+/* Validates a bset header found at sector offset `written`. */
+static int check_bset(struct bch_fs *c, struct btree *b, const struct bset *i,
+		      unsigned written, unsigned sectors, unsigned limit,
+		      struct printbuf *err)
+{
+	if (written + sectors > limit) {
+		pb_printf(err, "bset at sector %u runs past the end of the node (%u sectors)",
+			  written, limit);
+		return -BCH_ERR_btree_node_invalid;
+	}
+	if (le16_to_cpu(i->version) < bcachefs_metadata_version_min ||
+	    BCH_VERSION_MAJOR(le16_to_cpu(i->version)) >
+	    BCH_VERSION_MAJOR(bcachefs_metadata_version_current)) {
+		pb_printf(err, "bset at sector %u has unsupported version %u",
+			  written, le16_to_cpu(i->version));
+		return -BCH_ERR_btree_node_invalid;
+	}
+	if (bset_separate_whiteouts(i)) {
+		pb_printf(err, "bset at sector %u has SEPARATE_WHITEOUTS set", written);
+		return -BCH_ERR_btree_node_invalid;
+	}
+	if (bset_offset(i) && bset_offset(i) != written) {
+		pb_printf(err, "bset at sector %u says it is at sector %u",
+			  written, (unsigned)bset_offset(i));
+		return -BCH_ERR_btree_node_invalid;
+	}
+	return 0;
+}
+
+static int verify_csum(const struct bset *i, const void *start, size_t bytes,
+		       struct bch_csum stored, unsigned written, struct printbuf *err)
+{
+	unsigned type = bset_csum_type(i);
+
+	if (!bch_csum_type_valid(type)) {
+		pb_printf(err, "bset at sector %u: unknown checksum type %u", written, type);
+		return -BCH_ERR_btree_node_csum;
+	}
+	if (bch_csum_type_is_encryption(type)) {
+		pb_str(err, "node is encrypted: not supported yet");
+		return -BCH_ERR_encrypted;
+	}
+	/* the checksum covers everything after the csum field itself */
+	struct bch_csum got = bch_checksum(type, bset_nonce(i, written << 9),
+					   (const u8 *)start + sizeof(struct bch_csum),
+					   bytes - sizeof(struct bch_csum));
+	if (!bch_csum_eq(got, stored)) {
+		pb_printf(err, "bset at sector %u: checksum error, type %s: got %016llx%016llx should be %016llx%016llx",
+			  written, bch_csum_type_name(type),
+			  (unsigned long long)le64_to_cpu(got.hi), (unsigned long long)le64_to_cpu(got.lo),
+			  (unsigned long long)le64_to_cpu(stored.hi), (unsigned long long)le64_to_cpu(stored.lo));
+		return -BCH_ERR_btree_node_csum;
+	}
+	return 0;
+}
+
+/* Walks the bsets of the node buffer, collecting keys and run boundaries. */
+static int read_bsets(struct bch_fs *c, struct btree *b, unsigned limit,
+		      struct key_run *runs, struct printbuf *err)
+{
+	unsigned block = c->sb.block_size;
+	struct btree_node *bn = b->data;
+	int ret;
+
+	b->written = 0;
+	b->nr_bsets = 0;
+	b->nr_keys = 0;
+	b->max_journal_seq = 0;
+
+	while (b->written < limit && b->nr_bsets < MAX_BSETS) {
+		bool first = !b->written;
+		void *start = (u8 *)b->data + ((size_t)b->written << 9);
+		struct bset *i = first ? &bn->keys : &((struct btree_node_entry *)start)->keys;
+		size_t hdr = first ? sizeof(struct btree_node) : sizeof(struct btree_node_entry);
+
+		if (!first && ((size_t)b->written << 9) + hdr > ((size_t)limit << 9))
+			break;
+		if (!first && i->seq != bn->keys.seq)
+			break;
+
+		size_t bytes = hdr + 8 * (size_t)le16_to_cpu(i->u64s);
+		unsigned sectors = ((bytes + (block << 9) - 1) / (block << 9)) * block;
+
+		ret = check_bset(c, b, i, b->written, sectors, limit, err);
+		if (ret)
+			return ret;
+		ret = verify_csum(i, start, bytes, *(struct bch_csum *)start,
+				  b->written, err);
+		if (ret)
+			return ret;
+
+		u64 jseq = le64_to_cpu(i->journal_seq);
+		bool blacklisted = c->journal.read_done &&
+			bch_journal_seq_blacklisted(c, jseq);
+
+		if (blacklisted && first) {
+			log_where(c, b);
+			pb_printf(&c->log, "first bset has blacklisted journal seq %llu\n",
+				  (unsigned long long)jseq);
+		}
+		b->written += sectors;
+		if (blacklisted && !first)
+			continue;
+
+		runs[b->nr_bsets].start = b->nr_keys;
+		ret = add_bset_keys(c, b, i);
+		if (ret)
+			return ret;
+		runs[b->nr_bsets++].end = b->nr_keys;
+		if (jseq > b->max_journal_seq)
+			b->max_journal_seq = jseq;
+	}
+	return 0;
+}
+
+/*
+ * Merges two adjacent runs (l older than r) into dst.  At equal positions
+ * the newer key wins; deleted keys are kept here (they still mask keys of
+ * older runs) and dropped at the end.
+ */
+static size_t merge_runs(struct btree *b, struct key_run l, struct key_run r, size_t dst)
+{
+	size_t i = l.start, j = r.start;
+	struct bkey *k = b->keys;
+	const void **v = b->vals;
+
+	while (i < l.end || j < r.end) {
+		size_t take;
+
+		if (i == l.end) {
+			take = j++;
+		} else if (j == r.end) {
+			take = i++;
+		} else {
+			int cmp = bpos_cmp(k[i].p, k[j].p);
+
+			if (cmp < 0) {
+				take = i++;
+			} else {
+				if (!cmp)
+					i++;	/* the older key is masked */
+				take = j++;
+			}
+		}
+		k[dst] = k[take];
+		v[dst++] = v[take];
+	}
+	return dst;
+}
+
+/*
+ * Pairwise merging passes.  The keys live in the first half of the arrays;
+ * each pass writes into the second half and copies back.
+ */
+static void merge_bsets(struct btree *b, struct key_run *runs)
+{
+	unsigned nr = b->nr_bsets;
+	size_t half = b->keys_size / 2;
+
+	while (nr > 1) {
+		unsigned out = 0;
+		size_t dst = half;
+
+		for (unsigned r = 0; r < nr; r += 2) {
+			struct key_run m = { dst - half, 0 };
+
+			if (r + 1 < nr)
+				dst = merge_runs(b, runs[r], runs[r + 1], dst);
+			else
+				dst = merge_runs(b, runs[r], (struct key_run) { runs[r].end, runs[r].end }, dst);
+			m.end = dst - half;
+			runs[out++] = m;
+		}
+		memcpy(b->keys, b->keys + half, (dst - half) * sizeof(*b->keys));
+		memcpy(b->vals, b->vals + half, (dst - half) * sizeof(*b->vals));
+		b->nr_keys = dst - half;
+		nr = out;
+	}
+}
+
+static void drop_deleted(struct btree *b)
+{
+	size_t dst = 0;
+
+	for (size_t i = 0; i < b->nr_keys; i++) {
+		if (b->keys[i].type == KEY_TYPE_deleted)
+			continue;
+		b->keys[dst] = b->keys[i];
+		b->vals[dst++] = b->vals[i];
+	}
+	b->nr_keys = dst;
+}
+
+static int read_replica(struct bch_fs *c, struct btree *b, const struct bkey_i *ptr,
+			const struct node_ptr_info *pi, unsigned p, struct printbuf *err)
+{
+	const struct bch_extent_ptr *ep = &pi->ptrs[p];
+	struct bch_dev *ca = bch_dev_get(c, ptr_dev(ep));
+	unsigned node_sectors = c->sb.btree_node_size;
+	unsigned limit = pi->sectors_written ? pi->sectors_written : node_sectors;
+	struct key_run *runs;
+	int ret;
+
+	b->dev = ptr_dev(ep);
+	b->sector = ptr_offset(ep);
+	if (!ca) {
+		pb_printf(err, "device %u is not available", (unsigned)ptr_dev(ep));
+		return -BCH_ERR_sb_missing_device;
+	}
+	if (limit > node_sectors) {
+		pb_printf(err, "pointer says %u sectors written, node size is %u",
+			  limit, node_sectors);
+		return -BCH_ERR_btree_node_invalid;
+	}
+	if (b->data_size < (size_t)node_sectors << 9) {
+		void *d = realloc(b->data, (size_t)node_sectors << 9);
+		if (!d)
+			return -BCH_ERR_nomem;
+		b->data = d;
+		b->data_size = (size_t)node_sectors << 9;
+	}
+	ret = bch_dev_pread(ca, b->data, (size_t)limit << 9, b->sector << 9, err);
+	if (ret)
+		return ret;
+	ret = check_header(c, b, ptr, pi, err);
+	if (ret)
+		return ret;
+
+	const struct btree_node *bn = b->data;
+
+	b->format = bn->format;
+	bch_bkey_unpacker_init(&b->unpacker, &b->format);
+	b->min_key = bn->min_key;
+	b->max_key = bn->max_key;
+	b->seq = le64_to_cpu(bn->keys.seq);
+	b->node_seq = btree_node_seq(bn);
+
+	runs = malloc(MAX_BSETS * sizeof(*runs));
+	if (!runs)
+		return -BCH_ERR_nomem;
+	ret = read_bsets(c, b, limit, runs, err);
+	if (!ret && pi->sectors_written && b->written < pi->sectors_written) {
+		pb_printf(err, "node data missing: expected %u sectors, found %u",
+			  pi->sectors_written, b->written);
+		ret = -BCH_ERR_btree_node_invalid;
+	}
+	if (!ret) {
+		merge_bsets(b, runs);
+		drop_deleted(b);
+	}
+	free(runs);
+	return ret;
+}
+
+int bch_btree_node_read(struct bch_fs *c, const struct bkey_i *ptr,
+			enum btree_id id, unsigned level, struct btree *b,
+			struct printbuf *err)
+{
+	struct node_ptr_info pi;
+	int ret = -BCH_ERR_btree_node_read;
+
+	b->btree_id = id;
+	b->level = level;
+	if (ptr->k.u64s * 8 > sizeof(b->_key_buf) || node_ptr_info(ptr, &pi) || !pi.nr_ptrs) {
+		pb_printf(err, "btree %s level %u: bad node pointer", btree_name(id), level);
+		return -BCH_ERR_btree_node_invalid;
+	}
+	memcpy(&b->key, ptr, ptr->k.u64s * 8);
+
+	for (unsigned p = 0; p < pi.nr_ptrs; p++) {
+		struct printbuf msg = PRINTBUF;
+
+		/* keep the pointer's values: b->key is a copy of ptr */
+		ret = read_replica(c, b, &b->key, &pi, p, &msg);
+		if (!ret) {
+			pb_exit(&msg);
+			return 0;
+		}
+		pb_printf(err, "btree %s level %u node at dev %u sector %llu (max key ",
+			  btree_name(id), level, b->dev, (unsigned long long)b->sector);
+		bch_bpos_to_text(err, ptr->k.p);
+		pb_printf(err, "): %s", pb_cstr(&msg));
+		if (p + 1 < pi.nr_ptrs)
+			pb_str(err, "; trying another replica\n");
+		pb_exit(&msg);
+	}
+	b->nr_keys = 0;
+	return ret;
+}
+
+size_t bch_btree_node_lower_bound(const struct btree *b, struct bpos pos)
+{
+	size_t l = 0, r = b->nr_keys;
+
+	while (l < r) {
+		size_t m = l + (r - l) / 2;
+
+		if (bpos_lt(b->keys[m].p, pos))
+			l = m + 1;
+		else
+			r = m;
+	}
+	return l;
+}
+
+/*
+ * `list -m formats`: the node's range, pointer and key format.  The
+ * kernel's version adds statistics of its in-memory search structures
+ * (unpack function length, float counts), which a reader does not have.
+ */
+void bch_btree_node_to_text(struct printbuf *out, const struct bch_fs *c,
+			    const struct btree *b)
+{
+	pb_printf(out, "l %u ", b->level);
+	bch_bpos_to_text(out, b->min_key);
+	pb_str(out, " - ");
+	bch_bpos_to_text(out, b->max_key);
+	pb_str(out, ":\n    ptrs: ");
+	bch_val_to_text(out, c, bkey_i_to_s_c(&b->key));
+	pb_newline(out);
+	pb_str(out, "    format: ");
+	bch_bkey_format_to_text(out, &b->format);
+	pb_printf(out, "\n    nr keys %zu", b->nr_keys);
+}

@@ -1,0 +1,27 @@
+/* Reading a btree node: checksums, bset validation, merging bsets into sorted keys. */
+#ifndef BCH_BTREE_NODE_READ_H
+#define BCH_BTREE_NODE_READ_H
+
+#include "btree/btree_types.h"
+#include "core/fs_types.h"
+
+/*
+ * Reads the node that ptr (a btree_ptr or btree_ptr_v2 key) points to, of
+ * btree `id` at `level`, into b (whose buffers are reused).  Replicas are
+ * tried in turn until one reads and verifies.  Errors say which device,
+ * sector, btree and position, and what was wrong.
+ */
+int bch_btree_node_read(struct bch_fs *c, const struct bkey_i *ptr,
+			enum btree_id id, unsigned level, struct btree *b,
+			struct printbuf *err);
+
+void bch_btree_node_free(struct btree *b);
+
+/* First key index >= pos in b->keys (nr_keys if none). */
+size_t bch_btree_node_lower_bound(const struct btree *b, struct bpos pos);
+
+/* Header of a node as `list -m formats` shows it. */
+void bch_btree_node_to_text(struct printbuf *, const struct bch_fs *,
+			    const struct btree *);
+
+#endif

@@ -1,0 +1,61 @@
+/* The filesystem handle: every piece of state of an open filesystem hangs off struct bch_fs. */
+#ifndef BCH_CORE_FS_TYPES_H
+#define BCH_CORE_FS_TYPES_H
+
+#include "bcachefs/format.h"
+#include "sb/sb_types.h"
+#include "journal/journal_types.h"
+#include "util/printbuf.h"
+
+/* An open member device. */
+struct bch_dev {
+	unsigned idx;
+	char *path;
+	int fd;
+	u64 size;		/* bytes */
+	unsigned logical_block_size; /* bytes */
+	struct bch_sb_buf sb;	/* this device's superblock */
+	struct bch_member_cpu mi;
+	/* journal buckets of this device, in ring order (from journal_v2/journal) */
+	u64 *journal_buckets;
+	unsigned nr_journal_buckets;
+};
+
+/* A btree root as the journal or the clean section gives it. */
+struct btree_root {
+	bool alive;		/* an entry was found */
+	bool error;		/* the entry was empty: root unreadable */
+	u8 level;
+	union {
+		struct bkey_i key;
+		u8 _buf[sizeof(struct bkey) + 8 * 40];
+	};
+};
+
+struct bch_open_opts {
+	bool read_only;		/* never write (list, show-super, fsck -n) */
+	bool no_journal;	/* do not read the journal even if unclean */
+	bool read_journal;	/* read the journal even when clean (list_journal) */
+	bool degraded;		/* allow missing devices */
+	bool verbose;
+	u64 sb_sector;		/* read the superblock here instead of 8 (0: default) */
+};
+
+struct bch_fs {
+	struct bch_open_opts opts;
+	struct bch_sb_buf disk_sb;	/* the newest superblock among the devices */
+	struct bch_sb_cpu sb;
+	struct bch_dev *devs[BCH_SB_MEMBERS_MAX];
+	unsigned nr_devs;		/* devices opened */
+	struct bch_journal journal;
+	struct btree_root roots[BTREE_ID_NR_MAX];
+	/* messages (warnings, what recovery did) for the caller to show */
+	struct printbuf log;
+};
+
+static inline struct bch_dev *bch_dev_get(const struct bch_fs *c, unsigned idx)
+{
+	return idx < BCH_SB_MEMBERS_MAX ? c->devs[idx] : NULL;
+}
+
+#endif

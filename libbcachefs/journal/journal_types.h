@@ -1,0 +1,73 @@
+/* In-memory journal state after reading: the entries found and the keys to overlay. */
+#ifndef BCH_JOURNAL_JOURNAL_TYPES_H
+#define BCH_JOURNAL_JOURNAL_TYPES_H
+
+#include "bcachefs/format.h"
+
+/* Where one copy of a journal entry was found. */
+struct journal_ptr {
+	u8 dev;
+	u32 bucket;		/* index into the device's journal buckets */
+	u32 bucket_offset;	/* sectors into that bucket */
+	u64 sector;		/* absolute sector on the device */
+	bool csum_good;
+};
+
+#define JOURNAL_MAX_COPIES	8
+
+/* One journal entry (jset) read from disk, possibly found on several devices. */
+struct journal_replay {
+	struct journal_ptr ptrs[JOURNAL_MAX_COPIES];
+	unsigned nr_ptrs;
+	bool csum_good;
+	bool ignore_blacklisted;	/* seq is blacklisted */
+	bool ignore_not_dirty;		/* older than last_seq */
+	struct jset *j;			/* owned copy, vstruct size */
+};
+
+static inline bool journal_replay_ignore(const struct journal_replay *i)
+{
+	return !i || i->ignore_blacklisted || i->ignore_not_dirty;
+}
+
+/*
+ * A key from a btree_keys entry of the replay range, pointing into its
+ * jset.  The array is sorted by (btree_id, level, pos, journal_seq,
+ * journal_offset) and holds one key per position (the newest), except
+ * accounting keys which are deltas and are all kept.
+ */
+struct journal_key {
+	u64 journal_seq;
+	u32 journal_offset;	/* u64s from the start of the jset's entries */
+	u8 btree_id;
+	u8 level;
+	bool overwritten;
+	bool allocated;		/* k is owned (malloc'd), not in a jset */
+	struct bkey_i *k;
+};
+
+struct journal_keys {
+	struct journal_key *data;
+	size_t nr;
+	size_t size;
+};
+
+struct journal_seq_blacklist_range {
+	u64 start;		/* first blacklisted seq */
+	u64 end;		/* first seq past the range */
+};
+
+struct bch_journal {
+	/* entries read, sorted by seq; NULL slots for missing seqs are not kept */
+	struct journal_replay **entries;
+	size_t nr_entries;
+	u64 last_seq;		/* oldest seq in the replay range */
+	u64 blacklist_seq;	/* first seq past the replay range */
+	u64 max_seq;		/* newest seq found on disk */
+	bool read_done;
+	struct journal_seq_blacklist_range *blacklist;
+	size_t nr_blacklist;
+	struct journal_keys keys;
+};
+
+#endif

@@ -1,0 +1,38 @@
+/* The key-type table: for every key type, its name, validation and text form. */
+#ifndef BCH_KEYS_KEY_TYPES_H
+#define BCH_KEYS_KEY_TYPES_H
+
+#include "bkey/bkey.h"
+#include "core/fs_types.h"
+
+/* Where a key was found, for validation rules that depend on it. */
+struct bkey_where {
+	enum btree_id btree;
+	unsigned level;
+	bool from_journal;
+};
+
+struct bch_key_ops {
+	/*
+	 * Checks the value (the generic checks — type allowed in this btree,
+	 * size, position rules — are done by bch_bkey_validate()).  Returns 0
+	 * or -BCH_ERR_bkey_invalid with a message in err naming the field.
+	 */
+	int (*validate)(const struct bch_fs *, struct bkey_s_c,
+			const struct bkey_where *, struct printbuf *err);
+	/* The value as `list` prints it after "...: " */
+	void (*val_to_text)(struct printbuf *, const struct bch_fs *, struct bkey_s_c);
+};
+
+/* Indexed by key type; entries for types without value methods are empty. */
+extern const struct bch_key_ops bch_key_ops[KEY_TYPE_MAX];
+
+/* Generic and per-type checks of a key in its place. */
+int bch_bkey_validate(const struct bch_fs *, struct bkey_s_c,
+		      const struct bkey_where *, struct printbuf *err);
+
+/* "u64s 16 type inode_v3 0:4096:U32_MAX len 0 ver 0: <value>" */
+void bch_bkey_val_to_text(struct printbuf *, const struct bch_fs *, struct bkey_s_c);
+void bch_val_to_text(struct printbuf *, const struct bch_fs *, struct bkey_s_c);
+
+#endif

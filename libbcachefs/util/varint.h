@@ -1,0 +1,29 @@
+/* Variable-length integers of inode and alloc keys: current varints, legacy inode v1 fields. */
+#ifndef BCH_UTIL_VARINT_H
+#define BCH_UTIL_VARINT_H
+
+#include "bcachefs/types.h"
+
+#define BCH_VARINT_MAX_BYTES		9
+#define BCH_INODE_V1_FIELD_MAX_BYTES	13
+
+/* Bytes bch_varint_encode() writes for v: 1..9. */
+unsigned bch_varint_bytes(u64 v);
+
+/* Writes v to out (room for BCH_VARINT_MAX_BYTES); returns the bytes written. */
+unsigned bch_varint_encode(u8 *out, u64 v);
+
+/*
+ * Reads one varint from [in, end).  Returns the bytes consumed, or
+ * -EBADMSG if it would run past end (nothing is read beyond end).
+ */
+int bch_varint_decode(const u8 *in, const u8 *end, u64 *v);
+
+/*
+ * Reads one field of a legacy inode (type 8 without the new_varint inode
+ * flag): up to 96 bits.  Returns the bytes consumed, or -EBADMSG for a
+ * zero first byte or a field running past end.
+ */
+int bch_inode_v1_field_decode(const u8 *in, const u8 *end, u128 *v);
+
+#endif
