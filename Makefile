@@ -35,7 +35,8 @@ san_LDFLAGS	:= -fsanitize=address,undefined
 
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 
-.PHONY: all clean install check unit unit-san deps test-deps diff-tests bench
+
+.PHONY: all clean install man check unit unit-san deps test-deps diff-tests bench
 all: bcachefs mkfs.bcachefs fsck.bcachefs
 
 build/rel/%.o: %.c
@@ -57,6 +58,11 @@ bcachefs: $(call objs,rel,$(CMD_SRCS)) build/rel/libbcachefs.a
 
 mkfs.bcachefs fsck.bcachefs: bcachefs
 	ln -sf bcachefs $@
+
+# The man page comes from the command tables, like --help; tests check the
+# committed copy is current.
+man: bcachefs
+	./bcachefs --man-page > bcachefs.8
 
 build/rel/tests/unit/%: build/rel/tests/unit/%.o build/rel/libbcachefs.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs check) $(PKG_LIBS) -lm

@@ -53,6 +53,53 @@ static void top_help(FILE *f)
 	fprintf(f, "\nRun 'bcachefs <command> --help' for a command's options.\n");
 }
 
+/* roff text, in a form that needs no escaping beyond dashes */
+static void roff(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '-')
+			fputs("\\-", f);
+		else if (*s == '\\')
+			fputs("\\e", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* The man page, made from the same tables as dispatch and --help. */
+static void man_page(FILE *f)
+{
+	fprintf(f, ".TH BCACHEFS 8 \"\" \"bcachefs-tools %s\" \"System Administration\"\n",
+		BCH_TOOLS_VERSION);
+	fprintf(f, ".SH NAME\nbcachefs \\- manage bcachefs filesystems\n"
+		".SH SYNOPSIS\n.B bcachefs\n.I command\n[options]\n"
+		".SH DESCRIPTION\nA userspace implementation of the bcachefs tools for "
+		"the on\\-disk format of metadata version 1.13.\n"
+		"Every command answers \\fB\\-\\-help\\fR.\n.SH COMMANDS\n");
+	for (unsigned i = 0; bch_cmds[i]; i++) {
+		const struct cmd_def *d = bch_cmds[i];
+
+		fprintf(f, ".SS \"%s ", d->name);
+		roff(f, d->synopsis);
+		fprintf(f, "\"\n");
+		roff(f, d->summary);
+		fputc('\n', f);
+		for (const struct cmd_option *o = d->options; o && o->long_name; o++) {
+			fprintf(f, ".TP\n.B ");
+			if (o->short_name)
+				fprintf(f, "\\-%c, ", o->short_name);
+			fprintf(f, "\\-\\-");
+			roff(f, o->long_name);
+			if (o->arg == CMD_ARG_REQUIRED)
+				fprintf(f, "=\\fI%s\\fR", o->arg_name ? o->arg_name : "VALUE");
+			fputc('\n', f);
+			roff(f, o->help);
+			fputc('\n', f);
+		}
+	}
+	fprintf(f, ".SH EXIT STATUS\n0 on success, 1 on failure, 2 on a usage error.\n");
+}
+
 static int run(const struct cmd_def *d, int argc, char **argv)
 {
 	int ret = d->run(d, argc, argv);
@@ -91,6 +138,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
 		argv[1] = "version";
+	if (!strcmp(argv[1], "--man-page")) {
+		man_page(stdout);
+		return CMD_EXIT_OK;
+	}
 	if (!strcmp(argv[1], "--list-commands")) {
 		for (unsigned i = 0; bch_cmds[i]; i++)
 			printf("%s\n", bch_cmds[i]->name);
