@@ -7,10 +7,12 @@
 #include "journal/journal.h"
 #include "util/errcode.h"
 
-/* Position and version of one accounting key in the btree. */
+/* Position, version and counters of one accounting key in the btree. */
 struct acc_version {
 	struct bpos pos;
 	struct bversion version;
+	unsigned nr;
+	u64 d[BCH_ACCOUNTING_MAX_COUNTERS];
 };
 
 static int acc_versions_read(struct bch_fs *c, struct acc_version **out, size_t *nr,
@@ -35,7 +37,13 @@ static int acc_versions_read(struct bch_fs *c, struct acc_version **out, size_t 
 			}
 			*out = n;
 		}
-		(*out)[(*nr)++] = (struct acc_version) { k.k->p, k.k->bversion };
+		struct acc_version *a = &(*out)[(*nr)++];
+
+		*a = (struct acc_version) { k.k->p, k.k->bversion };
+		a->nr = bkey_val_u64s(k.k);
+		if (a->nr > BCH_ACCOUNTING_MAX_COUNTERS)
+			a->nr = BCH_ACCOUNTING_MAX_COUNTERS;
+		memcpy(a->d, k.v, a->nr * sizeof(u64));
 		bch_btree_iter_advance(&it);
 	}
 	if (ret < 0)
@@ -89,12 +97,25 @@ static int own_key(struct journal_key *j)
 	return 0;
 }
 
+/* Adds the btree's counters to an unapplied delta: the value after replay. */
+static int accounting_add_btree(struct journal_key *j, const struct acc_version *a)
+{
+	int ret = own_key(j);
+
+	if (ret)
+		return ret;
+	for (unsigned i = 0; i < a->nr && i < bkey_val_u64s(&j->k->k); i++)
+		j->k->v[i] = cpu_to_le64(le64_to_cpu(j->k->v[i]) + a->d[i]);
+	return 0;
+}
+
 /*
  * Accounting keys in the journal are deltas.  Those the btree already has
  * (btree version >= journal version) are dropped; runs of deltas for one
  * position are summed into the last of them, which keeps the seq of the
- * first.  What is left overlays the btree, as the kernel shows it before
- * replay.
+ * first; the btree's counters are added to what is left, so the overlay
+ * shows the totals replay would write.  (The kernel's own pre-replay
+ * iterator shows the bare deltas; after replay it has the totals.)
  */
 static int accounting_fold(struct bch_fs *c, struct printbuf *err)
 {
@@ -131,6 +152,11 @@ static int accounting_fold(struct bch_fs *c, struct printbuf *err)
 				if (j->allocated)
 					free(j->k);
 				continue;
+			}
+			if (a) {
+				ret = accounting_add_btree(j, a);
+				if (ret)
+					break;
 			}
 		}
 		keys->data[dst++] = *j;
