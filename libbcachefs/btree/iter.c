@@ -119,6 +119,9 @@ static void fake_root(struct btree *b, enum btree_id id)
 	b->max_key = SPOS_MAX;
 	b->nr_keys = 0;
 	memset(&b->key, 0, sizeof(b->key));
+	b->key.k.u64s = BKEY_U64s;
+	b->key.k.format_whiteout = KEY_FORMAT_CURRENT;
+	b->key.k.type = KEY_TYPE_btree_ptr;
 	b->key.k.p = SPOS_MAX;
 }
 
@@ -235,25 +238,32 @@ void bch_btree_iter_advance(struct btree_iter *it)
 
 int bch_btree_iter_peek_node(struct btree_iter *it, const struct btree **b)
 {
-	if (bpos_eq(it->pos, SPOS_MAX) && it->k.type == 0xff)
+	if (it->node_end)
 		return 0;
-	int ret = traverse(it);
-	if (ret <= 0)
-		return ret;
-	*b = &it->path[it->level];
-	if (!it->have_root && !it->c->roots[it->btree_id].alive)
-		return 0;
+	if (it->node_level < it->level)
+		it->node_level = it->level;
+	if (it->node_level == it->level) {
+		int ret = traverse(it);
+		if (ret <= 0)
+			return ret;
+	}
+	*b = &it->path[it->node_level];
 	return 1;
 }
 
 void bch_btree_iter_next_node(struct btree_iter *it)
 {
-	const struct btree *b = &it->path[it->level];
+	const struct btree *b = &it->path[it->node_level];
 
-	if (bpos_eq(b->max_key, SPOS_MAX)) {
-		it->pos = SPOS_MAX;
-		it->k.type = 0xff;	/* past the last node */
-	} else {
-		it->pos = bpos_successor(b->max_key);
+	if (it->node_level >= it->root_level) {
+		it->node_end = true;
+		return;
 	}
+	/* the last child of its parent: the parent comes next */
+	if (bpos_eq(b->key.k.p, it->path[it->node_level + 1].key.k.p)) {
+		it->node_level++;
+		return;
+	}
+	it->pos = bpos_successor(b->key.k.p);
+	it->node_level = it->level;
 }

@@ -20,6 +20,8 @@ struct btree_iter {
 	unsigned root_level;
 	bool have_root;			/* false: the btree is empty on disk */
 	bool no_journal;		/* the btree alone, without the overlay */
+	unsigned node_level;		/* node iteration: level of the current node */
+	bool node_end;
 	bool path_valid[BTREE_MAX_DEPTH];
 	struct btree path[BTREE_MAX_DEPTH];
 	size_t node_idx;		/* cursor in path[level].keys */
@@ -43,9 +45,12 @@ int bch_btree_iter_peek(struct btree_iter *, struct bkey_s_c *k);
 void bch_btree_iter_advance(struct btree_iter *);
 
 /*
- * Node iteration: the node at the iterator's level containing the
- * position (*b), 1 if found, 0 past the end, or a negative error.  Then
- * bch_btree_iter_next_node() moves past it.
+ * Node iteration, in the kernel's order: the nodes at the iterator's level
+ * from its position on, each interior node (above that level) coming right
+ * after its last child, the root last.  peek_node gives the current node
+ * (*b): 1, 0 past the end, or a negative error; next_node moves on.  A
+ * btree with no root on disk has one empty leaf whose key is a bare
+ * btree_ptr at SPOS_MAX, as the kernel makes in memory.
  */
 int bch_btree_iter_peek_node(struct btree_iter *, const struct btree **b);
 void bch_btree_iter_next_node(struct btree_iter *);
