@@ -194,6 +194,9 @@ static int assemble(struct bch_fs *c, struct bch_dev **devs, unsigned nr,
 	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++) {
 		struct bch_dev *ca = c->devs[i];
 
+		if (ca && ca->sb.from_backup)
+			pb_printf(&c->log, "%s: primary superblock unusable, using the backup at sector %llu\n",
+				  ca->path, (unsigned long long)ca->sb.sector);
 		if (ca) {
 			ca->mi = c->sb.members[i];
 			int ret = dev_journal_buckets(ca);
