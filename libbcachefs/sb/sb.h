@@ -53,6 +53,9 @@ void bch_sb_to_text(struct printbuf *, const struct bch_sb *, bool print_layout,
 		    u64 fields);
 void bch_sb_field_to_text(struct printbuf *, const struct bch_sb *,
 			  const struct bch_sb_field *);
+/* The section without its "name (size N):" line (show-super --field-only) */
+void bch_sb_field_body_to_text(struct printbuf *, const struct bch_sb *,
+			       const struct bch_sb_field *);
 void bch_sb_layout_to_text(struct printbuf *, const struct bch_sb_layout *);
 
 #endif
