@@ -77,6 +77,7 @@ void bch_dev_close(struct bch_dev *ca)
 	if (ca->fd >= 0)
 		close(ca->fd);
 	bch_sb_buf_exit(&ca->sb);
+	free(ca->bucket_gens);
 	free(ca->journal_buckets);
 	free(ca->path);
 	free(ca);

@@ -16,6 +16,9 @@ struct bch_dev {
 	unsigned logical_block_size; /* bytes */
 	struct bch_sb_buf sb;	/* this device's superblock */
 	struct bch_member_cpu mi;
+	/* bucket generations, indexed by bucket (NULL until read at open) */
+	u8 *bucket_gens;
+	u64 nr_bucket_gens;
 	/* journal buckets of this device, in ring order (from journal_v2/journal) */
 	u64 *journal_buckets;
 	unsigned nr_journal_buckets;
@@ -56,6 +59,14 @@ struct bch_fs {
 static inline struct bch_dev *bch_dev_get(const struct bch_fs *c, unsigned idx)
 {
 	return idx < BCH_SB_MEMBERS_MAX ? c->devs[idx] : NULL;
+}
+
+/* gen a is newer than gen b (8-bit generations wrap around) */
+static inline int bch_gen_after(u8 a, u8 b)
+{
+	int r = (s8)(a - b);
+
+	return r > 0 ? r : 0;
 }
 
 #endif

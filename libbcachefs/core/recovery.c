@@ -4,6 +4,7 @@
 
 #include "recovery.h"
 #include "btree/iter.h"
+#include "keys/alloc.h"
 #include "journal/journal.h"
 #include "util/errcode.h"
 
@@ -182,6 +183,66 @@ static void zero_mem_ptrs(struct bch_fs *c)
 	}
 }
 
+static int bucket_gens_alloc(struct bch_fs *c)
+{
+	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++) {
+		struct bch_dev *ca = c->devs[i];
+
+		if (!ca)
+			continue;
+		ca->nr_bucket_gens = ca->mi.nbuckets;
+		ca->bucket_gens = calloc(ca->nr_bucket_gens ? ca->nr_bucket_gens : 1, 1);
+		if (!ca->bucket_gens)
+			return -BCH_ERR_nomem;
+	}
+	return 0;
+}
+
+static void bucket_gen_set(struct bch_fs *c, unsigned dev, u64 b, u8 gen)
+{
+	struct bch_dev *ca = bch_dev_get(c, dev);
+
+	if (ca && b >= ca->mi.first_bucket && b < ca->nr_bucket_gens)
+		ca->bucket_gens[b] = gen;
+}
+
+/*
+ * Every bucket's generation, as the kernel loads it at mount: from the
+ * bucket_gens btree once the filesystem has it (an absent key means gen 0),
+ * from the alloc keys before.  Pointers with an older gen are stale.
+ */
+static int bucket_gens_read(struct bch_fs *c, struct printbuf *err)
+{
+	bool from_gens = c->sb.version_upgrade_complete >= bcachefs_metadata_version_bucket_gens;
+	struct btree_iter it;
+	struct bkey_s_c k;
+	int ret = bucket_gens_alloc(c);
+
+	if (ret)
+		return ret;
+	bch_btree_iter_init(&it, c, from_gens ? BTREE_ID_bucket_gens : BTREE_ID_alloc, POS_MIN, 0);
+	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
+		if (from_gens && k.k->type == KEY_TYPE_bucket_gens &&
+		    bkey_val_bytes(k.k) >= sizeof(struct bch_bucket_gens)) {
+			const struct bch_bucket_gens *g = k.v;
+			u64 first = k.k->p.offset << BUCKET_GENS_BITS;
+
+			for (unsigned i = 0; i < BUCKET_GENS_NR; i++)
+				bucket_gen_set(c, k.k->p.inode, first + i, g->gens[i]);
+		} else if (!from_gens) {
+			struct bch_alloc_v4 a;
+
+			bch_alloc_to_v4(k, &a);
+			bucket_gen_set(c, k.k->p.inode, k.k->p.offset, a.gen);
+		}
+		bch_btree_iter_advance(&it);
+	}
+	if (ret < 0)
+		pb_printf(err, "reading bucket gens: %s", pb_cstr(&it.err));
+	bch_btree_iter_exit(&it);
+	return ret < 0 ? ret : 0;
+}
+
 int bch_fs_recover(struct bch_fs *c, struct printbuf *err)
 {
 	bool read_journal = !c->opts.no_journal &&
@@ -207,5 +268,7 @@ int bch_fs_recover(struct bch_fs *c, struct printbuf *err)
 		return ret;
 	if (read_journal)
 		ret = accounting_fold(c, err);
+	if (!ret)
+		ret = bucket_gens_read(c, err);
 	return ret;
 }

@@ -218,13 +218,14 @@ void bch_extent_ptr_to_text(struct printbuf *out, const struct bch_fs *c,
 		pb_str(out, " cached");
 	if (ptr_unwritten(ptr))
 		pb_str(out, " unwritten");
-	/*
-	 * The kernel also marks " stale" a pointer whose bucket gen has moved
-	 * past its gen; bucket gens are not kept in memory yet, so only
-	 * pointers outside the device's buckets are marked.
-	 */
+	/* stale: the bucket was reused since (its gen moved past ours) */
+	const struct bch_dev *ca = c ? bch_dev_get(c, ptr_dev(ptr)) : NULL;
+
 	if (bucket - m->first_bucket >= m->nbuckets - m->first_bucket)
 		pb_str(out, " invalid");
+	else if (ca && ca->bucket_gens && bucket < ca->nr_bucket_gens &&
+		 bch_gen_after(ca->bucket_gens[bucket], ptr_gen(ptr)))
+		pb_str(out, " stale");
 }
 
 void bch_extent_crc_to_text(struct printbuf *out, const struct bch_extent_crc *crc)
