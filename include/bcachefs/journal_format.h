@@ -67,12 +67,14 @@ struct jset_entry_usage {
 	struct jset_entry entry;
 	__le64 v;
 };
+BCH_STATIC_ASSERT(sizeof(struct jset_entry_usage) == 16, "usage entry: header and one value");
 
 struct jset_entry_data_usage {
 	struct jset_entry entry;
 	__le64 v;
 	struct bch_replicas_entry_v1 r;
 };
+BCH_STATIC_ASSERT(sizeof(struct jset_entry_data_usage) == 24, "data_usage entry: value then replicas entry");
 
 struct jset_entry_clock {
 	struct jset_entry entry;
@@ -80,12 +82,14 @@ struct jset_entry_clock {
 	u8 pad[7];
 	__le64 time;
 };
+BCH_STATIC_ASSERT(sizeof(struct jset_entry_clock) == 24, "clock entry: rw byte, padding, time");
 
 struct jset_entry_dev_usage_type {
 	__le64 buckets;
 	__le64 sectors;
 	__le64 fragmented;
 };
+BCH_STATIC_ASSERT(sizeof(struct jset_entry_dev_usage_type) == 24, "three counters per data type");
 
 struct jset_entry_dev_usage {
 	struct jset_entry entry;
@@ -95,16 +99,19 @@ struct jset_entry_dev_usage {
 	__le64 _buckets_unavailable;
 	struct jset_entry_dev_usage_type d[];
 };
+BCH_STATIC_ASSERT(sizeof(struct jset_entry_dev_usage) == 32, "dev_usage header before the per-type counters");
 
 struct jset_entry_log {
 	struct jset_entry entry;
 	u8 d[];
 } __packed __aligned(8);
+BCH_STATIC_ASSERT(sizeof(struct jset_entry_log) == 8, "log text follows the entry header");
 
 struct jset_entry_datetime {
 	struct jset_entry entry;
 	__le64 seconds;
 } __packed __aligned(8);
+BCH_STATIC_ASSERT(sizeof(struct jset_entry_datetime) == 16, "datetime entry: seconds since the epoch");
 
 /* One journal write. */
 struct jset {

@@ -31,40 +31,18 @@
 #define BCH_VERSION_MINOR(v)		((v) & 1023)
 
 #define BCH_METADATA_VERSIONS()					\
-	x(bkey_renumber,		0, 10)			\
-	x(inode_btree_change,		0, 11)			\
-	x(snapshot,			0, 12)			\
-	x(inode_backpointers,		0, 13)			\
-	x(btree_ptr_sectors_written,	0, 14)			\
-	x(snapshot_2,			0, 15)			\
-	x(reflink_p_fix,		0, 16)			\
-	x(subvol_dirent,		0, 17)			\
-	x(inode_v2,			0, 18)			\
-	x(freespace,			0, 19)			\
-	x(alloc_v4,			0, 20)			\
-	x(new_data_types,		0, 21)			\
-	x(backpointers,			0, 22)			\
-	x(inode_v3,			0, 23)			\
-	x(unwritten_extents,		0, 24)			\
-	x(bucket_gens,			0, 25)			\
-	x(lru_v2,			0, 26)			\
-	x(fragmentation_lru,		0, 27)			\
-	x(no_bps_in_alloc_keys,		0, 28)			\
-	x(snapshot_trees,		0, 29)			\
-	x(major_minor,			1, 0)			\
-	x(snapshot_skiplists,		1, 1)			\
-	x(deleted_inodes,		1, 2)			\
-	x(rebalance_work,		1, 3)			\
-	x(member_seq,			1, 4)			\
-	x(subvolume_fs_parent,		1, 5)			\
-	x(btree_subvolume_children,	1, 6)			\
-	x(mi_btree_bitmap,		1, 7)			\
-	x(bucket_stripe_sectors,	1, 8)			\
-	x(disk_accounting_v2,		1, 9)			\
-	x(disk_accounting_v3,		1, 10)			\
-	x(disk_accounting_inum,		1, 11)			\
-	x(rebalance_work_acct_fix,	1, 12)			\
-	x(inode_has_child_snapshots,	1, 13)
+	x(bkey_renumber, 0, 10) x(inode_btree_change, 0, 11) x(snapshot, 0, 12) \
+	x(inode_backpointers, 0, 13) x(btree_ptr_sectors_written, 0, 14) x(snapshot_2, 0, 15) \
+	x(reflink_p_fix, 0, 16) x(subvol_dirent, 0, 17) x(inode_v2, 0, 18) \
+	x(freespace, 0, 19) x(alloc_v4, 0, 20) x(new_data_types, 0, 21) \
+	x(backpointers, 0, 22) x(inode_v3, 0, 23) x(unwritten_extents, 0, 24) \
+	x(bucket_gens, 0, 25) x(lru_v2, 0, 26) x(fragmentation_lru, 0, 27) \
+	x(no_bps_in_alloc_keys, 0, 28) x(snapshot_trees, 0, 29) x(major_minor, 1, 0) \
+	x(snapshot_skiplists, 1, 1) x(deleted_inodes, 1, 2) x(rebalance_work, 1, 3) \
+	x(member_seq, 1, 4) x(subvolume_fs_parent, 1, 5) x(btree_subvolume_children, 1, 6) \
+	x(mi_btree_bitmap, 1, 7) x(bucket_stripe_sectors, 1, 8) x(disk_accounting_v2, 1, 9) \
+	x(disk_accounting_v3, 1, 10) x(disk_accounting_inum, 1, 11) x(rebalance_work_acct_fix, 1, 12) \
+	x(inode_has_child_snapshots, 1, 13)
 
 enum bcachefs_metadata_version {
 	bcachefs_metadata_version_min = BCH_VERSION(0, 9),
@@ -78,25 +56,13 @@ enum bcachefs_metadata_version {
 
 /* Incompatible features (features[0]).  x(name, bit) */
 #define BCH_SB_FEATURES()				\
-	x(lz4,				0)		\
-	x(gzip,				1)		\
-	x(zstd,				2)		\
-	x(atomic_nlink,			3)		\
-	x(ec,				4)		\
-	x(journal_seq_blacklist_v3,	5)		\
-	x(reflink,			6)		\
-	x(new_siphash,			7)		\
-	x(inline_data,			8)		\
-	x(new_extent_overwrite,		9)		\
-	x(incompressible,		10)		\
-	x(btree_ptr_v2,			11)		\
-	x(extents_above_btree_updates,	12)		\
-	x(btree_updates_journalled,	13)		\
-	x(reflink_inline_data,		14)		\
-	x(new_varint,			15)		\
-	x(journal_no_flush,		16)		\
-	x(alloc_v2,			17)		\
-	x(extents_across_btree_nodes,	18)
+	x(lz4, 0) x(gzip, 1) x(zstd, 2) \
+	x(atomic_nlink, 3) x(ec, 4) x(journal_seq_blacklist_v3, 5) \
+	x(reflink, 6) x(new_siphash, 7) x(inline_data, 8) \
+	x(new_extent_overwrite, 9) x(incompressible, 10) x(btree_ptr_v2, 11) \
+	x(extents_above_btree_updates, 12) x(btree_updates_journalled, 13) x(reflink_inline_data, 14) \
+	x(new_varint, 15) x(journal_no_flush, 16) x(alloc_v2, 17) \
+	x(extents_across_btree_nodes, 18)
 
 enum bch_sb_feature {
 #define x(name, bit) BCH_FEATURE_##name = bit,
@@ -118,10 +84,8 @@ enum bch_sb_feature {
 	 (1ULL << BCH_FEATURE_extents_across_btree_nodes))
 
 #define BCH_SB_COMPAT()					\
-	x(alloc_info,				0)	\
-	x(alloc_metadata,			1)	\
-	x(extents_above_btree_updates_done,	2)	\
-	x(bformat_overflow_done,		3)
+	x(alloc_info, 0) x(alloc_metadata, 1) x(extents_above_btree_updates_done, 2) \
+	x(bformat_overflow_done, 3)
 
 enum bch_sb_compat {
 #define x(name, bit) BCH_COMPAT_##name = bit,
@@ -132,17 +96,10 @@ enum bch_sb_compat {
 
 /* Data types: of buckets, of replicas entries, of accounting. */
 #define BCH_DATA_TYPES()		\
-	x(free,			0)	\
-	x(sb,			1)	\
-	x(journal,		2)	\
-	x(btree,		3)	\
-	x(user,			4)	\
-	x(cached,		5)	\
-	x(parity,		6)	\
-	x(stripe,		7)	\
-	x(need_gc_gens,		8)	\
-	x(need_discard,		9)	\
-	x(unstriped,		10)
+	x(free, 0) x(sb, 1) x(journal, 2) \
+	x(btree, 3) x(user, 4) x(cached, 5) \
+	x(parity, 6) x(stripe, 7) x(need_gc_gens, 8) \
+	x(need_discard, 9) x(unstriped, 10)
 
 enum bch_data_type {
 #define x(name, nr) BCH_DATA_##name = nr,
@@ -156,7 +113,7 @@ enum bch_data_type {
 #define BCH_STR_HASH_TYPES()	x(crc32c, 0) x(crc64, 1) x(siphash_old, 2) x(siphash, 3)
 #define BCH_STR_HASH_OPTS()	x(crc32c, 0) x(crc64, 1) x(siphash, 2)
 #define BCH_COMPRESSION_TYPES()	x(none, 0) x(lz4_old, 1) x(gzip, 2) x(lz4, 3) \
-				x(zstd, 4) x(incompressible, 5)
+	x(zstd, 4) x(incompressible, 5)
 #define BCH_COMPRESSION_OPTS()	x(none, 0) x(lz4, 1) x(gzip, 2) x(zstd, 3)
 #define BCH_VERSION_UPGRADE_OPTS() x(compatible, 0) x(incompatible, 1) x(none, 2)
 #define BCH_MEMBER_STATES()	x(rw, 0) x(ro, 1) x(failed, 2) x(spare, 3)
@@ -216,21 +173,11 @@ struct bch_sb_field {
 };
 
 #define BCH_SB_FIELDS()				\
-	x(journal,			0)	\
-	x(members_v1,			1)	\
-	x(crypt,			2)	\
-	x(replicas_v0,			3)	\
-	x(quota,			4)	\
-	x(disk_groups,			5)	\
-	x(clean,			6)	\
-	x(replicas,			7)	\
-	x(journal_seq_blacklist,	8)	\
-	x(journal_v2,			9)	\
-	x(counters,			10)	\
-	x(members_v2,			11)	\
-	x(errors,			12)	\
-	x(ext,				13)	\
-	x(downgrade,			14)
+	x(journal, 0) x(members_v1, 1) x(crypt, 2) \
+	x(replicas_v0, 3) x(quota, 4) x(disk_groups, 5) \
+	x(clean, 6) x(replicas, 7) x(journal_seq_blacklist, 8) \
+	x(journal_v2, 9) x(counters, 10) x(members_v2, 11) \
+	x(errors, 12) x(ext, 13) x(downgrade, 14)
 
 enum bch_sb_field_type {
 #define x(name, nr) BCH_SB_FIELD_##name = nr,
@@ -510,10 +457,11 @@ struct bch_sb_field_errors {
 /* ext: recovery passes to run, errors to keep quiet, btrees that lost data */
 struct bch_sb_field_ext {
 	struct bch_sb_field field;
-	__le64 recovery_passes_required[2];
-	__le64 errors_silent[8];
-	__le64 btrees_lost_data;
+	__le64 recovery_passes_required[2];	/* bitmask of stable pass ids */
+	__le64 errors_silent[8];		/* bitmask of error ids */
+	__le64 btrees_lost_data;		/* bitmask of btree ids */
 };
+BCH_STATIC_ASSERT(sizeof(struct bch_sb_field_ext) == 8 + 88, "ext field: 11 words after the header");
 
 /* downgrade: what to run and which errors to expect when going back */
 struct bch_sb_field_downgrade_entry {

@@ -13,12 +13,8 @@
  * first little-endian u64.  Sizes are in bytes.  x(name, type, bytes)
  */
 #define BCH_EXTENT_ENTRY_TYPES()		\
-	x(ptr,			0, 8)		\
-	x(crc32,		1, 8)		\
-	x(crc64,		2, 16)		\
-	x(crc128,		3, 24)		\
-	x(stripe_ptr,		4, 8)		\
-	x(rebalance,		5, 8)
+	x(ptr, 0, 8) x(crc32, 1, 8) x(crc64, 2, 16) \
+	x(crc128, 3, 24) x(stripe_ptr, 4, 8) x(rebalance, 5, 8)
 
 enum bch_extent_entry_type {
 #define x(name, nr, bytes) BCH_EXTENT_ENTRY_##name = nr,
@@ -142,71 +138,33 @@ struct bch_indirect_inline_data {
 
 /* Fields after the fixed part, in order, packed as varints. x(name, bits) */
 #define BCH_INODE_FIELDS_V2()				\
-	x(bi_atime,			96)		\
-	x(bi_ctime,			96)		\
-	x(bi_mtime,			96)		\
-	x(bi_otime,			96)		\
-	x(bi_size,			64)		\
-	x(bi_sectors,			64)		\
-	x(bi_uid,			32)		\
-	x(bi_gid,			32)		\
-	x(bi_nlink,			32)		\
-	x(bi_generation,		32)		\
-	x(bi_dev,			32)		\
-	x(bi_data_checksum,		8)		\
-	x(bi_compression,		8)		\
-	x(bi_project,			32)		\
-	x(bi_background_compression,	8)		\
-	x(bi_data_replicas,		8)		\
-	x(bi_promote_target,		16)		\
-	x(bi_foreground_target,		16)		\
-	x(bi_background_target,		16)		\
-	x(bi_erasure_code,		16)		\
-	x(bi_fields_set,		16)		\
-	x(bi_dir,			64)		\
-	x(bi_dir_offset,		64)		\
-	x(bi_subvol,			32)		\
-	x(bi_parent_subvol,		32)
+	x(bi_atime, 96) x(bi_ctime, 96) x(bi_mtime, 96) \
+	x(bi_otime, 96) x(bi_size, 64) x(bi_sectors, 64) \
+	x(bi_uid, 32) x(bi_gid, 32) x(bi_nlink, 32) \
+	x(bi_generation, 32) x(bi_dev, 32) x(bi_data_checksum, 8) \
+	x(bi_compression, 8) x(bi_project, 32) x(bi_background_compression, 8) \
+	x(bi_data_replicas, 8) x(bi_promote_target, 16) x(bi_foreground_target, 16) \
+	x(bi_background_target, 16) x(bi_erasure_code, 16) x(bi_fields_set, 16) \
+	x(bi_dir, 64) x(bi_dir_offset, 64) x(bi_subvol, 32) \
+	x(bi_parent_subvol, 32)
 
 /* v3 moved size and sectors into the fixed part and added nocow */
 #define BCH_INODE_FIELDS_V3()				\
-	x(bi_atime,			96)		\
-	x(bi_ctime,			96)		\
-	x(bi_mtime,			96)		\
-	x(bi_otime,			96)		\
-	x(bi_uid,			32)		\
-	x(bi_gid,			32)		\
-	x(bi_nlink,			32)		\
-	x(bi_generation,		32)		\
-	x(bi_dev,			32)		\
-	x(bi_data_checksum,		8)		\
-	x(bi_compression,		8)		\
-	x(bi_project,			32)		\
-	x(bi_background_compression,	8)		\
-	x(bi_data_replicas,		8)		\
-	x(bi_promote_target,		16)		\
-	x(bi_foreground_target,		16)		\
-	x(bi_background_target,		16)		\
-	x(bi_erasure_code,		16)		\
-	x(bi_fields_set,		16)		\
-	x(bi_dir,			64)		\
-	x(bi_dir_offset,		64)		\
-	x(bi_subvol,			32)		\
-	x(bi_parent_subvol,		32)		\
-	x(bi_nocow,			8)
+	x(bi_atime, 96) x(bi_ctime, 96) x(bi_mtime, 96) \
+	x(bi_otime, 96) x(bi_uid, 32) x(bi_gid, 32) \
+	x(bi_nlink, 32) x(bi_generation, 32) x(bi_dev, 32) \
+	x(bi_data_checksum, 8) x(bi_compression, 8) x(bi_project, 32) \
+	x(bi_background_compression, 8) x(bi_data_replicas, 8) x(bi_promote_target, 16) \
+	x(bi_foreground_target, 16) x(bi_background_target, 16) x(bi_erasure_code, 16) \
+	x(bi_fields_set, 16) x(bi_dir, 64) x(bi_dir_offset, 64) \
+	x(bi_subvol, 32) x(bi_parent_subvol, 32) x(bi_nocow, 8)
 
 /* Inode flags (low bits of bi_flags). x(name, bit) */
 #define BCH_INODE_FLAGS()			\
-	x(sync,				0)	\
-	x(immutable,			1)	\
-	x(append,			2)	\
-	x(nodump,			3)	\
-	x(noatime,			4)	\
-	x(i_size_dirty,			5)	\
-	x(i_sectors_dirty,		6)	\
-	x(unlinked,			7)	\
-	x(backptr_untrusted,		8)	\
-	x(has_child_snapshot,		9)
+	x(sync, 0) x(immutable, 1) x(append, 2) \
+	x(nodump, 3) x(noatime, 4) x(i_size_dirty, 5) \
+	x(i_sectors_dirty, 6) x(unlinked, 7) x(backptr_untrusted, 8) \
+	x(has_child_snapshot, 9)
 
 enum bch_inode_flag {
 #define x(name, bit) BCH_INODE_##name = bit,
@@ -280,11 +238,8 @@ struct bch_dirent {
 } __packed __aligned(8);
 
 #define BCH_XATTR_TYPES()			\
-	x(user,			0)		\
-	x(posix_acl_access,	1)		\
-	x(posix_acl_default,	2)		\
-	x(trusted,		3)		\
-	x(security,		4)
+	x(user, 0) x(posix_acl_access, 1) x(posix_acl_default, 2) \
+	x(trusted, 3) x(security, 4)
 
 struct bch_xattr {
 	u8 x_type;
@@ -303,14 +258,9 @@ struct bch_alloc {
 
 /* v1 fields, fixed width, present when their bit is set. x(name, bits) */
 #define BCH_ALLOC_FIELDS_V1()			\
-	x(read_time,		16)		\
-	x(write_time,		16)		\
-	x(data_type,		8)		\
-	x(dirty_sectors,	16)		\
-	x(cached_sectors,	16)		\
-	x(oldest_gen,		8)		\
-	x(stripe,		32)		\
-	x(stripe_redundancy,	8)
+	x(read_time, 16) x(write_time, 16) x(data_type, 8) \
+	x(dirty_sectors, 16) x(cached_sectors, 16) x(oldest_gen, 8) \
+	x(stripe, 32) x(stripe_redundancy, 8)
 
 struct bch_alloc_v2 {
 	u8 nr_fields;
@@ -322,12 +272,8 @@ struct bch_alloc_v2 {
 
 /* v2 and v3 fields, varints. x(name, bits) */
 #define BCH_ALLOC_FIELDS_V2()			\
-	x(read_time,		64)		\
-	x(write_time,		64)		\
-	x(dirty_sectors,	32)		\
-	x(cached_sectors,	32)		\
-	x(stripe,		32)		\
-	x(stripe_redundancy,	8)
+	x(read_time, 64) x(write_time, 64) x(dirty_sectors, 32) \
+	x(cached_sectors, 32) x(stripe, 32) x(stripe_redundancy, 8)
 
 struct bch_alloc_v3 {
 	__le64 journal_seq;
@@ -487,15 +433,9 @@ struct bch_logged_op_finsert {
 /* ---- accounting: the key position encodes what is counted ---- */
 
 #define BCH_DISK_ACCOUNTING_TYPES()		\
-	x(nr_inodes,		0)		\
-	x(persistent_reserved,	1)		\
-	x(replicas,		2)		\
-	x(dev_data_type,	3)		\
-	x(compression,		4)		\
-	x(snapshot,		5)		\
-	x(btree,		6)		\
-	x(rebalance_work,	7)		\
-	x(inum,			8)
+	x(nr_inodes, 0) x(persistent_reserved, 1) x(replicas, 2) \
+	x(dev_data_type, 3) x(compression, 4) x(snapshot, 5) \
+	x(btree, 6) x(rebalance_work, 7) x(inum, 8)
 
 enum disk_accounting_type {
 #define x(name, nr) BCH_DISK_ACCOUNTING_##name = nr,

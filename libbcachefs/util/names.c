@@ -65,7 +65,7 @@ const char * const bch_extent_entry_type_names[] = {
 };
 
 const char * const bch_sb_err_names[] = {
-#define x(name, id, flags) [id] = #name,
+#define x(id, name, flags) [id] = #name,
 	BCH_SB_ERRS()
 #undef x
 	NULL
