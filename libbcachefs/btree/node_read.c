@@ -286,8 +286,7 @@ static int read_bsets(struct bch_fs *c, struct btree *b, unsigned limit,
 			return ret;
 
 		u64 jseq = le64_to_cpu(i->journal_seq);
-		bool blacklisted = c->journal.read_done &&
-			bch_journal_seq_blacklisted(c, jseq);
+		bool blacklisted = bch_journal_seq_blacklisted(c, jseq);
 
 		if (blacklisted && first) {
 			log_where(c, b);

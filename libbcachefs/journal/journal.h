@@ -23,13 +23,24 @@ size_t bch_journal_keys_search(const struct journal_keys *, enum btree_id,
 
 /*
  * Sets c->roots from the btree_root entries of the replay range (unclean),
- * or of the superblock's clean section (clean).
+ * or of the superblock's clean section (clean, unless the journal was read
+ * and is not empty).  Also what else recovery takes from those entries
+ * before reading btrees: blacklist entries, and after an unclean shutdown
+ * the seqs from blacklist_seq to 8 past the newest entry, which are added
+ * to c->journal.blacklist.
  */
 int bch_journal_read_roots(struct bch_fs *c, struct printbuf *err);
 
+/* By the superblock's journal_seq_blacklist field or c->journal.blacklist. */
 bool bch_journal_seq_blacklisted(const struct bch_fs *c, u64 seq);
 
 void bch_journal_exit(struct bch_journal *);
+
+/*
+ * Where an entry's copies are, as dev:journal bucket index:sectors into
+ * it: "0:1:0 (sector 4608) 1:1:0 (sector 4608)"
+ */
+void bch_journal_ptrs_to_text(struct printbuf *, const struct journal_replay *);
 
 /* list_journal: one entry as the reference prints it */
 void bch_jset_entry_to_text(struct printbuf *, const struct bch_fs *,
