@@ -67,6 +67,11 @@ test_expect_success 'garbage in place of a journal entry: reported, no crash, no
 	test "$sum" = "$(sha256sum < j.img)"
 '
 
+test_expect_success 'another filesystem: libblkid says what it is, exit 1' '
+	truncate -s 64M e4.img && mkfs.ext4 -q -F e4.img &&
+	run list e4.img && test $rc -eq 1 && grep -q "identifies it as ext4" err
+'
+
 test_expect_success 'devices of different filesystems are refused' '
 	run list -b inodes "$C/default/dev0.img" "$C/labels/dev0.img" && test $rc -eq 1 &&
 	grep -q "different filesystems" err

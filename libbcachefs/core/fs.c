@@ -1,4 +1,5 @@
 /* Opening a filesystem: devices and their superblocks, the journal, btree roots, the journal key overlay. */
+#include <blkid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -70,6 +71,26 @@ static int dev_size(struct bch_dev *ca, struct printbuf *err)
 	return 0;
 }
 
+/* What libblkid finds on a device that has no bcachefs superblock. */
+static void describe_contents(const char *path, struct printbuf *out)
+{
+	blkid_probe pr = blkid_new_probe_from_filename(path);
+	const char *type = NULL;
+
+	if (!pr)
+		return;
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	blkid_probe_enable_partitions(pr, 1);
+	if (!blkid_do_safeprobe(pr)) {
+		if (!blkid_probe_lookup_value(pr, "TYPE", &type, NULL))
+			pb_printf(out, "; libblkid identifies it as %s", type);
+		else if (!blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL))
+			pb_printf(out, "; libblkid finds a %s partition table", type);
+	}
+	blkid_free_probe(pr);
+}
+
 void bch_dev_close(struct bch_dev *ca)
 {
 	if (!ca)
@@ -109,6 +130,7 @@ int bch_dev_open(const char *path, const struct bch_open_opts *opts,
 	ret = bch_sb_read(ca->fd, ca->size, opts->sb_sector, &ca->sb, &log, &msg);
 	if (ret) {
 		pb_printf(err, "%s: %s", path, pb_cstr(&msg));
+		describe_contents(path, err);
 		pb_exit(&log);
 		pb_exit(&msg);
 		goto err;
