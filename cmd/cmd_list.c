@@ -9,9 +9,9 @@
 #include "keys/key_types.h"
 #include "util/names.h"
 
-enum list_mode { MODE_KEYS, MODE_FORMATS, MODE_NODES };
+enum list_mode { MODE_KEYS, MODE_FORMATS, MODE_NODES, MODE_NODES_ONDISK };
 
-static const char * const list_modes[] = { "keys", "formats", "nodes", NULL };
+static const char * const list_modes[] = { "keys", "formats", "nodes", "nodes-ondisk", NULL };
 
 enum { OPT_BTREE, OPT_TYPE, OPT_LEVEL, OPT_START, OPT_END, OPT_MODE, OPT_VERBOSE };
 
@@ -21,7 +21,7 @@ static const struct cmd_option list_opts[] = {
 	[OPT_LEVEL]	= { "level", 'l', CMD_ARG_REQUIRED, "LEVEL", "Btree level for nodes and formats modes (0 = leaves)" },
 	[OPT_START]	= { "start", 's', CMD_ARG_REQUIRED, "POS", "Start position (inode:offset[:snapshot], POS_MIN)" },
 	[OPT_END]	= { "end", 'e', CMD_ARG_REQUIRED, "POS", "End position (default SPOS_MAX)" },
-	[OPT_MODE]	= { "mode", 'm', CMD_ARG_REQUIRED, "MODE", "keys, formats or nodes (default keys)" },
+	[OPT_MODE]	= { "mode", 'm', CMD_ARG_REQUIRED, "MODE", "keys, formats, nodes or nodes-ondisk (default keys)" },
 	[OPT_VERBOSE]	= { "verbose", 'v', CMD_ARG_NONE, NULL, "Report what opening the filesystem found" },
 	{ 0 }
 };
@@ -193,8 +193,10 @@ static int list_nodes(struct bch_fs *c, const struct list_args *a, struct btree_
 			break;
 		if (a->mode == MODE_NODES)
 			bch_bkey_val_to_text(&out, c, bkey_i_to_s_c(&b->key));
-		else
+		else if (a->mode == MODE_FORMATS)
 			bch_btree_node_to_text(&out, c, b);
+		else
+			bch_btree_node_ondisk_to_text(&out, c, b);
 		if (!flush_line(&out)) {
 			ret = -1;
 			break;

@@ -39,7 +39,18 @@ struct btree {
 	const void **vals;
 	size_t nr_keys;
 	size_t keys_size;		/* allocated entries */
+
+	/* live keys as stored: u64s, and how many were packed or not */
+	size_t live_u64s;
+	size_t nr_packed;
+	size_t nr_unpacked;
 };
+
+/*
+ * In memory only, struct bkey's pad byte says whether the key was packed
+ * in its node (its stored size then is key_u64s, not BKEY_U64s).
+ */
+#define BKEY_PAD_WAS_PACKED	1
 
 static inline struct bkey_s_c btree_key(const struct btree *b, size_t i)
 {

@@ -118,6 +118,14 @@ static void fake_root(struct btree *b, enum btree_id id)
 	b->min_key = POS_MIN;
 	b->max_key = SPOS_MAX;
 	b->nr_keys = 0;
+	b->live_u64s = b->nr_packed = b->nr_unpacked = 0;
+	/* the format the kernel computes for an empty POS_MIN..SPOS_MAX node */
+	memset(&b->format, 0, sizeof(b->format));
+	b->format.key_u64s = 3;
+	b->format.nr_fields = BKEY_NR_FIELDS;
+	b->format.bits_per_field[BKEY_FIELD_INODE] = 64;
+	b->format.bits_per_field[BKEY_FIELD_OFFSET] = 64;
+	b->format.bits_per_field[BKEY_FIELD_SNAPSHOT] = 32;
 	memset(&b->key, 0, sizeof(b->key));
 	b->key.k.u64s = BKEY_U64s;
 	b->key.k.format_whiteout = KEY_FORMAT_CURRENT;

@@ -180,6 +180,7 @@ static int add_bset_keys(struct bch_fs *c, struct btree *b, const struct bset *i
 
 		struct bkey_s_c kc = { u, bkeyp_val(&b->unpacker, k) };
 
+		u->pad = bkeyp_format_of(k) == KEY_FORMAT_LOCAL_BTREE ? BKEY_PAD_WAS_PACKED : 0;
 		pb_reset(&msg);
 		if (bch_bkey_validate(c, kc, &where, &msg)) {
 			log_where(c, b);
@@ -373,14 +374,25 @@ static void merge_bsets(struct btree *b, struct key_run *runs)
 	}
 }
 
+/* Drops deleted keys and counts what is left as it is stored. */
 static void drop_deleted(struct btree *b)
 {
 	size_t dst = 0;
 
+	b->live_u64s = b->nr_packed = b->nr_unpacked = 0;
 	for (size_t i = 0; i < b->nr_keys; i++) {
-		if (b->keys[i].type == KEY_TYPE_deleted)
+		const struct bkey *k = &b->keys[i];
+
+		if (k->type == KEY_TYPE_deleted)
 			continue;
-		b->keys[dst] = b->keys[i];
+		if (k->pad == BKEY_PAD_WAS_PACKED) {
+			b->nr_packed++;
+			b->live_u64s += k->u64s - BKEY_U64s + b->format.key_u64s;
+		} else {
+			b->nr_unpacked++;
+			b->live_u64s += k->u64s;
+		}
+		b->keys[dst] = *k;
 		b->vals[dst++] = b->vals[i];
 	}
 	b->nr_keys = dst;
@@ -499,13 +511,17 @@ size_t bch_btree_node_lower_bound(const struct btree *b, struct bpos pos)
 }
 
 /*
- * `list -m formats`: the node's range, pointer and key format.  The
- * kernel's version adds statistics of its in-memory search structures
- * (unpack function length, float counts), which a reader does not have.
+ * `list -m formats`: the node's range, pointer, format and fill.  The
+ * kernel adds two counts of its in-memory search tree ("floats", "failed
+ * unpacked"), which a reader that keeps sorted arrays does not have; the
+ * unpack function length is 0 outside the kernel.
  */
 void bch_btree_node_to_text(struct printbuf *out, const struct bch_fs *c,
 			    const struct btree *b)
 {
+	size_t space = ((size_t)c->sb.btree_node_size << 9) - sizeof(struct btree_node);
+	size_t max_u64s = space / 8;
+
 	pb_printf(out, "l %u ", b->level);
 	bch_bpos_to_text(out, b->min_key);
 	pb_str(out, " - ");
@@ -515,5 +531,95 @@ void bch_btree_node_to_text(struct printbuf *out, const struct bch_fs *c,
 	pb_newline(out);
 	pb_str(out, "    format: ");
 	bch_bkey_format_to_text(out, &b->format);
-	pb_printf(out, "\n    nr keys %zu", b->nr_keys);
+	/* no newline before "unpack fn len": the kernel prints it so */
+	pb_printf(out, "    unpack fn len: 0\n"
+		  "    bytes used %zu/%zu (%zu%% full)\n"
+		  "    sib u64s: %zu, %zu (merge threshold %zu)\n"
+		  "    nr packed keys %zu\n"
+		  "    nr unpacked keys %zu\n",
+		  b->live_u64s * 8, space, b->live_u64s * 100 / max_u64s,
+		  b->live_u64s, b->live_u64s, max_u64s / 3,
+		  b->nr_packed, b->nr_unpacked);
+}
+
+/*
+ * `list -m nodes-ondisk`: the node as written, bset by bset, every key
+ * including deleted ones.  The whole node is read again, past
+ * sectors_written, up to the first block that is not one of its bsets.
+ */
+void bch_btree_node_ondisk_to_text(struct printbuf *out, struct bch_fs *c,
+				   const struct btree *b)
+{
+	struct node_ptr_info pi;
+	struct bch_dev *ca = NULL;
+	unsigned node_sectors = c->sb.btree_node_size, block = c->sb.block_size;
+	struct printbuf err = PRINTBUF;
+	struct btree_node *n = NULL;
+	struct bkey_unpacker unp;
+
+	if (!node_ptr_info(&b->key, &pi))
+		for (unsigned i = 0; i < pi.nr_ptrs && !ca; i++)
+			ca = bch_dev_get(c, ptr_dev(&pi.ptrs[i])) ? bch_dev_get(c, ptr_dev(&pi.ptrs[i])) : NULL;
+	if (!ca) {
+		pb_str(out, "error getting device to read from: invalid device\n");
+		return;
+	}
+	n = malloc((size_t)node_sectors << 9);
+	if (!n) {
+		pb_str(out, "memory allocation failure\n");
+		return;
+	}
+	u64 sector = ptr_offset(&pi.ptrs[0]);
+	for (unsigned i = 0; i < pi.nr_ptrs; i++)
+		if (bch_dev_get(c, ptr_dev(&pi.ptrs[i])) == ca)
+			sector = ptr_offset(&pi.ptrs[i]);
+	if (bch_dev_pread(ca, n, (size_t)node_sectors << 9, sector << 9, &err)) {
+		pb_printf(out, "IO error reading btree node: %s\n", pb_cstr(&err));
+		goto out;
+	}
+	bch_bkey_unpacker_init(&unp, &n->format);
+
+	for (unsigned offset = 0; offset < node_sectors;) {
+		void *start = (u8 *)n + ((size_t)offset << 9);
+		struct bset *i = offset ? &((struct btree_node_entry *)start)->keys : &n->keys;
+		size_t hdr = offset ? sizeof(struct btree_node_entry) : sizeof(struct btree_node);
+		size_t bytes;
+
+		if (offset && i->seq != n->keys.seq)
+			break;
+		if (!bch_csum_type_valid(bset_csum_type(i))) {
+			pb_printf(out, "unknown checksum type at offset %u: %u\n",
+				  offset, (unsigned)bset_csum_type(i));
+			goto out;
+		}
+		bytes = hdr + 8 * (size_t)le16_to_cpu(i->u64s);
+		if (((size_t)offset << 9) + bytes > ((size_t)node_sectors << 9) ||
+		    !bch_csum_eq(bch_checksum(bset_csum_type(i), bset_nonce(i, offset << 9),
+					      (u8 *)start + sizeof(struct bch_csum),
+					      bytes - sizeof(struct bch_csum)),
+				 *(struct bch_csum *)start)) {
+			/* the kernel ends this message with a newline only for the first bset */
+			pb_str(out, offset ? "invalid checksum" : "invalid checksum\n");
+			goto out;
+		}
+		pb_printf(out, "  offset %u version %u, journal seq %llu\n", offset,
+			  le16_to_cpu(i->version), (unsigned long long)le64_to_cpu(i->journal_seq));
+		offset += ((bytes + (block << 9) - 1) / (block << 9)) * block;
+
+		pb_indent_add(out, 4);
+		const struct bkey_packed *k = (const void *)i->_data;
+		const void *end = i->_data + le16_to_cpu(i->u64s);
+		for (; (const void *)k < end && k->u64s; k = bkeyp_next(k)) {
+			struct bkey u;
+
+			if ((const void *)bkeyp_next(k) > end || !bch_bkey_unpack(&unp, k, &u))
+				break;
+			bch_bkey_val_to_text(out, c, (struct bkey_s_c) { &u, bkeyp_val(&unp, k) });
+			pb_newline(out);
+		}
+		pb_indent_sub(out, 4);
+	}
+out:
+	pb_exit(&err);
+	free(n);
 }

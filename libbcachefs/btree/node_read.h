@@ -24,4 +24,8 @@ size_t bch_btree_node_lower_bound(const struct btree *b, struct bpos pos);
 void bch_btree_node_to_text(struct printbuf *, const struct bch_fs *,
 			    const struct btree *);
 
+/* The node's bsets as written, as `list -m nodes-ondisk` shows them. */
+void bch_btree_node_ondisk_to_text(struct printbuf *, struct bch_fs *,
+				   const struct btree *);
+
 #endif
