@@ -240,10 +240,14 @@ static int cmd_list(const struct cmd_def *def, int argc, char **argv)
 	print_log(c);
 	if (ret < 0 && it.err.pos)
 		cmd_err("%s", pb_cstr(&it.err));
+	/* damage was listed around, but a script must not take it for clean */
+	if (ret >= 0 && c->nr_errors)
+		cmd_err("the filesystem is damaged: %u problem(s) reported above", c->nr_errors);
+	ret = ret < 0 || c->nr_errors ? CMD_EXIT_ERROR : CMD_EXIT_OK;
 	bch_btree_iter_exit(&it);
 	bch_fs_close(c);
 	pb_exit(&err);
-	return ret < 0 ? CMD_EXIT_ERROR : CMD_EXIT_OK;
+	return ret;
 }
 
 const struct cmd_def cmd_list_def = {

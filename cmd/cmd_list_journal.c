@@ -422,9 +422,13 @@ static int cmd_list_journal(const struct cmd_def *def, int argc, char **argv)
 		fputs(pb_cstr(&c->log), stderr);
 
 	bool ok = print_journal(c, &a);
+	unsigned damage = c->nr_errors;
 
 	bch_fs_close(c);
-	return ok ? CMD_EXIT_OK : CMD_EXIT_ERROR;
+	/* damage was listed around, but a script must not take it for clean */
+	if (ok && damage)
+		cmd_err("the journal is damaged: %u problem(s) reported above", damage);
+	return ok && !damage ? CMD_EXIT_OK : CMD_EXIT_ERROR;
 }
 
 const struct cmd_def cmd_list_journal_def = {

@@ -137,8 +137,10 @@ static int check_header(struct bch_fs *c, struct btree *b, const struct bkey_i *
 	return 0;
 }
 
+/* Starts a message about damage in node b (and counts it). */
 static void log_where(struct bch_fs *c, const struct btree *b)
 {
+	c->nr_errors++;
 	pb_printf(&c->log, "btree %s level %u node at dev %u sector %llu: ",
 		  btree_name(b->btree_id), b->level, b->dev,
 		  (unsigned long long)b->sector);

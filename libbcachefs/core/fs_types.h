@@ -54,6 +54,8 @@ struct bch_fs {
 	struct btree_root roots[BTREE_ID_NR_MAX];
 	/* messages (warnings, what recovery did) for the caller to show */
 	struct printbuf log;
+	/* damage found and worked around while reading (reported in log) */
+	unsigned nr_errors;
 };
 
 static inline struct bch_dev *bch_dev_get(const struct bch_fs *c, unsigned idx)

@@ -129,6 +129,7 @@ static void report_gap(struct bch_fs *c, u64 first, u64 last,
 	struct printbuf *log = &c->log;
 	size_t block_bytes = (size_t)(c->sb.block_size ? c->sb.block_size : 1) << 9;
 
+	c->nr_errors++;
 	pb_printf(log, "journal entries %llu-%llu missing (replaying %llu-%llu)\n  before the gap: ",
 		  (unsigned long long)first, (unsigned long long)last,
 		  (unsigned long long)c->journal.last_seq,
@@ -229,6 +230,7 @@ int bch_journal_validate_range(struct bch_fs *c, struct printbuf *err)
 
 		int ret = bch_jset_validate(&ctx);
 
+		c->nr_errors += ctx.nr_repaired;
 		if (ret) {
 			pb_printf(err, "journal seq %llu cannot be used (see the log)",
 				  (unsigned long long)entry_seq(i));

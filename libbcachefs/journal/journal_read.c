@@ -247,6 +247,7 @@ static int jset_early(struct bucket_read *b, unsigned off, unsigned *sectors)
 		return ret;
 
 	if (jset_bytes(j) > left_bytes) {
+		c->nr_errors++;
 		where_to_text(&c->log, b, off);
 		pb_printf(&c->log, " seq %llu: journal entry of %zu bytes runs past the bucket end; cut short\n",
 			  (unsigned long long)le64_to_cpu(j->seq), jset_bytes(j));
@@ -276,6 +277,7 @@ static void note_bad_csum(struct bucket_read *b, unsigned off, const struct jset
 	struct printbuf *log = &b->c->log;
 	unsigned type = jset_csum_type(j);
 
+	b->c->nr_errors++;
 	where_to_text(log, b, off);
 	pb_printf(log, " seq %llu: journal checksum error (%s): stored ",
 		  (unsigned long long)le64_to_cpu(j->seq), bch_csum_type_name(type));
@@ -383,6 +385,7 @@ static int read_bucket(struct bch_fs *c, struct bch_dev *ca, unsigned idx, u8 *d
 
 	if (ret) {
 		/* another device may hold the same entries: go on */
+		c->nr_errors++;
 		pb_printf(&c->log, "dev %u journal bucket %u (bucket %llu): journal read error: %s\n",
 			  ca->idx, idx, (unsigned long long)ca->journal_buckets[idx], pb_cstr(&msg));
 		pb_exit(&msg);
