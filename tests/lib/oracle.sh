@@ -70,7 +70,9 @@ REF_LOG_PATTERNS='^starting version [0-9]+\.[0-9]+: [a-z0-9_]+( opts=.*)?$
 ^(accounting_read|alloc_read|stripes_read|snapshots_read)\.\.\. done$
 ^going read-write$
 ^(journal_replay|resume_logged_ops|delete_dead_inodes)\.\.\. done$
-^(un)?shutdown complete, journal seq [0-9]+$'
+^(un)?shutdown complete, journal seq [0-9]+$
+^insufficient writeable journal devices available: have [0-9]+, need [0-9]+$
+^rw journal devs:.*$'
 
 ref_filter() {
 	grep -v -E -e "$REF_LOG_PATTERNS"
