@@ -60,6 +60,15 @@ struct cmd_opts_state {
 #define CMD_OPTS_HELP	(-3)
 
 void cmd_opts_init(struct cmd_opts_state *, int argc, char **argv);
+
+/*
+ * After the last cmd_next_opt() (which returned `last`): prints help or
+ * checks the number of operands (min..max; max < 0: no limit).  Returns
+ * 0 to go on, CMD_OPTS_HELP when help was printed (exit 0), or
+ * CMD_EXIT_USAGE after a usage error.  Operands are argv[st->optind..].
+ */
+int cmd_opts_finish(const struct cmd_def *, struct cmd_opts_state *, int last,
+		    int min_operands, int max_operands);
 int cmd_next_opt(const struct cmd_def *, struct cmd_opts_state *);
 void cmd_help(FILE *, const struct cmd_def *);
 void cmd_usage_error(const struct cmd_def *, const char *fmt, ...)

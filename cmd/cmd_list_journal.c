@@ -169,16 +169,9 @@ static int parse_args(const struct cmd_def *def, int *argc, char ***argv,
 	while ((o = cmd_next_opt(def, &st)) >= 0)
 		if ((ret = parse_opt(def, o, st.arg, a)))
 			return ret;
-	if (o == CMD_OPTS_HELP) {
-		cmd_help(stdout, def);
-		return -1;
-	}
-	if (o == CMD_OPTS_ERROR)
-		return CMD_EXIT_USAGE;
-	if (st.optind >= *argc) {
-		cmd_usage_error(def, "no device given");
-		return CMD_EXIT_USAGE;
-	}
+	o = cmd_opts_finish(def, &st, o, 1, -1);
+	if (o)
+		return o == CMD_OPTS_HELP ? -1 : o;
 	*argc -= st.optind;
 	*argv += st.optind;
 	return 0;

@@ -179,6 +179,28 @@ int cmd_next_opt(const struct cmd_def *def, struct cmd_opts_state *st)
 	return CMD_OPTS_END;
 }
 
+int cmd_opts_finish(const struct cmd_def *def, struct cmd_opts_state *st, int last,
+		    int min_operands, int max_operands)
+{
+	int nr = st->argc - st->optind;
+
+	if (last == CMD_OPTS_HELP) {
+		cmd_help(stdout, def);
+		return CMD_OPTS_HELP;
+	}
+	if (last == CMD_OPTS_ERROR)
+		return CMD_EXIT_USAGE;
+	if (nr < min_operands) {
+		cmd_usage_error(def, min_operands == 1 ? "no device given" : "missing arguments");
+		return CMD_EXIT_USAGE;
+	}
+	if (max_operands >= 0 && nr > max_operands) {
+		cmd_usage_error(def, "unexpected argument '%s'", st->argv[st->optind + max_operands]);
+		return CMD_EXIT_USAGE;
+	}
+	return 0;
+}
+
 bool cmd_parse_u64(const struct cmd_def *def, const char *opt, const char *s,
 		   unsigned long long *out)
 {

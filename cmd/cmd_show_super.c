@@ -106,20 +106,9 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv,
 			break;
 		}
 	}
-	if (o == CMD_OPTS_HELP) {
-		cmd_help(stdout, def);
-		return -1;
-	}
-	if (o == CMD_OPTS_ERROR)
-		return CMD_EXIT_USAGE;
-	if (st.optind >= argc) {
-		cmd_usage_error(def, "no device given");
-		return CMD_EXIT_USAGE;
-	}
-	if (st.optind + 1 < argc) {
-		cmd_usage_error(def, "too many arguments");
-		return CMD_EXIT_USAGE;
-	}
+	o = cmd_opts_finish(def, &st, o, 1, 1);
+	if (o)
+		return o == CMD_OPTS_HELP ? -1 : o;
 	a->dev = argv[st.optind];
 	return 0;
 }

@@ -17,16 +17,9 @@ static int cmd_version(const struct cmd_def *def, int argc, char **argv)
 	cmd_opts_init(&st, argc, argv);
 	while ((o = cmd_next_opt(def, &st)) >= 0)
 		;
-	if (o == CMD_OPTS_HELP) {
-		cmd_help(stdout, def);
-		return CMD_EXIT_OK;
-	}
-	if (o == CMD_OPTS_ERROR)
-		return CMD_EXIT_USAGE;
-	if (st.optind < argc) {
-		cmd_usage_error(def, "unexpected argument '%s'", argv[st.optind]);
-		return CMD_EXIT_USAGE;
-	}
+	o = cmd_opts_finish(def, &st, o, 0, 0);
+	if (o)
+		return o == CMD_OPTS_HELP ? CMD_EXIT_OK : o;
 	pb_printf(&out, "%s (metadata version ", BCH_TOOLS_VERSION);
 	bch_version_to_text(&out, bcachefs_metadata_version_current);
 	pb_str(&out, ")\n");
