@@ -44,6 +44,12 @@ struct btree {
 	size_t live_u64s;
 	size_t nr_packed;
 	size_t nr_unpacked;
+
+	/* node cache (btree/cache.c) */
+	u64 hash;
+	unsigned pins;
+	struct btree *lru_prev, *lru_next;
+	bool in_lru;
 };
 
 /*

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "iter.h"
+#include "cache.h"
 #include "node_read.h"
 #include "journal/journal.h"
 #include "util/errcode.h"
@@ -17,10 +18,18 @@ void bch_btree_iter_init(struct btree_iter *it, struct bch_fs *c, enum btree_id 
 	it->pos = start;
 }
 
+/* Unpins the path's nodes at levels 0..level. */
+static void path_put(struct btree_iter *it, unsigned level)
+{
+	for (unsigned l = 0; l <= level && l < BTREE_MAX_DEPTH; l++) {
+		bch_btree_node_put(it->c, it->path[l]);
+		it->path[l] = NULL;
+	}
+}
+
 void bch_btree_iter_exit(struct btree_iter *it)
 {
-	for (unsigned l = 0; l < BTREE_MAX_DEPTH; l++)
-		bch_btree_node_free(&it->path[l]);
+	path_put(it, BTREE_MAX_DEPTH - 1);
 	pb_exit(&it->err);
 }
 
@@ -110,51 +119,21 @@ static int merged_peek(struct btree_iter *it, const struct btree *b, unsigned le
 	return 0;
 }
 
-/* An empty leaf standing in for a btree that has no root on disk. */
-static void fake_root(struct btree *b, enum btree_id id)
-{
-	b->btree_id = id;
-	b->level = 0;
-	b->min_key = POS_MIN;
-	b->max_key = SPOS_MAX;
-	b->nr_keys = 0;
-	b->live_u64s = b->nr_packed = b->nr_unpacked = 0;
-	/* the format the kernel computes for an empty POS_MIN..SPOS_MAX node */
-	memset(&b->format, 0, sizeof(b->format));
-	b->format.key_u64s = 3;
-	b->format.nr_fields = BKEY_NR_FIELDS;
-	b->format.bits_per_field[BKEY_FIELD_INODE] = 64;
-	b->format.bits_per_field[BKEY_FIELD_OFFSET] = 64;
-	b->format.bits_per_field[BKEY_FIELD_SNAPSHOT] = 32;
-	memset(&b->key, 0, sizeof(b->key));
-	b->key.k.u64s = BKEY_U64s;
-	b->key.k.format_whiteout = KEY_FORMAT_CURRENT;
-	b->key.k.type = KEY_TYPE_btree_ptr;
-	b->key.k.p = SPOS_MAX;
-}
-
 static bool same_ptr(const struct bkey_i *a, const struct bkey_i *b)
 {
 	return a->k.u64s == b->k.u64s && a->k.type == b->k.type &&
 		!memcmp(a, b, a->k.u64s * 8);
 }
 
-static int read_into_path(struct btree_iter *it, const struct bkey_i *ptr,
-			  unsigned level)
+/* Points the path at level `level` to the node ptr names. */
+static int path_set(struct btree_iter *it, const struct bkey_i *ptr, unsigned level)
 {
-	struct btree *b = &it->path[level];
-
-	if (it->path_valid[level] && same_ptr(&b->key, ptr))
+	if (it->path[level] && same_ptr(&it->path[level]->key, ptr))
 		return 0;
-	for (unsigned l = 0; l <= level; l++)
-		it->path_valid[l] = false;
+	path_put(it, level);
 	it->node_idx = it->journal_idx = 0;
-
-	int ret = bch_btree_node_read(it->c, ptr, it->btree_id, level, b, &it->err);
-	if (ret)
-		return ret;
-	it->path_valid[level] = true;
-	return 0;
+	return bch_btree_node_get(it->c, ptr, it->btree_id, level, &it->path[level],
+				  &it->err);
 }
 
 static int load_root(struct btree_iter *it)
@@ -162,13 +141,12 @@ static int load_root(struct btree_iter *it)
 	const struct btree_root *r = &it->c->roots[it->btree_id];
 
 	if (!r->alive) {
+		struct bkey_i fake;
+
 		it->have_root = false;
 		it->root_level = 0;
-		if (!it->path_valid[0]) {
-			fake_root(&it->path[0], it->btree_id);
-			it->path_valid[0] = true;
-		}
-		return 0;
+		bch_btree_fake_root_key(&fake);
+		return path_set(it, &fake, 0);
 	}
 	if (r->error) {
 		pb_printf(&it->err, "btree %s: root is unreadable (empty root entry)",
@@ -177,7 +155,7 @@ static int load_root(struct btree_iter *it)
 	}
 	it->have_root = true;
 	it->root_level = r->level;
-	return read_into_path(it, &r->key, r->level);
+	return path_set(it, &r->key, r->level);
 }
 
 /* Makes path[it->level] the node covering it->pos; 0 if above the root. */
@@ -193,7 +171,7 @@ static int traverse(struct btree_iter *it)
 	for (unsigned l = it->root_level; l > it->level; l--) {
 		struct bkey_s_c child;
 
-		if (!merged_peek(it, &it->path[l], l, it->pos, &child)) {
+		if (!merged_peek(it, it->path[l], l, it->pos, &child)) {
 			pb_printf(&it->err, "btree %s level %u: no child node covers ",
 				  bch_btree_id_names[it->btree_id], l);
 			bch_bpos_to_text(&it->err, it->pos);
@@ -212,7 +190,7 @@ static int traverse(struct btree_iter *it)
 		} ptr;
 		ptr.k.k = *child.k;
 		memcpy(ptr.k.v, child.v, bkey_val_bytes(child.k));
-		ret = read_into_path(it, &ptr.k, l - 1);
+		ret = path_set(it, &ptr.k, l - 1);
 		if (ret)
 			return ret;
 	}
@@ -226,7 +204,7 @@ int bch_btree_iter_peek(struct btree_iter *it, struct bkey_s_c *k)
 		if (ret <= 0)
 			return ret;
 
-		struct btree *b = &it->path[it->level];
+		struct btree *b = it->path[it->level];
 
 		if (merged_peek(it, b, it->level, it->pos, k)) {
 			it->k = *k->k;
@@ -255,20 +233,20 @@ int bch_btree_iter_peek_node(struct btree_iter *it, const struct btree **b)
 		if (ret <= 0)
 			return ret;
 	}
-	*b = &it->path[it->node_level];
+	*b = it->path[it->node_level];
 	return 1;
 }
 
 void bch_btree_iter_next_node(struct btree_iter *it)
 {
-	const struct btree *b = &it->path[it->node_level];
+	const struct btree *b = it->path[it->node_level];
 
 	if (it->node_level >= it->root_level) {
 		it->node_end = true;
 		return;
 	}
 	/* the last child of its parent: the parent comes next */
-	if (bpos_eq(b->key.k.p, it->path[it->node_level + 1].key.k.p)) {
+	if (bpos_eq(b->key.k.p, it->path[it->node_level + 1]->key.k.p)) {
 		it->node_level++;
 		return;
 	}

@@ -6,11 +6,10 @@
 #include "core/fs_types.h"
 
 /*
- * The iterator keeps one decoded node per level on the path from the root
- * to the current position; nodes are re-read only when the path moves to
- * another node, and their buffers are reused.  Journal keys of the same
- * btree and level override btree keys at equal positions, as the kernel
- * sees the btree before journal replay has run.
+ * The iterator pins one node of the node cache per level on the path from
+ * the root to the current position, and moves the pins as the path moves.
+ * Journal keys of the same btree and level override btree keys at equal
+ * positions, so the btree reads as it will after journal replay.
  */
 struct btree_iter {
 	struct bch_fs *c;
@@ -22,8 +21,7 @@ struct btree_iter {
 	bool no_journal;		/* the btree alone, without the overlay */
 	unsigned node_level;		/* node iteration: level of the current node */
 	bool node_end;
-	bool path_valid[BTREE_MAX_DEPTH];
-	struct btree path[BTREE_MAX_DEPTH];
+	struct btree *path[BTREE_MAX_DEPTH];	/* pinned, or NULL */
 	size_t node_idx;		/* cursor in path[level].keys */
 	size_t journal_idx;		/* cursor in c->journal.keys */
 	struct bkey k;			/* the key returned last */

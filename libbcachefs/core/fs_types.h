@@ -44,6 +44,8 @@ struct bch_open_opts {
 	u64 sb_sector;		/* read the superblock here instead of 8 (0: default) */
 };
 
+struct btree_cache;
+
 struct bch_fs {
 	struct bch_open_opts opts;
 	struct bch_sb_buf disk_sb;	/* the newest superblock among the devices */
@@ -52,6 +54,7 @@ struct bch_fs {
 	unsigned nr_devs;		/* devices opened */
 	struct bch_journal journal;
 	struct btree_root roots[BTREE_ID_NR_MAX];
+	struct btree_cache *btree_cache;	/* created on first use */
 	/* messages (warnings, what recovery did) for the caller to show */
 	struct printbuf log;
 	/* damage found and worked around while reading (reported in log) */
