@@ -24,6 +24,8 @@ VERSION		:= $(shell cat VERSION 2>/dev/null || echo 0.0)
 LIB_SRCS	:= $(sort $(wildcard libbcachefs/*/*.c))
 CMD_SRCS	:= $(sort $(wildcard cmd/*.c))
 UNIT_SRCS	:= $(sort $(wildcard tests/unit/test_*.c))
+# helpers the shell tests run (built against the library, never installed)
+TOOL_SRCS	:= $(sort $(wildcard tests/tools/*.c))
 
 # Two builds share the sources: build/rel (the tool) and build/san
 # (AddressSanitizer + UndefinedBehaviorSanitizer, for the unit tests).
@@ -36,7 +38,7 @@ san_LDFLAGS	:= -fsanitize=address,undefined
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 
 
-.PHONY: all clean install man check unit unit-san deps test-deps diff-tests bench
+.PHONY: all clean install man check unit unit-san deps test-deps test-tools diff-tests bench
 all: bcachefs mkfs.bcachefs fsck.bcachefs
 
 build/rel/%.o: %.c
@@ -72,6 +74,12 @@ build/san/tests/unit/%: build/san/tests/unit/%.o build/san/libbcachefs.a
 
 UNIT_REL	:= $(patsubst %.c,build/rel/%,$(UNIT_SRCS))
 UNIT_SAN	:= $(patsubst %.c,build/san/%,$(UNIT_SRCS))
+TOOLS		:= $(patsubst %.c,build/rel/%,$(TOOL_SRCS))
+
+build/rel/tests/tools/%: build/rel/tests/tools/%.o build/rel/libbcachefs.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+test-tools: $(TOOLS)
 
 deps:
 	@packaging/install-deps.sh
@@ -85,7 +93,7 @@ unit: $(UNIT_REL)
 unit-san: $(UNIT_SAN)
 	@for t in $(UNIT_SAN); do echo "== $$t (asan+ubsan)"; CK_FORK=no $$t || exit 1; done
 
-diff-tests: all
+diff-tests: all test-tools
 	@tests/run-tests.sh
 
 check: test-deps

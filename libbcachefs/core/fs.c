@@ -13,6 +13,7 @@
 #include "recovery.h"
 #include "btree/cache.h"
 #include "journal/journal.h"
+#include "journal/journal_write.h"
 #include "sb/sb.h"
 #include "util/errcode.h"
 
@@ -241,6 +242,7 @@ void bch_fs_close(struct bch_fs *c)
 	if (!c)
 		return;
 	bch_btree_cache_exit(c);
+	bch_journal_write_exit(c);
 	bch_journal_exit(&c->journal);
 	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++) {
 		/* disk_sb borrows the buffer of one of the devices */

@@ -480,5 +480,7 @@ void bch_journal_exit(struct bch_journal *jn)
 			free(jn->keys.data[n].k);
 	free(jn->keys.data);
 	free(jn->blacklist);
-	*jn = (struct bch_journal) { 0 };
+	/* the write position is the writer's (bch_journal_write_exit) */
+	struct journal_write_state w = jn->w;
+	*jn = (struct bch_journal) { .w = w };
 }

@@ -57,6 +57,32 @@ struct journal_seq_blacklist_range {
 	u64 end;		/* first seq past the range */
 };
 
+/* Where one device's next journal write goes (journal/journal_write.c). */
+struct journal_dev_pos {
+	u32 cur_idx;		/* ring index of the journal bucket being filled */
+	u32 sectors_used;	/* of that bucket, already written */
+	u64 *bucket_seq;	/* newest seq in each journal bucket, 0 if none */
+};
+
+/*
+ * The write side of the journal: the seq of the next jset, which seqs are
+ * still needed, and the per-device positions.  Set up by one of the
+ * bch_journal_write_start*() functions, freed by bch_journal_write_exit().
+ */
+struct journal_write_state {
+	bool started;
+	bool need_flush;	/* the first write after a start must be a flush */
+	u64 seq;		/* of the next jset */
+	u64 last_seq;		/* oldest seq still dirty, as the caller says */
+	u64 last_seq_ondisk;	/* last_seq of the newest flush jset on disk */
+	/* seqs [start, end) skipped after an unclean shutdown, for the sb blacklist */
+	u64 blacklist_start;
+	u64 blacklist_end;
+	u64 key_version;	/* for the usage entry */
+	u64 io_clock[2];	/* read, write: for the clock entries */
+	struct journal_dev_pos dev[BCH_SB_MEMBERS_MAX];
+};
+
 struct bch_journal {
 	/* entries read, sorted by seq; NULL slots for missing seqs are not kept */
 	struct journal_replay **entries;
@@ -68,6 +94,11 @@ struct bch_journal {
 	struct journal_seq_blacklist_range *blacklist;
 	size_t nr_blacklist;
 	struct journal_keys keys;
+	/*
+	 * Write side; bch_journal_exit() does not free it: call
+	 * bch_journal_write_exit() first.
+	 */
+	struct journal_write_state w;
 };
 
 #endif

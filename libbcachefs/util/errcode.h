@@ -30,6 +30,8 @@
 	x(journal_invalid,	EIO,	"journal entry is invalid")		\
 	x(journal_missing,	EIO,	"journal entries missing")		\
 	x(journal_empty,	EIO,	"no journal entries found")		\
+	x(journal_full,		ENOSPC,	"journal is full")			\
+	x(jset_full,		ENOSPC,	"journal entry is full")		\
 	x(no_clean_section,	EIO,	"superblock has no clean section")	\
 	x(bad_argument,		EINVAL,	"invalid argument")			\
 	x(nomem,		ENOMEM,	"out of memory")			\
