@@ -6,11 +6,13 @@
 #include "cmd.h"
 
 extern const struct cmd_def cmd_version_def;
+extern const struct cmd_def cmd_format_def;
 extern const struct cmd_def cmd_list_def;
 extern const struct cmd_def cmd_show_super_def;
 extern const struct cmd_def cmd_list_journal_def;
 
 const struct cmd_def *const bch_cmds[] = {
+	&cmd_format_def,
 	&cmd_show_super_def,
 	&cmd_list_def,
 	&cmd_list_journal_def,

@@ -44,6 +44,44 @@ int bch_dev_pread(const struct bch_dev *ca, void *buf, size_t bytes, u64 off,
 	return 0;
 }
 
+/* The only place that writes to a device: exactly bytes, or an error naming it. */
+int bch_dev_pwrite(const struct bch_dev *ca, const void *buf, size_t bytes, u64 off,
+		   struct printbuf *err)
+{
+	size_t done = 0;
+
+	if (off + bytes > ca->size) {
+		pb_printf(err, "%s: write of %zu bytes at offset %llu is past the end of the device (%llu bytes)",
+			  ca->path, bytes, (unsigned long long)off,
+			  (unsigned long long)ca->size);
+		return -BCH_ERR_device_short;
+	}
+	while (done < bytes) {
+		ssize_t r = pwrite(ca->fd, (const u8 *)buf + done, bytes - done, off + done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			pb_printf(err, "%s: write error at offset %llu: %s", ca->path,
+				  (unsigned long long)(off + done),
+				  r < 0 ? strerror(errno) : "no progress");
+			return -BCH_ERR_device_write;
+		}
+		done += r;
+	}
+	return 0;
+}
+
+/* Waits until what was written is on stable storage. */
+int bch_dev_flush(const struct bch_dev *ca, struct printbuf *err)
+{
+	if (fsync(ca->fd)) {
+		pb_printf(err, "%s: flush error: %s", ca->path, strerror(errno));
+		return -BCH_ERR_device_write;
+	}
+	return 0;
+}
+
 static int dev_size(struct bch_dev *ca, struct printbuf *err)
 {
 	struct stat st;

@@ -20,6 +20,16 @@ void bch_fs_close(struct bch_fs *);
 int bch_dev_pread(const struct bch_dev *, void *buf, size_t bytes, u64 off,
 		  struct printbuf *err);
 
+/*
+ * Writes exactly bytes at byte offset off, within the device's size;
+ * errors name the device.  Every write to a device goes through here.
+ */
+int bch_dev_pwrite(const struct bch_dev *, const void *buf, size_t bytes, u64 off,
+		   struct printbuf *err);
+
+/* fsync: what was written reaches stable storage. */
+int bch_dev_flush(const struct bch_dev *, struct printbuf *err);
+
 /* Opens one device and reads its superblock, without forming a filesystem. */
 int bch_dev_open(const char *path, const struct bch_open_opts *opts,
 		 struct bch_dev **out, struct printbuf *err);

@@ -1,4 +1,6 @@
 /* The superblock options table: reading, checking and printing each option by its row. */
+#include <ctype.h>
+#include <errno.h>
 #include <string.h>
 
 #include "sb/opts.h"
@@ -31,15 +33,17 @@ static void set_sb_background_compression(struct bch_sb *sb, u64 v)
 }
 
 const struct bch_sb_opt bch_sb_opts[BCH_SB_OPT_NR] = {
-#define x(_name, _type, _flags, _min, _max, _def, _field, _choices)	\
+#define x(_name, _type, _flags, _when, _min, _max, _def, _field, _choices, _hint, _help) \
 	[BCH_SB_OPT_##_name] = {					\
 		.name	= #_name,					\
 		.type	= BCH_OPT_##_type,				\
-		.flags	= _flags,					\
+		.flags	= (_flags) | BCH_OPT_WHEN_##_when,		\
 		.min	= _min,						\
 		.max	= _max,						\
 		.def	= _def,						\
 		.choices = _choices,					\
+		.hint	= _hint,					\
+		.help	= _help,					\
 		.get	= sb_##_field,					\
 		.set	= set_sb_##_field,				\
 	},
@@ -197,4 +201,191 @@ void bch_sb_opt_to_text(struct printbuf *out, const struct bch_sb *sb,
 		target_to_text(out, sb, v);
 		break;
 	}
+}
+
+int bch_parse_u64(const char *s, u64 *v)
+{
+	u64 n = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned d = *s - '0';
+
+		if (n > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		n = n * 10 + d;
+	}
+	if (*s)
+		return -EINVAL;
+	*v = n;
+	return 0;
+}
+
+/*
+ * Leading digits of s into *v; returns how many, or -ERANGE on overflow.
+ * With scale (a fraction), *scale = 10^digits kept; digits beyond 19 are
+ * too small to matter and are skipped.
+ */
+static int parse_digits(const char *s, u64 *v, u64 *scale)
+{
+	int n = 0;
+
+	*v = 0;
+	if (scale)
+		*scale = 1;
+	for (; isdigit((unsigned char)s[n]); n++) {
+		unsigned d = s[n] - '0';
+
+		if (scale && *scale > UINT64_MAX / 10)
+			continue;
+		if (*v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		*v = *v * 10 + d;
+		if (scale)
+			*scale *= 10;
+	}
+	return n;
+}
+
+/* The multiplier a unit suffix names and its length; 1 and 0 for none. */
+static int parse_unit(const char *s, u64 *mult)
+{
+	static const char letters[] = "kMGTPEZY";
+	static const char *const binary[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	const char *l = *s ? strchr(letters, *s) : NULL;
+	unsigned power = 0, len = 0;
+
+	*mult = 1;
+	for (unsigned i = 0; i < sizeof(binary) / sizeof(binary[0]); i++)
+		if (!strncmp(s, binary[i], 3)) {
+			power = i + 1;
+			len = 3;
+		}
+	if (!len && l) {
+		power = l - letters + 1;
+		len = 1;
+	} else if (!len && *s == 'B') {
+		len = 1;
+	}
+	for (unsigned i = 0; i < power; i++) {
+		if (*mult > UINT64_MAX / 1024)
+			return -ERANGE;
+		*mult *= 1024;
+	}
+	return len;
+}
+
+int bch_parse_size(const char *s, u64 *v)
+{
+	u64 whole, frac = 0, frac_scale = 1, mult;
+	int n;
+
+	if (*s == '+')
+		s++;
+	n = parse_digits(s, &whole, NULL);
+	if (n <= 0)
+		return n < 0 ? n : -EINVAL;
+	s += n;
+	if (*s == '.') {
+		n = parse_digits(++s, &frac, &frac_scale);
+		if (n <= 0)
+			return n < 0 ? n : -EINVAL;
+		s += n;
+	}
+	if (*s == ' ')
+		s++;
+	n = parse_unit(s, &mult);
+	if (n < 0)
+		return n;
+	s += n;
+	if (*s == '\n')
+		s++;
+	if (*s)
+		return -EINVAL;
+	if (whole > UINT64_MAX / mult || (frac && frac > UINT64_MAX / mult))
+		return -ERANGE;
+	frac = frac * mult / frac_scale;
+	if (whole * mult + frac < whole * mult)
+		return -ERANGE;
+	*v = whole * mult + frac;
+	return 0;
+}
+
+static int choice_parse(const struct bch_sb_opt *opt, const char *val, u64 *v)
+{
+	for (unsigned i = 0; opt->choices[i]; i++)
+		if (!strcmp(opt->choices[i], val)) {
+			*v = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* "type" or "type:level"; a level needs a type and is at most 15. */
+static int compression_parse(const char *val, u64 *v)
+{
+	const char *colon = strchr(val, ':');
+	size_t len = colon ? (size_t)(colon - val) : strlen(val);
+	u64 level = 0;
+
+	for (unsigned type = 0; type < BCH_COMPRESSION_OPT_NR; type++) {
+		if (strlen(bch_compression_opt_names[type]) != len ||
+		    strncmp(bch_compression_opt_names[type], val, len))
+			continue;
+		if (colon && (bch_parse_u64(colon + 1, &level) || level > 15 ||
+			      (!type && level)))
+			return -ERANGE;
+		*v = type | level << 4;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int parse_by_type(const struct bch_sb_opt *opt, const char *val, u64 *v,
+			 struct printbuf *err)
+{
+	switch (opt->type) {
+	case BCH_OPT_BOOL:
+		*v = 1;
+		if (val && (bch_parse_u64(val, v) || *v > 1)) {
+			pb_printf(err, "%s: must be 0 or 1", opt->name);
+			return -BCH_ERR_bad_argument;
+		}
+		return 0;
+	case BCH_OPT_UINT:
+		if (!val || ((opt->flags & OPT_HUMAN) ? bch_parse_size(val, v)
+						      : bch_parse_u64(val, v))) {
+			pb_printf(err, "%s: must be a number%s", opt->name,
+				  (opt->flags & OPT_HUMAN) ? " (units: k, M, G...)" : "");
+			return -BCH_ERR_bad_argument;
+		}
+		return 0;
+	case BCH_OPT_STR:
+		if (!val || choice_parse(opt, val, v)) {
+			pb_printf(err, "%s: must be one of ", opt->name);
+			pb_bitflags(err, opt->choices, ~0ULL >> (64 - nr_choices(opt)));
+			return -BCH_ERR_bad_argument;
+		}
+		return 0;
+	case BCH_OPT_COMPRESSION:
+		if (!val || compression_parse(val, v)) {
+			pb_printf(err, "%s: must be one of ", opt->name);
+			pb_bitflags(err, bch_compression_opt_names, ~0ULL);
+			pb_str(err, ", optionally with :LEVEL (up to 15)");
+			return -BCH_ERR_bad_argument;
+		}
+		return 0;
+	case BCH_OPT_TARGET:
+		break;
+	}
+	pb_printf(err, "%s: a target is a device or label of the filesystem", opt->name);
+	return -BCH_ERR_bad_argument;
+}
+
+int bch_sb_opt_parse(const struct bch_sb_opt *opt, const char *val, u64 *v,
+		     struct printbuf *err)
+{
+	return parse_by_type(opt, val, v, err) ?:
+		bch_sb_opt_validate(opt, *v, err);
 }
