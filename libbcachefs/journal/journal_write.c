@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "checksum/checksum.h"
+#include "core/fs.h"
 #include "journal/journal.h"
 #include "journal/journal_read.h"
 #include "journal/journal_write.h"
@@ -904,33 +905,6 @@ static int plan_devices(struct bch_fs *c, struct write_plan *plan, unsigned sect
 }
 
 /* Stands in for a device write helper in core/ until there is one. */
-static int journal_dev_pwrite(const struct bch_dev *ca, const void *buf, size_t bytes,
-			      u64 off, struct printbuf *err)
-{
-	size_t done = 0;
-
-	if (off + bytes > ca->size) {
-		pb_printf(err, "%s: write of %zu bytes at offset %llu is past the end of the device",
-			  ca->path, bytes, (unsigned long long)off);
-		return -BCH_ERR_device_short;
-	}
-	while (done < bytes) {
-		ssize_t r = pwrite(ca->fd, (const u8 *)buf + done, bytes - done, off + done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			pb_printf(err, "%s: write error at offset %llu: %s", ca->path,
-				  (unsigned long long)(off + done),
-				  r < 0 ? strerror(errno) : "nothing written");
-			return -BCH_ERR_device_write;
-		}
-		done += r;
-	}
-	return 0;
-}
-
-/* A flush write is durable before it returns, with everything written before it. */
 static int sync_journal_devices(const struct bch_fs *c, struct printbuf *err)
 {
 	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++) {
@@ -938,10 +912,10 @@ static int sync_journal_devices(const struct bch_fs *c, struct printbuf *err)
 
 		if (!c->journal.w.dev[i].bucket_seq || !ca)
 			continue;
-		if (fdatasync(ca->fd) && errno != EINVAL) {
-			pb_printf(err, "%s: flushing the journal write: %s", ca->path, strerror(errno));
-			return -BCH_ERR_device_write;
-		}
+		int ret = bch_dev_flush(ca, err);
+
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -954,7 +928,7 @@ static int write_copies(struct bch_fs *c, const struct write_plan *plan,
 		const struct journal_dev_pos *p = &c->journal.w.dev[ca->idx];
 		u64 sector = ca->journal_buckets[p->cur_idx] * ca->mi.bucket_size +
 			p->sectors_used;
-		int ret = journal_dev_pwrite(ca, j, (size_t)sectors << 9, sector << 9, err);
+		int ret = bch_dev_pwrite(ca, j, (size_t)sectors << 9, sector << 9, err);
 
 		if (ret)
 			return ret;
