@@ -10,6 +10,7 @@
 #include "core/fs.h"
 #include "journal/journal_write.h"
 #include "sb/sb.h"
+#include "sb/sb_write.h"
 #include "sb/sb_fields.h"
 #include "util/errcode.h"
 #include "util/names.h"
@@ -88,33 +89,6 @@ static int append(struct bch_fs *c, struct jset_builder *b, const struct append_
 	return ret;
 }
 
-/* Every superblock copy of one device, each with its own offset and checksum. */
-static int sb_write(struct bch_dev *ca, struct printbuf *err)
-{
-	struct bch_sb *sb = ca->sb.sb;
-	size_t bytes = sb_bytes(sb), padded = (bytes + 511) & ~(size_t)511;
-	u8 *buf = calloc(1, padded);
-	int ret = 0;
-
-	if (!buf)
-		return -BCH_ERR_nomem;
-	for (unsigned i = 0; i < sb->layout.nr_superblocks && !ret; i++) {
-		u64 sector = le64_to_cpu(sb->layout.sb_offset[i]);
-
-		sb->offset = cpu_to_le64(sector);
-		sb->csum = bch_checksum(sb_csum_type(sb), bch_nonce_null(),
-					(u8 *)sb + sizeof(sb->csum), bytes - sizeof(sb->csum));
-		memcpy(buf, sb, bytes);
-		if (pwrite(ca->fd, buf, padded, sector << 9) != (ssize_t)padded) {
-			pb_printf(err, "%s: superblock write at sector %llu failed", ca->path,
-				  (unsigned long long)sector);
-			ret = -BCH_ERR_device_write;
-		}
-	}
-	free(buf);
-	return ret ?: (fsync(ca->fd) ? -BCH_ERR_device_write : 0);
-}
-
 /* Set while the filesystem is not clean: the journal may hold btree updates. */
 #define FEATURES_WHILE_DIRTY					\
 	((1ULL << BCH_FEATURE_new_extent_overwrite) |		\
@@ -142,7 +116,7 @@ static int sb_update(struct bch_fs *c, bool clean, struct printbuf *err)
 			return -BCH_ERR_unsupported;
 		}
 		ret = (clean ? bch_sb_clean_build(c, f, BCH_SB_CLEAN_U64s, err) : 0) ?:
-			sb_write(ca, err);
+			bch_sb_write(ca, ca->sb.sb, err);
 		if (ret)
 			return ret;
 	}
