@@ -8,6 +8,7 @@
 enum cmd_arg {
 	CMD_ARG_NONE,
 	CMD_ARG_REQUIRED,
+	CMD_ARG_OPTIONAL,	/* only attached: --name=VALUE, or -xVALUE */
 };
 
 struct cmd_option {
@@ -16,6 +17,8 @@ struct cmd_option {
 	enum cmd_arg arg;
 	const char *arg_name;	/* for help: "BTREE" */
 	const char *help;
+	const char * const *choices; /* help shows =(a|b|c); NULL-terminated */
+	const char *group;	/* heading this option and the next ones go under */
 };
 
 struct cmd_def;
@@ -28,6 +31,7 @@ struct cmd_def {
 	const struct cmd_option *options; /* ends with an all-zero row */
 	cmd_fn run;
 	const char *group;	/* heading in `bcachefs --help` */
+	const char *epilog;	/* printed after the options in --help */
 };
 
 /* Every command, for the dispatcher, help and completions. */
@@ -71,6 +75,8 @@ int cmd_opts_finish(const struct cmd_def *, struct cmd_opts_state *, int last,
 		    int min_operands, int max_operands);
 int cmd_next_opt(const struct cmd_def *, struct cmd_opts_state *);
 void cmd_help(FILE *, const struct cmd_def *);
+/* "--name=(a|b)", "--name[=0|1]", "-x, --name=ARG": an option as help shows it */
+void cmd_option_spelling(char *buf, size_t size, const struct cmd_option *);
 void cmd_usage_error(const struct cmd_def *, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

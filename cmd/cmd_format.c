@@ -50,19 +50,26 @@ enum format_opt {
 
 BCH_STATIC_ASSERT(FO_NR <= 64, "options seen are a bitmask");
 
-#define FO_ROW_FORMAT(name, type, hint, help)				\
+#define FO_GROUP_FS	"Filesystem options"
+#define FO_GROUP_DEV	"Device options, for the devices after them"
+#define FO_GROUP_GENERAL "General options"
+
+/* flags that are superblock options also take =0 or =1 (--acl=0) */
+#define FO_ROW_FORMAT(name, type, choices, hint, help)			\
 	[FO_##name] = { #name, 0,					\
-		BCH_OPT_##type == BCH_OPT_BOOL ? CMD_ARG_NONE : CMD_ARG_REQUIRED, \
-		hint, help },
-#define FO_ROW_MOUNT(name, type, hint, help)
+		BCH_OPT_##type == BCH_OPT_BOOL ? CMD_ARG_OPTIONAL : CMD_ARG_REQUIRED, \
+		BCH_OPT_##type == BCH_OPT_BOOL ? "0|1" : hint, help,	\
+		choices, FO_GROUP_FS },
+#define FO_ROW_MOUNT(name, type, choices, hint, help)
 
 static const struct cmd_option format_opts[] = {
 #define x(name, type, flags, when, min, max, def, field, choices, hint, help) \
-	FO_ROW_##when(name, type, hint, help)
+	FO_ROW_##when(name, type, choices, hint, help)
 	BCH_SB_OPTS()
 #undef x
 	[FO_replicas]	= { "replicas", 0, CMD_ARG_REQUIRED, "N",
-			    "Sets both metadata_replicas and data_replicas" },
+			    "Sets both metadata_replicas and data_replicas",
+			    .group = FO_GROUP_FS },
 	[FO_fs_label]	= { "fs_label", 'L', CMD_ARG_REQUIRED, "LABEL",
 			    "Filesystem label (up to 32 bytes)" },
 	[FO_uuid]	= { "uuid", 'U', CMD_ARG_REQUIRED, "UUID",
@@ -82,7 +89,8 @@ static const struct cmd_option format_opts[] = {
 	[FO_dry_run]	= { "dry_run", 'n', CMD_ARG_NONE, NULL,
 			    "Check everything and print the superblock, but write nothing" },
 	[FO_fs_size]	= { "fs_size", 0, CMD_ARG_REQUIRED, "SIZE",
-			    "Size of the filesystem on the next device (default: all of it)" },
+			    "Size of the filesystem on the next device (default: all of it)",
+			    .group = FO_GROUP_DEV },
 	[FO_bucket]	= { "bucket", 0, CMD_ARG_REQUIRED, "SIZE",
 			    "Bucket size (default: picked from the device size)" },
 	[FO_bucket_size] = { "bucket_size", 0, CMD_ARG_REQUIRED, "SIZE",
@@ -96,7 +104,8 @@ static const struct cmd_option format_opts[] = {
 	[FO_label]	= { "label", 'l', CMD_ARG_REQUIRED, "LABEL",
 			    "Device label, a dot-separated path such as ssd.fast" },
 	[FO_force]	= { "force", 'f', CMD_ARG_NONE, NULL,
-			    "Format even over an existing filesystem" },
+			    "Format even over an existing filesystem",
+			    .group = FO_GROUP_GENERAL },
 	[FO_quiet]	= { "quiet", 'q', CMD_ARG_NONE, NULL,
 			    "Print only errors" },
 	[FO_verbose]	= { "verbose", 'v', CMD_ARG_NONE, NULL,
@@ -137,158 +146,7 @@ struct format_args {
 	bool force, quiet, verbose, no_initialize, dry_run;
 };
 
-/* ---- help ---- */
-
-static void help_left(struct printbuf *out, const struct cmd_option *o, unsigned row)
-{
-	const struct bch_sb_opt *sb_opt = row < FO_SB_END ? &bch_sb_opts[fo_sb_id[row]] : NULL;
-
-	if (o->short_name)
-		pb_printf(out, "  -%c, --%s", o->short_name, o->long_name);
-	else
-		pb_printf(out, "      --%s", o->long_name);
-
-	if (sb_opt && sb_opt->type == BCH_OPT_BOOL) {
-		pb_str(out, "[=0|1]");
-	} else if (sb_opt && sb_opt->type == BCH_OPT_STR) {
-		pb_str(out, "=(");
-		for (unsigned i = 0; sb_opt->choices[i]; i++)
-			pb_printf(out, "%s%s", i ? "|" : "", sb_opt->choices[i]);
-		pb_str(out, ")");
-	} else if (o->arg == CMD_ARG_REQUIRED) {
-		pb_printf(out, "=%s", o->arg_name ? o->arg_name : "VALUE");
-	}
-}
-
-static void help_rows(FILE *f, const char *heading, unsigned start, unsigned end)
-{
-	fprintf(f, "\n%s:\n", heading);
-	for (unsigned i = start; i < end; i++) {
-		struct printbuf left = PRINTBUF;
-
-		help_left(&left, &format_opts[i], i);
-		if (left.pos >= 32)
-			fprintf(f, "%s\n%-32s %s\n", pb_cstr(&left), "", format_opts[i].help);
-		else
-			fprintf(f, "%-32s %s\n", pb_cstr(&left), format_opts[i].help);
-		pb_exit(&left);
-	}
-}
-
-static void format_help(FILE *f, const struct cmd_def *def)
-{
-	fprintf(f, "Usage: bcachefs %s %s\n%s\n", def->name, def->synopsis, def->summary);
-	help_rows(f, "Filesystem options", 0, FO_DEV_FIRST);
-	help_rows(f, "Device options, for the devices after them", FO_DEV_FIRST, FO_DEV_END);
-	help_rows(f, "General options", FO_DEV_END, FO_NR);
-	fprintf(f, "%-32s %s\n", "  -h, --help", "Display this help and exit");
-	fprintf(f, "\nDevice options apply to every device after them (--fs_size only to the next), e.g.\n"
-		"  bcachefs format --label=ssd /dev/sda /dev/sdb --label=hdd /dev/sdc\n"
-		"\nWithout --no_initialize the filesystem is initialized (root directory, journal,\n"
-		"btrees); this version cannot do that yet and refuses, writing nothing.\n");
-}
-
 /* ---- parsing ---- */
-
-/*
- * Flags that are superblock options also take "=0" or "=1" (--acl=0), an
- * optional argument the option parser does not have: the value is taken
- * off here, and the option then comes through as a flag.
- */
-struct flag_values {
-	char **arg;			/* argv elements that had a value */
-	u8 *v;
-	unsigned nr;
-};
-
-static int find_flag_row(const char *name, size_t len)
-{
-	for (unsigned i = 0; i < FO_SB_END; i++)
-		if (format_opts[i].arg == CMD_ARG_NONE &&
-		    strlen(format_opts[i].long_name) == len &&
-		    !strncmp(format_opts[i].long_name, name, len))
-			return i;
-	return -1;
-}
-
-static const struct cmd_option *short_opt(char c)
-{
-	for (const struct cmd_option *o = format_opts; o->long_name; o++)
-		if (o->short_name == c)
-			return o;
-	return NULL;
-}
-
-/*
- * Is argv element a an option whose argument is the next element ("-L x",
- * "-fL x", "--fs_label x")?  Such an argument is not looked at for values.
- */
-static bool takes_next(const char *a)
-{
-	if (a[0] != '-' || !a[1])
-		return false;
-	if (a[1] == '-') {
-		for (const struct cmd_option *o = format_opts; o->long_name; o++)
-			if (!strcmp(a + 2, o->long_name))
-				return o->arg == CMD_ARG_REQUIRED;
-		return false;
-	}
-	/* in a cluster, the first option with an argument takes the rest */
-	for (const char *p = a + 1; *p; p++) {
-		const struct cmd_option *o = short_opt(*p);
-
-		if (!o)
-			return false;
-		if (o->arg == CMD_ARG_REQUIRED)
-			return !p[1];
-	}
-	return false;
-}
-
-static int flag_values_take(const struct cmd_def *def, int argc, char **argv,
-			    struct flag_values *fv)
-{
-	fv->arg = calloc(argc, sizeof(*fv->arg));
-	fv->v = calloc(argc, 1);
-	fv->nr = 0;
-	if (!fv->arg || !fv->v)
-		return CMD_EXIT_ERROR;
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		char *eq = strchr(argv[i], '=');
-		int row;
-
-		if (takes_next(argv[i])) {
-			i++;
-			continue;
-		}
-		if (strncmp(argv[i], "--", 2) || !eq ||
-		    (row = find_flag_row(argv[i] + 2, eq - argv[i] - 2)) < 0)
-			continue;
-		if (strcmp(eq + 1, "0") && strcmp(eq + 1, "1")) {
-			cmd_usage_error(def, "--%s takes 0 or 1, not '%s'",
-					format_opts[row].long_name, eq + 1);
-			return CMD_EXIT_USAGE;
-		}
-		fv->v[fv->nr] = eq[1] == '1';
-		fv->arg[fv->nr++] = argv[i];
-		*eq = 0;
-	}
-	return 0;
-}
-
-static u64 flag_value(const struct flag_values *fv, const char *arg)
-{
-	for (unsigned i = 0; i < fv->nr; i++)
-		if (fv->arg[i] == arg)
-			return fv->v[i];
-	return 1;
-}
-
-static void flag_values_exit(struct flag_values *fv)
-{
-	free(fv->arg);
-	free(fv->v);
-}
 
 static int sb_opt_arg(const struct cmd_def *def, struct format_args *a, unsigned row,
 		      const char *arg)
@@ -509,8 +367,19 @@ static int conflicts_check(const struct cmd_def *def, const struct format_args *
 	return 0;
 }
 
+/* A superblock flag: --name alone is 1, or --name=0 / --name=1. */
+static int sb_flag_arg(const struct cmd_def *def, struct format_args *a, unsigned row,
+		       const char *arg)
+{
+	if (arg && strcmp(arg, "0") && strcmp(arg, "1")) {
+		cmd_usage_error(def, "--%s takes 0 or 1, not '%s'", format_opts[row].long_name, arg);
+		return CMD_EXIT_USAGE;
+	}
+	return sb_opt_arg(def, a, row, arg ? arg : "1");
+}
+
 static int parse_opts(const struct cmd_def *def, int argc, char **argv,
-		      struct format_args *a, struct flag_values *fv)
+		      struct format_args *a)
 {
 	struct cmd_opts_state st;
 	int o, ret = 0;
@@ -521,9 +390,8 @@ static int parse_opts(const struct cmd_def *def, int argc, char **argv,
 
 		/* the operands seen so far are argv[optind, next) */
 		ret = devices_take(def, a, argv + st.optind, st.next - st.optind);
-		if (!ret && o < (int)FO_SB_END && format_opts[o].arg == CMD_ARG_NONE)
-			ret = sb_opt_arg(def, a, o,
-					 flag_value(fv, argv[st.optind - 1]) ? "1" : "0");
+		if (!ret && o < (int)FO_SB_END && format_opts[o].arg == CMD_ARG_OPTIONAL)
+			ret = sb_flag_arg(def, a, o, arg);
 		else if (!ret)
 			ret = one_arg(def, a, o, arg);
 		a->seen |= 1ULL << o;
@@ -531,7 +399,7 @@ static int parse_opts(const struct cmd_def *def, int argc, char **argv,
 	if (ret)
 		return ret;
 	if (o == CMD_OPTS_HELP) {
-		format_help(stdout, def);
+		cmd_help(stdout, def);
 		return -1;
 	}
 	if (o == CMD_OPTS_ERROR)
@@ -542,15 +410,12 @@ static int parse_opts(const struct cmd_def *def, int argc, char **argv,
 static int parse_args(const struct cmd_def *def, int argc, char **argv,
 		      struct format_args *a)
 {
-	struct flag_values fv;
 	int ret;
 
 	bch_format_opts_init(&a->opts);
 	bch_format_dev_init(&a->next_dev, NULL);
 	a->unused_dev_opt = -1;
-	ret = flag_values_take(def, argc, argv, &fv) ?:
-		parse_opts(def, argc, argv, a, &fv);
-	flag_values_exit(&fv);
+	ret = parse_opts(def, argc, argv, a);
 	if (ret)
 		return ret;
 	if (a->unused_dev_opt >= 0) {
@@ -686,4 +551,8 @@ const struct cmd_def cmd_format_def = {
 	.options	= format_opts,
 	.run		= cmd_format,
 	.group		= "Superblock commands",
+	.epilog		= "Device options apply to every device after them (--fs_size only to the next), e.g.\n"
+			  "  bcachefs format --label=ssd /dev/sda /dev/sdb --label=hdd /dev/sdc\n"
+			  "\nWithout --no_initialize the filesystem is initialized (root directory, journal,\n"
+			  "btrees); this version cannot do that yet and refuses, writing nothing.\n",
 };

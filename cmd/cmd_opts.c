@@ -36,26 +36,55 @@ void cmd_usage_error(const struct cmd_def *def, const char *fmt, ...)
 		def->name);
 }
 
+void cmd_option_spelling(char *buf, size_t size, const struct cmd_option *o)
+{
+	int n;
+
+	if (o->short_name)
+		n = snprintf(buf, size, "-%c, --%s", o->short_name, o->long_name);
+	else
+		n = snprintf(buf, size, "--%s", o->long_name);
+	for (unsigned i = 0; o->choices && o->choices[i] && n < (int)size; i++)
+		n += snprintf(buf + n, size - n, "%s%s", i ? "|" : "=(", o->choices[i]);
+	if (o->choices && o->choices[0] && n < (int)size)
+		n += snprintf(buf + n, size - n, ")");
+	else if (o->arg == CMD_ARG_REQUIRED && n < (int)size)
+		snprintf(buf + n, size - n, "=%s", o->arg_name ? o->arg_name : "VALUE");
+	else if (o->arg == CMD_ARG_OPTIONAL && n < (int)size)
+		snprintf(buf + n, size - n, "[=%s]", o->arg_name ? o->arg_name : "VALUE");
+}
+
+/* One option: the spelling in a 32-column field, the help after it. */
+static void help_row(FILE *f, const char *spelling, bool has_short, const char *help)
+{
+	char left[160];
+
+	snprintf(left, sizeof(left), "%s%s", has_short ? "  " : "      ", spelling);
+	if (strlen(left) >= 32)
+		fprintf(f, "%s\n%-32s %s\n", left, "", help);
+	else
+		fprintf(f, "%-32s %s\n", left, help);
+}
+
 void cmd_help(FILE *f, const struct cmd_def *def)
 {
+	const char *group = NULL;
+
 	fprintf(f, "Usage: bcachefs %s %s\n%s\n", def->name, def->synopsis,
 		def->summary);
-	fprintf(f, "\nOptions:\n");
+	if (!def->options || !def->options[0].long_name || !def->options[0].group)
+		fprintf(f, "\nOptions:\n");
 	for (const struct cmd_option *o = def->options; o && o->long_name; o++) {
-		char left[64];
-		int n = 0;
+		char spelling[128];
 
-		if (o->short_name)
-			n = snprintf(left, sizeof(left), "  -%c, ", o->short_name);
-		else
-			n = snprintf(left, sizeof(left), "      ");
-		n += snprintf(left + n, sizeof(left) - n, "--%s", o->long_name);
-		if (o->arg == CMD_ARG_REQUIRED)
-			snprintf(left + n, sizeof(left) - n, "=%s",
-				 o->arg_name ? o->arg_name : "VALUE");
-		fprintf(f, "%-32s %s\n", left, o->help);
+		if (o->group && (!group || strcmp(group, o->group)))
+			fprintf(f, "\n%s:\n", group = o->group);
+		cmd_option_spelling(spelling, sizeof(spelling), o);
+		help_row(f, spelling, o->short_name, o->help);
 	}
-	fprintf(f, "%-32s %s\n", "  -h, --help", "Display this help and exit");
+	help_row(f, "-h, --help", true, "Display this help and exit");
+	if (def->epilog)
+		fprintf(f, "\n%s", def->epilog);
 }
 
 /* Moves argv[from] to just before argv[to] (rotating), keeping order. */
@@ -89,6 +118,10 @@ static int take_arg(const struct cmd_def *def, struct cmd_opts_state *st,
 {
 	const struct cmd_option *o = &def->options[i];
 
+	if (o->arg == CMD_ARG_OPTIONAL) {
+		st->arg = inline_arg;	/* never the next element */
+		return i;
+	}
 	if (o->arg == CMD_ARG_NONE) {
 		if (inline_arg) {
 			cmd_usage_error(def, "option '%s' takes no argument", spelled);
@@ -125,7 +158,7 @@ static int next_short(const struct cmd_def *def, struct cmd_opts_state *st)
 		cmd_usage_error(def, "invalid option -- '%c'", c);
 		return CMD_OPTS_ERROR;
 	}
-	if (def->options[i].arg == CMD_ARG_REQUIRED && *st->short_rest) {
+	if (def->options[i].arg != CMD_ARG_NONE && *st->short_rest) {
 		const char *a = st->short_rest;
 
 		st->short_rest = NULL;

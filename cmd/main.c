@@ -86,17 +86,26 @@ static void man_page(FILE *f)
 		fprintf(f, "\"\n");
 		roff(f, d->summary);
 		fputc('\n', f);
+		const char *group = NULL;
+
 		for (const struct cmd_option *o = d->options; o && o->long_name; o++) {
+			char spelling[128];
+
+			if (o->group && (!group || strcmp(group, o->group))) {
+				fprintf(f, ".PP\n.I ");
+				roff(f, group = o->group);
+				fputc('\n', f);
+			}
+			cmd_option_spelling(spelling, sizeof(spelling), o);
 			fprintf(f, ".TP\n.B ");
-			if (o->short_name)
-				fprintf(f, "\\-%c, ", o->short_name);
-			fprintf(f, "\\-\\-");
-			roff(f, o->long_name);
-			if (o->arg == CMD_ARG_REQUIRED)
-				fprintf(f, "=\\fI%s\\fR", o->arg_name ? o->arg_name : "VALUE");
+			roff(f, spelling);
 			fputc('\n', f);
 			roff(f, o->help);
 			fputc('\n', f);
+		}
+		if (d->epilog) {
+			fprintf(f, ".PP\n");
+			roff(f, d->epilog);
 		}
 	}
 	fprintf(f, ".SH EXIT STATUS\n0 on success, 1 on failure, 2 on a usage error.\n");
