@@ -13,7 +13,8 @@ enum list_mode { MODE_KEYS, MODE_FORMATS, MODE_NODES, MODE_NODES_ONDISK };
 
 static const char * const list_modes[] = { "keys", "formats", "nodes", "nodes-ondisk", NULL };
 
-enum { OPT_BTREE, OPT_TYPE, OPT_LEVEL, OPT_START, OPT_END, OPT_MODE, OPT_VERBOSE };
+enum { OPT_BTREE, OPT_TYPE, OPT_LEVEL, OPT_START, OPT_END, OPT_MODE, OPT_VERBOSE,
+       OPT_CACHE };
 
 static const struct cmd_option list_opts[] = {
 	[OPT_BTREE]	= { "btree", 'b', CMD_ARG_REQUIRED, "BTREE", "Btree to list (default extents)" },
@@ -23,6 +24,7 @@ static const struct cmd_option list_opts[] = {
 	[OPT_END]	= { "end", 'e', CMD_ARG_REQUIRED, "POS", "End position (default SPOS_MAX)" },
 	[OPT_MODE]	= { "mode", 'm', CMD_ARG_REQUIRED, "MODE", "keys, formats, nodes or nodes-ondisk (default keys)" },
 	[OPT_VERBOSE]	= { "verbose", 'v', CMD_ARG_NONE, NULL, "Report what opening the filesystem found" },
+	[OPT_CACHE]	= { "cache-size", 0, CMD_ARG_REQUIRED, "BYTES", "Memory for btree nodes (default 64 MiB)" },
 	{ 0 }
 };
 
@@ -33,6 +35,7 @@ struct list_args {
 	struct bpos start, end;
 	enum list_mode mode;
 	bool verbose;
+	u64 cache_bytes;
 };
 
 static int name_index(const char * const names[], const char *s)
@@ -133,6 +136,11 @@ static int parse_args(const struct cmd_def *def, int *argc, char ***argv,
 		case OPT_VERBOSE:
 			a->verbose = true;
 			break;
+		case OPT_CACHE:
+			if (!cmd_parse_u64(def, "--cache-size", st.arg, &v))
+				return CMD_EXIT_USAGE;
+			a->cache_bytes = v;
+			break;
 		}
 	}
 	o = cmd_opts_finish(def, &st, o, 1, -1);
@@ -220,6 +228,7 @@ static int cmd_list(const struct cmd_def *def, int argc, char **argv)
 	if (ret)
 		return ret < 0 ? CMD_EXIT_OK : ret;
 
+	opts.btree_cache_bytes = a.cache_bytes;
 	ret = bch_fs_open(argv, argc, &opts, &c, &err);
 	if (ret) {
 		cmd_err("%s", pb_cstr(&err));

@@ -12,7 +12,8 @@ static struct btree_cache *cache_of(struct bch_fs *c)
 	if (!c->btree_cache) {
 		c->btree_cache = calloc(1, sizeof(*c->btree_cache));
 		if (c->btree_cache)
-			c->btree_cache->max_bytes = BTREE_CACHE_DEFAULT_BYTES;
+			c->btree_cache->max_bytes = c->opts.btree_cache_bytes ?:
+				BTREE_CACHE_DEFAULT_BYTES;
 	}
 	return c->btree_cache;
 }

@@ -42,6 +42,7 @@ struct bch_open_opts {
 	bool degraded;		/* allow missing devices */
 	bool verbose;
 	u64 sb_sector;		/* read the superblock here instead of 8 (0: default) */
+	u64 btree_cache_bytes;	/* node cache budget (0: the default) */
 };
 
 struct btree_cache;
