@@ -41,6 +41,8 @@ static inline bool bpos_ge(struct bpos l, struct bpos r) { return bpos_cmp(l, r)
 /* The next position in (inode, offset, snapshot) order; SPOS_MAX stays. */
 static inline struct bpos bpos_successor(struct bpos p)
 {
+	if (bpos_eq(p, SPOS_MAX))
+		return p;
 	if (++p.snapshot)
 		return p;
 	if (++p.offset)

@@ -199,6 +199,8 @@ static int traverse(struct btree_iter *it)
 
 int bch_btree_iter_peek(struct btree_iter *it, struct bkey_s_c *k)
 {
+	if (it->key_end)
+		return 0;
 	while (1) {
 		int ret = traverse(it);
 		if (ret <= 0)
@@ -219,6 +221,9 @@ int bch_btree_iter_peek(struct btree_iter *it, struct bkey_s_c *k)
 
 void bch_btree_iter_advance(struct btree_iter *it)
 {
+	/* nothing follows SPOS_MAX (interior levels end with a key there) */
+	if (bpos_eq(it->k.p, SPOS_MAX))
+		it->key_end = true;
 	it->pos = bpos_successor(it->k.p);
 }
 

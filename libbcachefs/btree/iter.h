@@ -21,6 +21,7 @@ struct btree_iter {
 	bool no_journal;		/* the btree alone, without the overlay */
 	unsigned node_level;		/* node iteration: level of the current node */
 	bool node_end;
+	bool key_end;			/* the key returned last was at SPOS_MAX */
 	struct btree *path[BTREE_MAX_DEPTH];	/* pinned, or NULL */
 	size_t node_idx;		/* cursor in path[level].keys */
 	size_t journal_idx;		/* cursor in c->journal.keys */

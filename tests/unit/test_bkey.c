@@ -125,6 +125,8 @@ START_TEST(bpos_order_and_successor)
 	ck_assert(bpos_eq(bpos_successor(SPOS(1, ~0ULL, ~0U)), SPOS(2, 0, 0)));
 	ck_assert(bpos_eq(bpos_successor(SPOS(1, 5, ~0U)), SPOS(1, 6, 0)));
 	ck_assert(bpos_eq(bpos_predecessor(SPOS(2, 0, 0)), SPOS(1, ~0ULL, ~0U)));
+	/* nothing follows the last position: it does not wrap to POS_MIN */
+	ck_assert(bpos_eq(bpos_successor(SPOS_MAX), SPOS_MAX));
 }
 END_TEST
 
