@@ -46,42 +46,6 @@ static int name_index(const char * const names[], const char *s)
 	return -1;
 }
 
-static bool parse_u64_dec(const char *s, size_t len, u64 *out)
-{
-	u64 v = 0;
-
-	if (!len)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9' || v > (~0ULL - (s[i] - '0')) / 10)
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-/* POS_MIN, POS_MAX, SPOS_MAX or inode:offset[:snapshot] */
-static bool parse_bpos(const char *s, struct bpos *p)
-{
-	const char *c1 = strchr(s, ':'), *c2;
-	u64 ino, off, snap = 0;
-
-	if (!strcmp(s, "POS_MIN")) { *p = POS_MIN; return true; }
-	if (!strcmp(s, "POS_MAX")) { *p = POS_MAX; return true; }
-	if (!strcmp(s, "SPOS_MAX")) { *p = SPOS_MAX; return true; }
-	if (!c1)
-		return false;
-	c2 = strchr(c1 + 1, ':');
-	if (!parse_u64_dec(s, c1 - s, &ino) ||
-	    !parse_u64_dec(c1 + 1, c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1), &off))
-		return false;
-	if (c2 && (!parse_u64_dec(c2 + 1, strlen(c2 + 1), &snap) || snap > ~0U))
-		return false;
-	*p = SPOS(ino, off, snap);
-	return true;
-}
-
 static int parse_args(const struct cmd_def *def, int *argc, char ***argv,
 		      struct list_args *a)
 {
@@ -121,7 +85,7 @@ static int parse_args(const struct cmd_def *def, int *argc, char ***argv,
 			break;
 		case OPT_START:
 		case OPT_END:
-			if (!parse_bpos(st.arg, o == OPT_START ? &a->start : &a->end)) {
+			if (!bch_bpos_parse(st.arg, o == OPT_START ? &a->start : &a->end)) {
 				cmd_usage_error(def, "invalid position '%s'", st.arg);
 				return CMD_EXIT_USAGE;
 			}

@@ -201,6 +201,43 @@ void bch_bpos_to_text(struct printbuf *out, struct bpos p)
 	}
 }
 
+/* One decimal field of s[0..len), or the name of its maximum. */
+static bool parse_pos_field(const char *s, size_t len, u64 max, u64 *out)
+{
+	u64 v = 0;
+
+	if (len == 7 && !strncmp(s, max == ~0U ? "U32_MAX" : "U64_MAX", 7)) {
+		*out = max;
+		return true;
+	}
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > (max - (s[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+bool bch_bpos_parse(const char *s, struct bpos *p)
+{
+	const char *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	u64 ino, off, snap = 0;
+
+	if (!strcmp(s, "POS_MIN")) { *p = POS_MIN; return true; }
+	if (!strcmp(s, "POS_MAX")) { *p = POS_MAX; return true; }
+	if (!strcmp(s, "SPOS_MAX")) { *p = SPOS_MAX; return true; }
+	if (!c1 ||
+	    !parse_pos_field(s, c1 - s, ~0ULL, &ino) ||
+	    !parse_pos_field(c1 + 1, c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1), ~0ULL, &off) ||
+	    (c2 && !parse_pos_field(c2 + 1, strlen(c2 + 1), ~0U, &snap)))
+		return false;
+	*p = SPOS(ino, off, snap);
+	return true;
+}
+
 void bch_bkey_to_text(struct printbuf *out, const struct bkey *k)
 {
 	pb_printf(out, "u64s %u type ", k->u64s);

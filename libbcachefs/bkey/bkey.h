@@ -167,6 +167,11 @@ void bch_bkey_format_to_text(struct printbuf *, const struct bkey_format *);
 /* ---- text ---- */
 
 void bch_bpos_to_text(struct printbuf *, struct bpos);
+/*
+ * The inverse: POS_MIN, POS_MAX, SPOS_MAX, or inode:offset[:snapshot] with
+ * decimal fields (U64_MAX / U32_MAX allowed); a missing snapshot is 0.
+ */
+bool bch_bpos_parse(const char *s, struct bpos *p);
 /* "u64s 16 type inode_v3 0:4096:U32_MAX len 0 ver 0" */
 void bch_bkey_to_text(struct printbuf *, const struct bkey *);
 

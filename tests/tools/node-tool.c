@@ -152,54 +152,6 @@ static int btree_by_name(const char *s)
 	return -1;
 }
 
-/* One field of a position as list prints it: a number, U32_MAX or U64_MAX. */
-static bool parse_field(const char *s, size_t len, u64 *v)
-{
-	char *end;
-
-	if (len == 7 && !strncmp(s, "U32_MAX", 7)) {
-		*v = ~0U;
-		return true;
-	}
-	if (len == 7 && !strncmp(s, "U64_MAX", 7)) {
-		*v = ~0ULL;
-		return true;
-	}
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return len && !errno && end == s + len;
-}
-
-/* POS_MIN, POS_MAX, SPOS_MAX or inode:offset[:snapshot] */
-static bool parse_pos(const char *s, struct bpos *p)
-{
-	u64 f[3] = { 0, 0, 0 };
-	unsigned n = 0;
-
-	static const struct { const char *name; struct bpos pos; } named[] = {
-		{ "POS_MIN", POS_MIN }, { "POS_MAX", POS_MAX }, { "SPOS_MAX", SPOS_MAX },
-	};
-
-	for (unsigned i = 0; i < 3; i++)
-		if (!strcmp(s, named[i].name)) {
-			*p = named[i].pos;
-			return true;
-		}
-	while (n < 3) {
-		size_t len = strcspn(s, ":");
-
-		if (!parse_field(s, len, &f[n++]))
-			return false;
-		if (!s[len])
-			break;
-		s += len + 1;
-	}
-	if (n < 2 || f[2] > ~0U)
-		return false;
-	*p = SPOS(f[0], f[1], f[2]);
-	return true;
-}
-
 /* Writes sectors [0, sectors) of buf to every replica the pointer names. */
 static int write_replicas(struct bch_fs *c, const struct bkey_i *ptr, const void *buf,
 			  unsigned sectors)
@@ -372,7 +324,7 @@ static int cmd_rewrite(int argc, char **argv)
 	struct bch_fs *c;
 	int id = argc >= 4 ? btree_by_name(argv[0]) : -1;
 
-	if (id < 0 || !parse_pos(argv[2], &pos)) {
+	if (id < 0 || !bch_bpos_parse(argv[2], &pos)) {
 		fputs(usage, stderr);
 		return 2;
 	}

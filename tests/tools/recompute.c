@@ -10,6 +10,7 @@
 #include "btree/iter.h"
 #include "checksum/checksum.h"
 #include "core/fs.h"
+#include "sb/opts.h"
 #include "keys/extents.h"
 #include "util/names.h"
 
@@ -73,51 +74,6 @@ static int cmd_check(int argc, char **argv)
 
 /* ---- damage ---- */
 
-static bool parse_u64(const char *s, size_t len, u64 *v)
-{
-	char *end;
-
-	if (len == 7 && !strncmp(s, "U32_MAX", 7)) {
-		*v = ~0U;
-		return true;
-	}
-	if (len == 7 && !strncmp(s, "U64_MAX", 7)) {
-		*v = ~0ULL;
-		return true;
-	}
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return len && !errno && end == s + len;
-}
-
-/* POS_MIN, SPOS_MAX or inode:offset[:snapshot], as list prints positions */
-static bool parse_pos(const char *s, struct bpos *p)
-{
-	u64 f[3] = { 0, 0, 0 };
-	unsigned n = 0;
-
-	if (!strcmp(s, "POS_MIN")) {
-		*p = POS_MIN;
-		return true;
-	}
-	if (!strcmp(s, "SPOS_MAX")) {
-		*p = SPOS_MAX;
-		return true;
-	}
-	while (n < 3) {
-		size_t len = strcspn(s, ":");
-
-		if (!parse_u64(s, len, &f[n++]))
-			return false;
-		if (!s[len])
-			break;
-		s += len + 1;
-	}
-	if (n < 2 || f[2] > ~0U)
-		return false;
-	*p = SPOS(f[0], f[1], f[2]);
-	return true;
-}
 
 static int btree_by_name(const char *s)
 {
@@ -304,14 +260,14 @@ static int cmd_damage(int argc, char **argv)
 		id = BTREE_ID_alloc;
 		d.field = argv[2];
 		nr_args = 4;
-		if (!parse_pos(argv[1], &pos) || !parse_u64(argv[3], strlen(argv[3]), &v) ||
+		if (!bch_bpos_parse(argv[1], &pos) || bch_parse_u64(argv[3], &v) ||
 		    v > ~0U)
 			id = -1;
 		d.value = v;
 	} else if (argc >= 4 && !strcmp(argv[0], "delete")) {
 		id = btree_by_name(argv[1]);
 		nr_args = 3;
-		if (!parse_pos(argv[2], &pos))
+		if (!bch_bpos_parse(argv[2], &pos))
 			id = -1;
 	} else {
 		id = -1;

@@ -145,6 +145,17 @@ START_TEST(bpos_text)
 	bch_bpos_to_text(&out, SPOS(~0ULL, 3, 0));
 	ck_assert_str_eq(pb_cstr(&out), "POS_MIN SPOS_MAX POS_MAX 0:4096:U32_MAX U64_MAX:3:0");
 	pb_exit(&out);
+
+	/* and back */
+	struct bpos p;
+	ck_assert(bch_bpos_parse("0:4096:U32_MAX", &p) && bpos_eq(p, SPOS(0, 4096, ~0U)));
+	ck_assert(bch_bpos_parse("U64_MAX:3", &p) && bpos_eq(p, SPOS(~0ULL, 3, 0)));
+	ck_assert(bch_bpos_parse("SPOS_MAX", &p) && bpos_eq(p, SPOS_MAX));
+	ck_assert(!bch_bpos_parse("1:x", &p));
+	ck_assert(!bch_bpos_parse("1", &p));
+	ck_assert(!bch_bpos_parse("1:2:4294967296", &p));
+	ck_assert(!bch_bpos_parse("1:2:U64_MAX", &p));
+	ck_assert(!bch_bpos_parse("18446744073709551616:0", &p));
 }
 END_TEST
 
