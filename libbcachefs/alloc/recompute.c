@@ -344,16 +344,11 @@ static void acc_exit(struct acc_table *t)
 	free(t->pending);
 }
 
-/*
- * Moves past the key peek returned; false when that key was at SPOS_MAX
- * (the last pointer of every interior level), where there is no next.
- */
+/* Moves past the key peek returned; false when that was the last position. */
 static bool iter_advance(struct btree_iter *it)
 {
-	if (bpos_eq(it->k.p, SPOS_MAX))
-		return false;
 	bch_btree_iter_advance(it);
-	return true;
+	return !it->key_end;
 }
 
 /* ---- rebalance_work ---- */

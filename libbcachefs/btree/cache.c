@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include "cache.h"
+#include "bkey/format_calc.h"
 #include "node_read.h"
 #include "util/errcode.h"
 
@@ -150,12 +151,7 @@ static void fake_root_fill(struct btree *b, enum btree_id id)
 	b->min_key = POS_MIN;
 	b->max_key = SPOS_MAX;
 	/* the format the kernel computes for an empty POS_MIN..SPOS_MAX node */
-	memset(&b->format, 0, sizeof(b->format));
-	b->format.key_u64s = 3;
-	b->format.nr_fields = BKEY_NR_FIELDS;
-	b->format.bits_per_field[BKEY_FIELD_INODE] = 64;
-	b->format.bits_per_field[BKEY_FIELD_OFFSET] = 64;
-	b->format.bits_per_field[BKEY_FIELD_SNAPSHOT] = 32;
+	b->format = bch_format_calc_node(POS_MIN, SPOS_MAX, NULL, 0);
 	bch_bkey_unpacker_init(&b->unpacker, &b->format);
 	bch_btree_fake_root_key(&b->key);
 }

@@ -8,14 +8,6 @@
 #include "sb/sb.h"
 #include "util/errcode.h"
 
-/*
- * After an unclean shutdown the next journal entries may already be named
- * by btree node writes that reached disk before their journal entry did;
- * the reference skips this many seqs past the newest entry found and
- * blacklists them, so those bsets are ignored.
- */
-#define JOURNAL_SEQS_SKIPPED_UNCLEAN	8
-
 static void root_from_entry(struct bch_fs *c, const struct jset_entry *e)
 {
 	struct btree_root *r;

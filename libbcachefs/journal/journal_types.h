@@ -52,6 +52,13 @@ struct journal_keys {
 	size_t size;
 };
 
+/*
+ * After an unclean shutdown, btree nodes may already name the seqs that
+ * come after the newest journal entry found: the journal restarts this
+ * many seqs further on, and the skipped ones are blacklisted.
+ */
+#define JOURNAL_SEQS_SKIPPED_UNCLEAN	8
+
 struct journal_seq_blacklist_range {
 	u64 start;		/* first blacklisted seq */
 	u64 end;		/* first seq past the range */

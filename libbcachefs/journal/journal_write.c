@@ -13,13 +13,6 @@
 #include "sb/sb.h"
 #include "util/errcode.h"
 
-/*
- * After an unclean shutdown, btree nodes may already name the seqs that
- * come after the newest journal entry found: the journal restarts this
- * many seqs further on, and the skipped ones are blacklisted.
- */
-#define JOURNAL_SEQS_SKIPPED_UNCLEAN	8
-
 /* What bch_jset_finish() appends: roots, the clocks, datetime and usage. */
 #define JSET_TRAILER_U64s	(JOURNAL_ENTRY_U64s_RESERVED + 2 * 2)
 
