@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "node_read.h"
+#include "bset.h"
 #include "checksum/checksum.h"
 #include "core/fs.h"
 #include "journal/journal.h"
@@ -76,16 +77,6 @@ static int node_ptr_info(const struct bkey_i *k, struct node_ptr_info *p)
 		return 0;
 	}
 	return -BCH_ERR_btree_node_invalid;
-}
-
-static struct bch_nonce bset_nonce(const struct bset *i, unsigned byte_offset)
-{
-	u64 seq = le64_to_cpu(i->seq);
-
-	return (struct bch_nonce) { {
-		byte_offset, (u32)seq, (u32)(seq >> 32),
-		(u32)le64_to_cpu(i->journal_seq) ^ (2U << 28),
-	} };
 }
 
 static const char *btree_name(unsigned id)
@@ -226,7 +217,7 @@ static int check_bset(struct bch_fs *c, struct btree *b, const struct bset *i,
 	return 0;
 }
 
-static int verify_csum(const struct bset *i, const void *start, size_t bytes,
+static int verify_csum(const struct bset *i, const void *start, size_t hdr,
 		       struct bch_csum stored, unsigned written, struct printbuf *err)
 {
 	unsigned type = bset_csum_type(i);
@@ -239,10 +230,7 @@ static int verify_csum(const struct bset *i, const void *start, size_t bytes,
 		pb_str(err, "node is encrypted: not supported yet");
 		return -BCH_ERR_encrypted;
 	}
-	/* the checksum covers everything after the csum field itself */
-	struct bch_csum got = bch_checksum(type, bset_nonce(i, written << 9),
-					   (const u8 *)start + sizeof(struct bch_csum),
-					   bytes - sizeof(struct bch_csum));
+	struct bch_csum got = bch_bset_csum(start, i, hdr, written << 9);
 	if (!bch_csum_eq(got, stored)) {
 		pb_printf(err, "bset at sector %u: checksum error, type %s: got %016llx%016llx should be %016llx%016llx",
 			  written, bch_csum_type_name(type),
@@ -283,7 +271,7 @@ static int read_bsets(struct bch_fs *c, struct btree *b, unsigned limit,
 		ret = check_bset(c, b, i, b->written, sectors, limit, err);
 		if (ret)
 			return ret;
-		ret = verify_csum(i, start, bytes, *(struct bch_csum *)start,
+		ret = verify_csum(i, start, hdr, *(struct bch_csum *)start,
 				  b->written, err);
 		if (ret)
 			return ret;
@@ -596,9 +584,7 @@ void bch_btree_node_ondisk_to_text(struct printbuf *out, struct bch_fs *c,
 		}
 		bytes = hdr + 8 * (size_t)le16_to_cpu(i->u64s);
 		if (((size_t)offset << 9) + bytes > ((size_t)node_sectors << 9) ||
-		    !bch_csum_eq(bch_checksum(bset_csum_type(i), bset_nonce(i, offset << 9),
-					      (u8 *)start + sizeof(struct bch_csum),
-					      bytes - sizeof(struct bch_csum)),
+		    !bch_csum_eq(bch_bset_csum(start, i, hdr, offset << 9),
 				 *(struct bch_csum *)start)) {
 			/* the kernel ends this message with a newline only for the first bset */
 			pb_str(out, offset ? "invalid checksum" : "invalid checksum\n");

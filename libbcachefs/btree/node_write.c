@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "node_write.h"
+#include "bset.h"
 #include "bkey/format_calc.h"
 #include "checksum/checksum.h"
 #include "util/errcode.h"
@@ -35,17 +36,6 @@ static int meta_csum_type(const struct bch_fs *c, struct printbuf *err)
 		return -BCH_ERR_unsupported;
 	}
 	return type;
-}
-
-/* Same nonce as the reader: byte offset in the node, bset seq, journal seq, btree domain. */
-static struct bch_nonce write_nonce(const struct bset *i, unsigned byte_offset)
-{
-	u64 seq = le64_to_cpu(i->seq);
-
-	return (struct bch_nonce) { {
-		byte_offset, (u32)seq, (u32)(seq >> 32),
-		(u32)le64_to_cpu(i->journal_seq) ^ (2U << 28),
-	} };
 }
 
 static int check_key(const struct bch_bset_keys *keys, size_t n, struct printbuf *err)
@@ -135,11 +125,7 @@ static int seal(const struct bch_fs *c, struct bset_write *w, unsigned csum_type
 	i->version = cpu_to_le16(c->sb.version);
 	memset(w->start + bytes, 0, padded - bytes);
 
-	/* everything after the checksum field, up to the end of the keys */
-	*(struct bch_csum *)w->start =
-		bch_checksum(csum_type, write_nonce(i, w->offset << 9),
-			     w->start + sizeof(struct bch_csum),
-			     bytes - sizeof(struct bch_csum));
+	*(struct bch_csum *)w->start = bch_bset_csum(w->start, i, w->hdr_bytes, w->offset << 9);
 	return padded >> 9;
 }
 
