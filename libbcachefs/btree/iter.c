@@ -83,8 +83,8 @@ static int merged_peek(struct btree_iter *it, const struct btree *b, unsigned le
 		struct bpos end = bk ? bk->p : b->max_key;
 		const struct journal_key *jk = NULL;
 
-		while (j < keys->nr && keys->data[j].overwritten &&
-		       !jkey_cmp(&keys->data[j], it->btree_id, level, keys->data[j].k->k.p))
+		/* replayed keys no longer overlay (the bounds below stop at other btrees) */
+		while (j < keys->nr && keys->data[j].overwritten)
 			j++;
 		if (!it->no_journal && j < keys->nr && jkey_cmp(&keys->data[j], it->btree_id, level, end) <= 0 &&
 		    jkey_cmp(&keys->data[j], it->btree_id, level, pos) >= 0)
