@@ -60,13 +60,17 @@ test_expect_success 'every corpus image: recomputed metadata equals the stored' 
 
 # The reference'"'"'s list does not replay: it shows the btree as on disk,
 # where kernel-unclean has no extent yet; all its data is in the journal.
-test_expect_success 'the unclean image is compared after replay: its data is only in the journal' '
+# How much the kernel flushed to btree nodes before its VM stopped varies
+# from one corpus build to the next; what matters is that the image needs
+# replay (not clean, extent keys in the journal's replay range) and that
+# the replayed view, which we compare, holds them.
+test_expect_success 'the unclean image is compared after replay: its extents come from the journal' '
 	test -f "$BCH_CORPUS/kernel-unclean/dev0.img" || { echo "image not built"; return 0; }
 	cp --sparse=always "$BCH_CORPUS/kernel-unclean/dev0.img" unclean.img &&
 	"$TOOL" unclean.img > unclean.out &&
 	cat unclean.out &&
-	{ ref list -b extents unclean.img 2>/dev/null | ref_filter > ref.extents; } &&
-	! grep "type extent " ref.extents &&
+	ours show-super unclean.img | grep -q "^Clean: *0$" &&
+	ours list_journal unclean.img 2>/dev/null | grep -q "btree_keys: btree=extents .* type extent " &&
 	ours list -b extents unclean.img 2>/dev/null > our.extents &&
 	grep "type extent " our.extents
 '
