@@ -179,12 +179,23 @@ static int apply_damage(struct bkey_packed *k, const struct btree *b, const stru
 	u8 *val = (u8 *)bkeyp_val(&b->unpacker, k);
 	size_t off;
 
+	bch_bkey_unpack(&b->unpacker, k, &u);
 	if (!d->field) {
-		/* the type byte follows u64s and format in every key, packed or not */
-		((u8 *)k)[2] = KEY_TYPE_deleted;
+		/*
+		 * A deleted key as the kernel writes one: size 0 in every btree
+		 * (a sized one is invalid, would be dropped on read and let an
+		 * older version of the key from an earlier bset show again).
+		 */
+		u.type = KEY_TYPE_deleted;
+		u.size = 0;
+		if (bkeyp_format_of(k) == KEY_FORMAT_CURRENT)
+			memcpy(k, &u, sizeof(u));
+		else if (!bch_bkey_pack(&b->format, &u, k)) {
+			fprintf(stderr, "recompute: the deleted key does not fit the node format\n");
+			return -1;
+		}
 		return 0;
 	}
-	bch_bkey_unpack(&b->unpacker, k, &u);
 	if (u.type != KEY_TYPE_alloc_v4) {
 		fprintf(stderr, "recompute: the key is a %s, not an alloc_v4\n",
 			bch_bkey_type_names[u.type]);
