@@ -488,7 +488,7 @@ static int build_and_write(struct format_args *a, bool write, struct printbuf *e
 	return ret;
 }
 
-/* Initialization needs the journal and btree code; until then only superblocks. */
+/* An older metadata version is left for the kernel to initialize (and upgrade). */
 static bool initializes(const struct format_args *a)
 {
 	return !a->no_initialize && a->opts.version == bcachefs_metadata_version_current;
@@ -510,20 +510,18 @@ static int not_implemented(const struct format_args *a)
 static int format(struct format_args *a)
 {
 	struct printbuf err = PRINTBUF;
-	bool refuse = initializes(a) && !a->dry_run;
+	bool init = initializes(a) && !a->dry_run;
 	int ret = devs_open(a, &err) ?:
 		bch_format_validate(&a->opts, a->devs, a->nr_devs, &err) ?:
 		bch_format_geometry(&a->opts, a->devs, a->nr_devs, &err) ?:
-		build_and_write(a, !refuse && !a->dry_run, &err);
+		build_and_write(a, !a->dry_run, &err);
 
+	/* the filesystem opens the devices itself */
+	devs_close(a);
+	if (!ret && init)
+		ret = bch_format_initialize(&a->opts, a->devs, a->nr_devs, &err);
 	if (err.pos)
 		cmd_err("%s", pb_cstr(&err));
-	if (!ret && refuse) {
-		cmd_err("initializing a filesystem (root directory, journal, btrees) is not implemented yet; "
-			"nothing was written (--no_initialize writes only the superblocks)");
-		ret = -1;
-	}
-	devs_close(a);
 	pb_exit(&err);
 	return ret ? CMD_EXIT_ERROR : CMD_EXIT_OK;
 }
@@ -553,6 +551,6 @@ const struct cmd_def cmd_format_def = {
 	.group		= "Superblock commands",
 	.epilog		= "Device options apply to every device after them (--fs_size only to the next), e.g.\n"
 			  "  bcachefs format --label=ssd /dev/sda /dev/sdb --label=hdd /dev/sdc\n"
-			  "\nWithout --no_initialize the filesystem is initialized (root directory, journal,\n"
-			  "btrees); this version cannot do that yet and refuses, writing nothing.\n",
+			  "\nWithout --no_initialize the filesystem is initialized: journal, allocation\n"
+			  "information, the root subvolume, root directory and lost+found.\n",
 };

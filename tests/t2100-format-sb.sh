@@ -298,12 +298,6 @@ refused_case 'refused: unknown target'	1G	--foreground_target=nope DEV0
 refused_case 'refused: durability too high'	1G	--durability=5 DEV0
 refused_case 'refused: device option without a device'	1G	DEV0 --label=x
 
-test_expect_success 'without --no_initialize: refused, nothing written' '
-	truncate -s 1G init.img &&
-	test_must_fail ours format init.img 2> err &&
-	grep "not implemented yet" err && all_zero init.img
-'
-
 test_expect_success 'an existing filesystem needs --force' '
 	truncate -s 1G again.img &&
 	ours format -q --no_initialize again.img &&

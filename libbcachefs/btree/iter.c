@@ -1,10 +1,10 @@
-/* Btree iteration with the journal overlay: descend to the node holding a position, merge node and journal keys. */
+/* Btree iteration with the overlay: descend to the node holding a position, merge node and overlay keys. */
 #include <string.h>
 
 #include "iter.h"
 #include "cache.h"
 #include "node_read.h"
-#include "journal/journal.h"
+#include "btree/overlay.h"
 #include "util/errcode.h"
 #include "util/names.h"
 
@@ -33,27 +33,15 @@ void bch_btree_iter_exit(struct btree_iter *it)
 	pb_exit(&it->err);
 }
 
-static int jkey_cmp(const struct journal_key *j, enum btree_id id, unsigned level,
-		    struct bpos pos)
+/* An overlay entry against (btree, level, pos). */
+static int ov_cmp(const struct bch_overlay_entry *e, enum btree_id id, unsigned level,
+		  struct bpos pos)
 {
-	if (j->btree_id != id)
-		return j->btree_id < id ? -1 : 1;
-	if (j->level != level)
-		return j->level < level ? -1 : 1;
-	return bpos_cmp(j->k->k.p, pos);
-}
-
-/* First journal key >= (btree, level, pos), trying the cursor first. */
-static size_t journal_lower_bound(const struct bch_fs *c, size_t hint,
-				  enum btree_id id, unsigned level, struct bpos pos)
-{
-	const struct journal_keys *keys = &c->journal.keys;
-
-	if (hint <= keys->nr &&
-	    (hint == keys->nr || jkey_cmp(&keys->data[hint], id, level, pos) >= 0) &&
-	    (!hint || jkey_cmp(&keys->data[hint - 1], id, level, pos) < 0))
-		return hint;
-	return bch_journal_keys_search(keys, id, level, pos);
+	if (e->btree_id != id)
+		return e->btree_id < id ? -1 : 1;
+	if (e->level != level)
+		return e->level < level ? -1 : 1;
+	return bpos_cmp(e->k->k.p, pos);
 }
 
 static size_t node_lower_bound(const struct btree *b, size_t hint, struct bpos pos)
@@ -67,56 +55,49 @@ static size_t node_lower_bound(const struct btree *b, size_t hint, struct bpos p
 
 /*
  * The first live key at or after pos in node b at `level`, node keys and
- * journal keys merged (journal wins at equal positions): 1 if found, 0 if
- * the node has none.  Cursors are updated for the next call.
+ * overlay keys merged (the overlay wins at equal positions): 1 if found,
+ * 0 if the node has none.  The node cursor is kept for the next call; the
+ * overlay is searched again each time, so keys committed while the
+ * iterator is open are seen.
  */
 static int merged_peek(struct btree_iter *it, const struct btree *b, unsigned level,
 		       struct bpos pos, struct bkey_s_c *out)
 {
-	const struct journal_keys *keys = &it->c->journal.keys;
+	const struct bch_overlay *ov = it->no_journal ? NULL : it->c->overlay;
 	size_t i = node_lower_bound(b, level == it->level ? it->node_idx : 0, pos);
-	size_t j = journal_lower_bound(it->c, level == it->level ? it->journal_idx : 0,
-				       it->btree_id, level, pos);
+	struct bch_overlay_iter oi;
+	int ret = 0;
 
+	if (ov)
+		bch_overlay_iter_seek(&oi, ov, it->btree_id, level, pos);
 	while (1) {
 		const struct bkey *bk = i < b->nr_keys ? &b->keys[i] : NULL;
 		struct bpos end = bk ? bk->p : b->max_key;
-		const struct journal_key *jk = NULL;
-
-		/* replayed keys no longer overlay (the bounds below stop at other btrees) */
-		while (j < keys->nr && keys->data[j].overwritten)
-			j++;
-		if (!it->no_journal && j < keys->nr && jkey_cmp(&keys->data[j], it->btree_id, level, end) <= 0 &&
-		    jkey_cmp(&keys->data[j], it->btree_id, level, pos) >= 0)
-			jk = &keys->data[j];
-
-		if (!bk && !jk)
-			break;
-
+		const struct bch_overlay_entry *e = ov ? bch_overlay_iter_peek(&oi) : NULL;
 		struct bkey_s_c k;
-		if (jk) {
-			k = bkey_i_to_s_c(jk->k);
-			if (bk && bpos_eq(bk->p, jk->k->k.p))
-				i++;	/* masked by the journal key */
-			j++;
+
+		if (e && ov_cmp(e, it->btree_id, level, end) > 0)
+			e = NULL;
+		if (!bk && !e)
+			break;
+		if (e) {
+			k = bkey_i_to_s_c(e->k);
+			if (bk && bpos_eq(bk->p, e->k->k.p))
+				i++;	/* masked by the overlay key */
+			bch_overlay_iter_next(&oi);
 		} else {
 			k = btree_key(b, i);
 			i++;
 		}
 		if (k.k->type == KEY_TYPE_deleted)
 			continue;
-		if (level == it->level) {
-			it->node_idx = i;
-			it->journal_idx = j;
-		}
 		*out = k;
-		return 1;
+		ret = 1;
+		break;
 	}
-	if (level == it->level) {
+	if (level == it->level)
 		it->node_idx = i;
-		it->journal_idx = j;
-	}
-	return 0;
+	return ret;
 }
 
 static bool same_ptr(const struct bkey_i *a, const struct bkey_i *b)
@@ -131,7 +112,7 @@ static int path_set(struct btree_iter *it, const struct bkey_i *ptr, unsigned le
 	if (it->path[level] && same_ptr(&it->path[level]->key, ptr))
 		return 0;
 	path_put(it, level);
-	it->node_idx = it->journal_idx = 0;
+	it->node_idx = 0;
 	return bch_btree_node_get(it->c, ptr, it->btree_id, level, &it->path[level],
 				  &it->err);
 }
@@ -183,7 +164,7 @@ static int traverse(struct btree_iter *it)
 				  bch_btree_id_names[it->btree_id], l, child.k->type);
 			return -BCH_ERR_btree_node_invalid;
 		}
-		/* child.k and child.v are contiguous for journal keys, not node keys */
+		/* child.k and child.v are contiguous for overlay keys, not node keys */
 		union {
 			struct bkey_i k;
 			u8 buf[sizeof(struct bkey) + 8 * BKEY_VAL_U64s_MAX];

@@ -8,8 +8,9 @@
 /*
  * The iterator pins one node of the node cache per level on the path from
  * the root to the current position, and moves the pins as the path moves.
- * Journal keys of the same btree and level override btree keys at equal
- * positions, so the btree reads as it will after journal replay.
+ * Overlay keys (c->overlay: replayed journal keys and committed updates
+ * not yet in nodes) of the same btree and level override node keys at
+ * equal positions, so the btree reads as it will once they are written.
  */
 struct btree_iter {
 	struct bch_fs *c;
@@ -18,13 +19,12 @@ struct btree_iter {
 	struct bpos pos;		/* next position to search from */
 	unsigned root_level;
 	bool have_root;			/* false: the btree is empty on disk */
-	bool no_journal;		/* the btree alone, without the overlay */
+	bool no_journal;		/* the nodes alone, without the overlay */
 	unsigned node_level;		/* node iteration: level of the current node */
 	bool node_end;
 	bool key_end;			/* the key returned last was at SPOS_MAX */
 	struct btree *path[BTREE_MAX_DEPTH];	/* pinned, or NULL */
 	size_t node_idx;		/* cursor in path[level].keys */
-	size_t journal_idx;		/* cursor in c->journal.keys */
 	struct bkey k;			/* the key returned last */
 	struct printbuf err;
 };

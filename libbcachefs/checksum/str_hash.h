@@ -2,41 +2,11 @@
 #ifndef BCH_CHECKSUM_STR_HASH_H
 #define BCH_CHECKSUM_STR_HASH_H
 
-#include "bcachefs/types.h"
+#include "bcachefs/format.h"
 #include "checksum/siphash.h"
 
-/*
- * x(name, nr): the hash type of a directory (or of a file, for its
- * xattrs), stored in its inode's bi_flags bits 20-23.
- */
-#define BCH_STR_HASH_TYPES()				\
-	x(crc32c,		0)			\
-	x(crc64,		1)			\
-	x(siphash_old,		2)			\
-	x(siphash,		3)
-
-enum bch_str_hash_type {
-#define x(name, nr) BCH_STR_HASH_##name = nr,
-	BCH_STR_HASH_TYPES()
-#undef x
-	BCH_STR_HASH_NR
-};
-
-/*
- * x(name, nr): values of the str_hash option, kept in the superblock's
- * str_hash field; siphash picks a type by feature new_siphash.
- */
-#define BCH_STR_HASH_OPTS()				\
-	x(crc32c,		0)			\
-	x(crc64,		1)			\
-	x(siphash,		2)
-
-enum bch_str_hash_opt {
-#define x(name, nr) BCH_STR_HASH_OPT_##name = nr,
-	BCH_STR_HASH_OPTS()
-#undef x
-	BCH_STR_HASH_OPT_NR
-};
+/* enum bch_str_hash_type (per directory, in bi_flags bits 20-23) and
+ * enum bch_str_hash_opt (the superblock option) come from the format header. */
 
 struct bch_str_hash_ctx {
 	unsigned type;

@@ -11,7 +11,9 @@
 
 #include "fs.h"
 #include "recovery.h"
+#include "alloc/allocator.h"
 #include "btree/cache.h"
+#include "btree/overlay.h"
 #include "journal/journal.h"
 #include "journal/journal_write.h"
 #include "sb/sb.h"
@@ -55,6 +57,13 @@ int bch_dev_pwrite(const struct bch_dev *ca, const void *buf, size_t bytes, u64 
 			  ca->path, bytes, (unsigned long long)off,
 			  (unsigned long long)ca->size);
 		return -BCH_ERR_device_short;
+	}
+	if (ca->writes_left) {
+		if (!*ca->writes_left) {
+			pb_printf(err, "%s: simulated crash: no more writes", ca->path);
+			return -BCH_ERR_device_write;
+		}
+		--*ca->writes_left;
 	}
 	while (done < bytes) {
 		ssize_t r = pwrite(ca->fd, (const u8 *)buf + done, bytes - done, off + done);
@@ -250,6 +259,10 @@ static int assemble(struct bch_fs *c, struct bch_dev **devs, unsigned nr,
 		}
 		c->devs[ca->idx] = ca;
 		c->nr_devs++;
+		if (c->opts.fail_after_writes) {
+			c->writes_left = c->opts.fail_after_writes;
+			ca->writes_left = &c->writes_left;
+		}
 	}
 	c->disk_sb = newest->sb;
 	bch_sb_to_cpu(c->disk_sb.sb, &c->sb);
@@ -279,6 +292,8 @@ void bch_fs_close(struct bch_fs *c)
 {
 	if (!c)
 		return;
+	bch_allocator_exit(c);
+	bch_overlay_free(c->overlay);
 	bch_btree_cache_exit(c);
 	bch_journal_write_exit(c);
 	bch_journal_exit(&c->journal);

@@ -22,6 +22,8 @@ struct bch_dev {
 	/* journal buckets of this device, in ring order (from journal_v2/journal) */
 	u64 *journal_buckets;
 	unsigned nr_journal_buckets;
+	/* writes left before a simulated crash (the filesystem's counter), or NULL */
+	u64 *writes_left;
 };
 
 /* A btree root as the journal or the clean section gives it. */
@@ -40,12 +42,20 @@ struct bch_open_opts {
 	bool no_journal;	/* do not read the journal even if unclean */
 	bool read_journal;	/* read the journal even when clean (list_journal) */
 	bool degraded;		/* allow missing devices */
+	bool new_fs;		/* format: nothing to recover, every btree empty */
 	bool verbose;
 	u64 sb_sector;		/* read the superblock here instead of 8 (0: default) */
 	u64 btree_cache_bytes;	/* node cache budget (0: the default) */
+	/*
+	 * Testing: simulate a crash by failing every device write after this
+	 * many have been made (0: no limit).  Crash-safety tests use it.
+	 */
+	u64 fail_after_writes;
 };
 
 struct btree_cache;
+struct bch_overlay;
+struct bch_allocator;
 
 struct bch_fs {
 	struct bch_open_opts opts;
@@ -56,10 +66,16 @@ struct bch_fs {
 	struct bch_journal journal;
 	struct btree_root roots[BTREE_ID_NR_MAX];
 	struct btree_cache *btree_cache;	/* created on first use */
+	/* updates not yet in nodes (btree/overlay.h): journal keys at recovery, then commits */
+	struct bch_overlay *overlay;
+	struct bch_allocator *allocator;	/* when writing (alloc/allocator.h) */
 	/* messages (warnings, what recovery did) for the caller to show */
 	struct printbuf log;
 	/* damage found and worked around while reading (reported in log) */
 	unsigned nr_errors;
+	u64 writes_left;		/* opts.fail_after_writes, counting down */
+	/* the in-memory superblocks changed in a way a crash must not lose */
+	bool sb_dirty;
 };
 
 static inline struct bch_dev *bch_dev_get(const struct bch_fs *c, unsigned idx)

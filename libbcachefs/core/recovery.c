@@ -4,6 +4,7 @@
 
 #include "recovery.h"
 #include "btree/iter.h"
+#include "btree/overlay.h"
 #include "keys/alloc.h"
 #include "journal/journal.h"
 #include "util/errcode.h"
@@ -243,11 +244,36 @@ static int bucket_gens_read(struct bch_fs *c, struct printbuf *err)
 	return ret < 0 ? ret : 0;
 }
 
+/* The replayed keys become the overlay the iterators merge (borrowed, not copied). */
+static int overlay_build(struct bch_fs *c)
+{
+	struct journal_keys *keys = &c->journal.keys;
+
+	if (!keys->nr)
+		return 0;
+	if (!c->overlay && !(c->overlay = bch_overlay_new()))
+		return -BCH_ERR_nomem;
+	for (size_t i = 0; i < keys->nr; i++) {
+		struct journal_key *j = &keys->data[i];
+		int ret;
+
+		if (j->overwritten)
+			continue;
+		ret = bch_overlay_insert_ref(c->overlay, j->btree_id, j->level, j->k, j->journal_seq);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int bch_fs_recover(struct bch_fs *c, struct printbuf *err)
 {
 	bool read_journal = !c->opts.no_journal &&
 		(!c->sb.clean || c->opts.read_journal);
 	int ret;
+
+	if (c->opts.new_fs)
+		return bucket_gens_alloc(c);
 
 	if (read_journal) {
 		ret = bch_journal_read(c, err);
@@ -267,7 +293,7 @@ int bch_fs_recover(struct bch_fs *c, struct printbuf *err)
 	if (ret)
 		return ret;
 	if (read_journal)
-		ret = accounting_fold(c, err);
+		ret = accounting_fold(c, err) ?: overlay_build(c);
 	if (!ret)
 		ret = bucket_gens_read(c, err);
 	return ret;

@@ -141,6 +141,16 @@ int bch_format_sb_build(const struct bch_format_opts *,
 int bch_format_write_sb(const struct bch_format_dev *, const struct bch_sb *,
 			struct printbuf *err);
 
+/*
+ * After bch_format_write_sb() on every device (and with the devices
+ * closed): opens the new filesystem and initializes it as the kernel's
+ * first mount would (journal buckets, superblock and journal bucket
+ * marks, free space, root subvolume, snapshot and snapshot tree, root
+ * directory and lost+found), then shuts it down cleanly.
+ */
+int bch_format_initialize(const struct bch_format_opts *, const struct bch_format_dev *,
+			  unsigned nr, struct printbuf *err);
+
 /* Journal buckets a device of nbuckets buckets of bucket_sectors gets. */
 unsigned bch_format_journal_buckets(u64 nbuckets, unsigned bucket_sectors);
 

@@ -4,6 +4,8 @@
 
 #include "bcachefs/format.h"
 
+struct jset_builder;
+
 /* Where one copy of a journal entry was found. */
 struct journal_ptr {
 	u8 dev;
@@ -88,6 +90,15 @@ struct journal_write_state {
 	u64 key_version;	/* for the usage entry */
 	u64 io_clock[2];	/* read, write: for the clock entries */
 	struct journal_dev_pos dev[BCH_SB_MEMBERS_MAX];
+	/* the open jset transactions add to (journal/journal_commit.c) */
+	struct jset_builder *open;
+	bool open_used;		/* something was added since it was last written */
+	u64 flushed_seq;	/* newest seq durable on disk (a flush write covered it) */
+	u64 now;		/* wall clock for datetime entries; 0: time() */
+	/* the device sets jsets were written to (bit per device), for the replicas section */
+#define JOURNAL_DEV_SETS_MAX	16
+	u64 dev_sets[JOURNAL_DEV_SETS_MAX];
+	unsigned nr_dev_sets;
 };
 
 struct bch_journal {

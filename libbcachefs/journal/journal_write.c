@@ -498,6 +498,10 @@ void bch_journal_write_exit(struct bch_fs *c)
 
 	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++)
 		free(w->dev[i].bucket_seq);
+	if (w->open) {
+		bch_jset_builder_exit(w->open);
+		free(w->open);
+	}
 	memset(w, 0, sizeof(*w));
 }
 
@@ -524,6 +528,7 @@ static int start_common(struct bch_fs *c, u64 seq)
 	}
 	w->seq = seq;
 	w->last_seq = w->last_seq_ondisk = seq;
+	w->flushed_seq = seq - 1;
 	w->need_flush = true;
 	w->started = true;
 	return 0;
@@ -952,6 +957,16 @@ static int write_check(const struct bch_fs *c, const struct jset_builder *b,
 	return 0;
 }
 
+/* Remembers a set of devices written together: the superblock's journal replicas entries. */
+static void journal_dev_set_note(struct journal_write_state *w, u64 devs)
+{
+	for (unsigned i = 0; i < w->nr_dev_sets; i++)
+		if (w->dev_sets[i] == devs)
+			return;
+	if (w->nr_dev_sets < JOURNAL_DEV_SETS_MAX)
+		w->dev_sets[w->nr_dev_sets++] = devs;
+}
+
 int bch_journal_write_jset(struct bch_fs *c, struct jset_builder *b, struct printbuf *err)
 {
 	struct journal_write_state *w = &c->journal.w;
@@ -976,6 +991,7 @@ int bch_journal_write_jset(struct bch_fs *c, struct jset_builder *b, struct prin
 		p->bucket_seq[p->cur_idx] = w->seq;
 		p->sectors_used += sectors;
 	}
+	journal_dev_set_note(w, plan.picked);
 	if (flush) {
 		w->last_seq_ondisk = le64_to_cpu(j->last_seq);
 		w->need_flush = false;

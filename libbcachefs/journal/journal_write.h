@@ -126,6 +126,20 @@ static inline u64 bch_journal_last_written_seq(const struct bch_fs *c)
 	return c->journal.w.seq - 1;
 }
 
+/*
+ * The open journal entry transactions add their keys to (journal/journal_commit.c):
+ * bch_journal_reserve() makes room for u64s of entries (writing the open
+ * jset first, unflushed, when they do not fit) and returns the builder and
+ * the seq they will carry; bch_journal_flush() writes the open jset as a
+ * flush entry (an empty one if nothing is open) and syncs: everything
+ * committed before is durable.  bch_journal_flushed_seq(): the newest seq
+ * known durable.
+ */
+int bch_journal_reserve(struct bch_fs *c, size_t u64s, struct jset_builder **jb,
+			u64 *seq, struct printbuf *err);
+int bch_journal_flush(struct bch_fs *c, struct printbuf *err);
+u64 bch_journal_flushed_seq(const struct bch_fs *c);
+
 /* Sets every member's last_journal_bucket/_offset in the in-memory superblocks. */
 void bch_journal_pos_to_sb(struct bch_fs *c);
 

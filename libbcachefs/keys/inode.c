@@ -1,5 +1,6 @@
 /* Inode keys: unpacking the three on-disk versions, checks, and their text form. */
 #include <stddef.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "keys/inode.h"
@@ -146,6 +147,58 @@ static int unpack_v3(struct bkey_s_c k, struct bch_inode_unpacked *u)
 		return -BCH_ERR_bkey_invalid;
 	return unpack_varint_fields(u, fields, bkey_val_end(k), inode_v3_nr_fields(&v),
 				    fields_v3, NR_FIELDS_V3);
+}
+
+/* v3 fields: a zero is one zero byte; a 96-bit field has a second, always zero, high part. */
+static unsigned pack_fields(const struct bch_inode_unpacked *u, u8 *out, unsigned *nr_fields)
+{
+	unsigned used = 0, last = 0;
+
+	*nr_fields = 0;
+	for (unsigned i = 0; i < NR_FIELDS_V3; i++) {
+		const struct inode_field *f = &fields_v3[i];
+		u64 v = field_get(u, f);
+
+		if (v)
+			used += bch_varint_encode(out + used, v);
+		else
+			out[used++] = 0;
+		if (f->bits > 64)
+			out[used++] = 0;
+		if (v) {
+			last = used;
+			*nr_fields = i + 1;
+		}
+	}
+	return last;
+}
+
+int bch_inode_pack(const struct bch_inode_unpacked *u, struct bkey_i *out, unsigned out_u64s)
+{
+	u8 fields[NR_FIELDS_V3 * (BCH_VARINT_MAX_BYTES + 1)];
+	unsigned nr_fields, bytes = pack_fields(u, fields, &nr_fields);
+	unsigned val_bytes = offsetof(struct bch_inode_v3, fields) + bytes;
+	unsigned u64s = BKEY_U64s + (val_bytes + 7) / 8;
+	struct bch_inode_v3 *v = (struct bch_inode_v3 *)out->v;
+
+	if (u64s > out_u64s)
+		return -BCH_ERR_bad_argument;
+	memset(out, 0, u64s * 8);
+	out->k.u64s = u64s;
+	out->k.format_whiteout = KEY_FORMAT_CURRENT;
+	out->k.type = KEY_TYPE_inode_v3;
+	out->k.p = SPOS(0, u->bi_inum, u->bi_snapshot);
+	v->bi_journal_seq = cpu_to_le64(u->bi_journal_seq);
+	v->bi_hash_seed = cpu_to_le64(u->bi_hash_seed);
+	v->bi_flags = cpu_to_le64(u->bi_flags);
+	v->bi_sectors = cpu_to_le64(u->bi_sectors);
+	v->bi_size = cpu_to_le64(u->bi_size);
+	v->bi_version = cpu_to_le64(u->bi_version);
+	set_inode_v3_mode(v, u->bi_mode);
+	set_inode_v3_nr_fields(v, nr_fields);
+	set_inode_v3_fields_start(v, offsetof(struct bch_inode_v3, fields) / 8);
+	memcpy((u8 *)v + offsetof(struct bch_inode_v3, fields), fields, bytes);
+	return 0;
 }
 
 int bch_inode_unpack(struct bkey_s_c k, struct bch_inode_unpacked *u)

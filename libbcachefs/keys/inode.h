@@ -42,6 +42,13 @@ static inline bool bkey_is_inode(const struct bkey *k)
 /* 0, or -BCH_ERR_bkey_invalid when a field cannot be decoded. */
 int bch_inode_unpack(struct bkey_s_c, struct bch_inode_unpacked *);
 
+/*
+ * Packs u as an inode_v3 key at (0, bi_inum, bi_snapshot) into out (room
+ * for out_u64s u64s): fields as varints, trailing zero fields dropped, a
+ * zero field one zero byte.  0, or -BCH_ERR_bad_argument if it does not fit.
+ */
+int bch_inode_pack(const struct bch_inode_unpacked *u, struct bkey_i *out, unsigned out_u64s);
+
 /* The multi-line text `list` prints for an inode key's value. */
 void bch_inode_unpacked_to_text(struct printbuf *, const struct bch_inode_unpacked *);
 

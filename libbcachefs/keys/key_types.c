@@ -66,6 +66,11 @@ static const struct {
 #undef x
 };
 
+unsigned bch_btree_flags(enum btree_id id)
+{
+	return (unsigned)id < BTREE_ID_NR ? btree_rules[id].flags : 0;
+}
+
 /* Interior nodes hold only node pointers. */
 #define INTERIOR_TYPES	(KT(deleted) | KT(btree_ptr) | KT(btree_ptr_v2))
 

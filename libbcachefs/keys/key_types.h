@@ -51,6 +51,14 @@ int bch_bkey_validate_id(const struct bch_fs *, struct bkey_s_c,
 			 const struct bkey_where *, struct printbuf *err,
 			 enum bch_sb_error_id *id);
 
+/* BTREE_FL_* flags of a btree (extents, snapshots, ...); 0 for unknown ids. */
+unsigned bch_btree_flags(enum btree_id);
+
+static inline bool bch_btree_is_extents(enum btree_id id)
+{
+	return bch_btree_flags(id) & BTREE_FL_EXTENTS;
+}
+
 /* "u64s 16 type inode_v3 0:4096:U32_MAX len 0 ver 0: <value>" */
 void bch_bkey_val_to_text(struct printbuf *, const struct bch_fs *, struct bkey_s_c);
 void bch_val_to_text(struct printbuf *, const struct bch_fs *, struct bkey_s_c);

@@ -36,7 +36,9 @@
 	x(bad_argument,		EINVAL,	"invalid argument")			\
 	x(nomem,		ENOMEM,	"out of memory")			\
 	x(decompress,		EIO,	"decompression error")			\
-	x(data_csum,		EIO,	"data checksum error")
+	x(data_csum,		EIO,	"data checksum error")		\
+	x(no_space,		ENOSPC,	"no space left on the devices")	\
+	x(update_invalid,	EINVAL,	"invalid btree update")
 
 #define BCH_ERR_START 2048
 

@@ -13,6 +13,7 @@
 #	cmp_queue ID ARGS... queue "ref ARGS" and "ours ARGS" for cmp_run_queue
 #	cmp_run_queue        run the queue, $BCH_TEST_JOBS (default 2) at a time
 #	cmp_check ID         test body: the two outputs must be identical
+#	ref_fsck_verdict LOG DEV...  the reference's fsck -n: "clean" or why not
 #
 # Environment: BCH_OURS, BCH_REF, BCH_CORPUS (default tests/out/corpus),
 # BCH_TEST_JOBS, BCH_REF_CACHE=0 to disable the reference output cache,
@@ -314,4 +315,29 @@ corpus_prologue() {
 	while read -r name reason; do
 		test_skip "$name/*" "$reason"
 	done < <(corpus_skipped)
+}
+
+# ref_fsck_verdict LOG DEVICE...: run the reference's fsck -n on one
+# filesystem (its output into LOG) and print "clean" or "NOT CLEAN (...)".
+# The rule tests/corpus/build.sh applies to every corpus image: clean means
+# status 0 (or a crash at exit after "shutdown complete") and nothing in the
+# output but its progress lines. Runs killed by a signal are retried (up to
+# 3 runs in all).
+REF_FSCK_PROGRESS='^(Running userspace offline fsck|going read-write|recovering from (clean|unclean) shutdown.*|journal read done, replaying entries [0-9]+-[0-9]+|dropped unflushed entries [0-9]+-[0-9]+|starting version .*|shutdown complete, journal seq [0-9]+|[a-z_0-9]+\.\.\. done|modprobe: FATAL: Module bcachefs not found.*|insufficient writeable journal devices.*|rw journal devs:.*)$'
+
+ref_fsck_verdict() {
+	local log=$1 rc
+	shift
+	for _ in 1 2 3; do
+		"$BCH_REF" fsck -n "$@" > "$log" 2>&1 < /dev/null
+		rc=$?
+		[ $rc -lt 128 ] && break
+	done
+	if [ $rc -ne 0 ] && ! grep -q '^shutdown complete' "$log"; then
+		echo "NOT CLEAN (fsck exit $rc)"
+	elif grep -v -E -e "$REF_FSCK_PROGRESS" "$log" | grep -q .; then
+		echo "NOT CLEAN (unexpected lines in its output)"
+	else
+		echo "clean"
+	fi
 }

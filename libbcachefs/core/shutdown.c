@@ -1,0 +1,207 @@
+/* Clean shutdown: flush the overlay, write the last journal entry, then the superblocks. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/shutdown.h"
+#include "btree/flush.h"
+#include "btree/iter.h"
+#include "alloc/allocator.h"
+#include "sb/sb.h"
+#include "core/fs.h"
+#include "journal/journal_write.h"
+#include "keys/accounting.h"
+#include "keys/extents.h"
+#include "sb/sb_edit.h"
+#include "sb/sb_fs.h"
+#include "sb/sb_write.h"
+#include "util/errcode.h"
+
+#define REPLICAS_MAX	256
+
+/* Set while the filesystem is not clean: the journal may hold btree updates. */
+#define FEATURES_WHILE_DIRTY					\
+	((1ULL << BCH_FEATURE_extents_above_btree_updates) |	\
+	 (1ULL << BCH_FEATURE_btree_updates_journalled))
+
+/* A replicas entry with room for every device. */
+struct replicas_buf {
+	struct bch_replicas_entry_v1 e;
+	u8 devs[BCH_SB_MEMBERS_MAX];
+};
+
+struct replicas_set {
+	struct replicas_buf r[REPLICAS_MAX];
+	const struct bch_replicas_entry_v1 *p[REPLICAS_MAX];
+	unsigned nr;
+};
+
+static int replicas_add(struct replicas_set *s, const struct bch_replicas_entry_v1 *e,
+			struct printbuf *err)
+{
+	size_t bytes = sizeof(*e) + e->nr_devs;
+
+	for (unsigned i = 0; i < s->nr; i++)
+		if (!memcmp(&s->r[i].e, e, bytes))
+			return 0;
+	if (s->nr == REPLICAS_MAX || e->nr_devs > BCH_SB_MEMBERS_MAX) {
+		pb_str(err, "too many replicas entries for the superblock");
+		return -BCH_ERR_unsupported;
+	}
+	memcpy(&s->r[s->nr].e, e, bytes);
+	s->p[s->nr] = &s->r[s->nr].e;
+	s->nr++;
+	return 0;
+}
+
+/* The device sets of the accounting's replicas counters and of the journal writes. */
+static int replicas_collect(struct bch_fs *c, struct replicas_set *s, struct printbuf *err)
+{
+	struct btree_iter it;
+	struct bkey_s_c k;
+	int ret;
+
+	bch_btree_iter_init(&it, c, BTREE_ID_accounting, POS_MIN, 0);
+	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
+		struct disk_accounting_pos acc = bch_bpos_to_accounting(k.k->p);
+
+		if (acc.type == BCH_DISK_ACCOUNTING_replicas &&
+		    (ret = replicas_add(s, (const struct bch_replicas_entry_v1 *)&acc.replicas, err)))
+			break;
+		bch_btree_iter_advance(&it);
+	}
+	if (ret < 0 && *pb_cstr(&it.err))
+		pb_printf(err, "%s", pb_cstr(&it.err));
+	bch_btree_iter_exit(&it);
+	for (unsigned i = 0; ret >= 0 && i < c->journal.w.nr_dev_sets; i++) {
+		struct replicas_buf r = { .e = { .data_type = BCH_DATA_journal, .nr_required = 1 } };
+		u64 devs = c->journal.w.dev_sets[i];
+
+		for (unsigned d = 0; d < BCH_SB_MEMBERS_MAX; d++)
+			if (devs & (1ULL << d))
+				r.e.devs[r.e.nr_devs++] = d;
+		ret = replicas_add(s, &r.e, err);
+	}
+	return ret < 0 ? ret : 0;
+}
+
+/* Every node pointer (roots and interior keys) marked in its member's btree bitmap. */
+static void bitmap_mark_ptrs(struct bch_fs *c, struct bkey_s_c k)
+{
+	struct bch_ptr_iter pi;
+	struct extent_ptr_decoded p;
+
+	bch_ptr_iter_init(&pi, k);
+	while (bch_ptr_iter_next(&pi, &p))
+		for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++)
+			if (c->devs[i])
+				bch_sb_member_btree_bitmap_mark(c->devs[i]->sb.sb, ptr_dev(&p.ptr),
+								ptr_offset(&p.ptr),
+								c->sb.btree_node_size);
+}
+
+static int bitmap_mark(struct bch_fs *c, struct printbuf *err)
+{
+	int ret = 0;
+
+	for (unsigned id = 0; id < BTREE_ID_NR && !ret; id++) {
+		const struct btree_root *r = &c->roots[id];
+
+		if (!r->alive || r->error)
+			continue;
+		bitmap_mark_ptrs(c, bkey_i_to_s_c(&r->key));
+		for (unsigned level = 1; level <= r->level && !ret; level++) {
+			struct btree_iter it;
+			struct bkey_s_c k;
+
+			bch_btree_iter_init(&it, c, id, POS_MIN, level);
+			while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
+				bitmap_mark_ptrs(c, k);
+				bch_btree_iter_advance(&it);
+			}
+			if (ret < 0)
+				pb_printf(err, "%s", pb_cstr(&it.err));
+			bch_btree_iter_exit(&it);
+			ret = ret < 0 ? ret : 0;
+		}
+	}
+	return ret;
+}
+
+static int sb_finish(struct bch_fs *c, struct bch_dev *ca, const struct replicas_set *rs,
+		     u64 written, struct printbuf *err)
+{
+	struct bch_sb_field_clean *clean;
+	int ret = bch_sb_replicas_set(&ca->sb, rs->p, rs->nr, err) ?:
+		bch_sb_downgrade_set(&ca->sb, err) ?:
+		bch_sb_mark_initialized(&ca->sb, err);
+
+	if (ret)
+		return ret;
+	clean = bch_sb_field_resize(&ca->sb, BCH_SB_FIELD_clean, BCH_SB_CLEAN_U64s, err);
+	if (!clean)
+		return -BCH_ERR_sb_invalid;
+	ret = bch_sb_clean_build(c, clean, BCH_SB_CLEAN_U64s, err);
+	if (ret)
+		return ret;
+	set_sb_clean(ca->sb.sb, 1);
+	ca->sb.sb->features[0] &= ~cpu_to_le64(FEATURES_WHILE_DIRTY);
+	bch_sb_next_seq(ca->sb.sb, (u64)time(NULL), written);
+	return bch_sb_write(ca, ca->sb.sb, err);
+}
+
+static u64 devs_open_mask(const struct bch_fs *c)
+{
+	u64 mask = 0;
+
+	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++)
+		if (c->devs[i])
+			mask |= 1ULL << i;
+	return mask;
+}
+
+int bch_fs_start_write(struct bch_fs *c, struct printbuf *err)
+{
+	u64 written = devs_open_mask(c);
+	int ret = 0;
+
+	if (c->opts.read_only) {
+		pb_str(err, "filesystem opened read-only");
+		return -BCH_ERR_bad_argument;
+	}
+	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX && !ret; i++) {
+		struct bch_dev *ca = c->devs[i];
+
+		if (!ca)
+			continue;
+		set_sb_clean(ca->sb.sb, 0);
+		ca->sb.sb->features[0] |= cpu_to_le64(FEATURES_WHILE_DIRTY);
+		bch_sb_next_seq(ca->sb.sb, (u64)time(NULL), written);
+		ret = bch_sb_write(ca, ca->sb.sb, err);
+	}
+	bch_fs_sb_refresh(c);
+	/* the journal restarts from the clean section, or after the entries read */
+	c->sb.clean = !c->journal.read_done;
+	return ret ?: bch_journal_write_start(c, err) ?: bch_allocator_start(c, err);
+}
+
+int bch_fs_clean_shutdown(struct bch_fs *c, struct printbuf *err)
+{
+	struct replicas_set *rs = calloc(1, sizeof(*rs));
+	u64 written = 0;
+	int ret = rs ? 0 : -BCH_ERR_nomem;
+
+	ret = ret ?: bch_btree_flush_all(c, err) ?:
+		bch_journal_flush(c, err) ?:
+		replicas_collect(c, rs, err) ?:
+		bitmap_mark(c, err);
+	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++)
+		if (c->devs[i])
+			written |= 1ULL << i;
+	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX && !ret; i++)
+		if (c->devs[i])
+			ret = sb_finish(c, c->devs[i], rs, written, err);
+	bch_fs_sb_refresh(c);
+	free(rs);
+	return ret;
+}

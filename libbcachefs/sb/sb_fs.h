@@ -1,0 +1,25 @@
+/* The superblocks of an open filesystem: keeping the in-memory copies in step, writing them all, marking replicas. */
+#ifndef BCH_SB_SB_FS_H
+#define BCH_SB_SB_FS_H
+
+#include "core/fs_types.h"
+#include "util/printbuf.h"
+
+/*
+ * After a device's superblock buffer was edited (it may have moved):
+ * c->disk_sb and the decoded c->sb follow it.
+ */
+void bch_fs_sb_refresh(struct bch_fs *c);
+
+/* Writes every open device's superblock with the next seq (as it is: clean or not). */
+int bch_fs_sb_write_all(struct bch_fs *c, struct printbuf *err);
+
+/*
+ * Makes sure the superblocks list replicas entry e (devices sorted), as
+ * the kernel requires before any journal entry or key refers to it: adds
+ * it to every device's superblock and sets c->sb_dirty when missing.
+ */
+int bch_fs_replicas_mark(struct bch_fs *c, const struct bch_replicas_entry_v1 *e,
+			 struct printbuf *err);
+
+#endif
