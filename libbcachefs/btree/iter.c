@@ -4,7 +4,6 @@
 #include "iter.h"
 #include "cache.h"
 #include "node_read.h"
-#include "btree/overlay.h"
 #include "util/errcode.h"
 #include "util/names.h"
 
@@ -33,17 +32,6 @@ void bch_btree_iter_exit(struct btree_iter *it)
 	pb_exit(&it->err);
 }
 
-/* An overlay entry against (btree, level, pos). */
-static int ov_cmp(const struct bch_overlay_entry *e, enum btree_id id, unsigned level,
-		  struct bpos pos)
-{
-	if (e->btree_id != id)
-		return e->btree_id < id ? -1 : 1;
-	if (e->level != level)
-		return e->level < level ? -1 : 1;
-	return bpos_cmp(e->k->k.p, pos);
-}
-
 static size_t node_lower_bound(const struct btree *b, size_t hint, struct bpos pos)
 {
 	if (hint <= b->nr_keys &&
@@ -55,28 +43,30 @@ static size_t node_lower_bound(const struct btree *b, size_t hint, struct bpos p
 
 /*
  * The first live key at or after pos in node b at `level`, node keys and
- * overlay keys merged (the overlay wins at equal positions): 1 if found,
- * 0 if the node has none.  The node cursor is kept for the next call; the
- * overlay is searched again each time, so keys committed while the
- * iterator is open are seen.
+ * overlay entries merged (the overlay wins at equal positions): 1 if found,
+ * 0 if the node has none.  At the iterator's level both cursors are kept
+ * for the next call, which usually starts just past the key returned; the
+ * overlay cursor finds its place again if entries were inserted since.
  */
 static int merged_peek(struct btree_iter *it, const struct btree *b, unsigned level,
 		       struct bpos pos, struct bkey_s_c *out)
 {
 	const struct bch_overlay *ov = it->no_journal ? NULL : it->c->overlay;
+	struct bch_overlay_iter interior = { 0 };
+	struct bch_overlay_iter *oi = level == it->level ? &it->ov_iter : &interior;
 	size_t i = node_lower_bound(b, level == it->level ? it->node_idx : 0, pos);
-	struct bch_overlay_iter oi;
 	int ret = 0;
 
-	if (ov)
-		bch_overlay_iter_seek(&oi, ov, it->btree_id, level, pos);
+	bch_overlay_iter_seek_near(oi, ov, it->btree_id, level, pos);
 	while (1) {
 		const struct bkey *bk = i < b->nr_keys ? &b->keys[i] : NULL;
 		struct bpos end = bk ? bk->p : b->max_key;
-		const struct bch_overlay_entry *e = ov ? bch_overlay_iter_peek(&oi) : NULL;
+		const struct bch_overlay_entry *e = bch_overlay_iter_peek(oi);
 		struct bkey_s_c k;
 
-		if (e && ov_cmp(e, it->btree_id, level, end) > 0)
+		/* entries up to the next node key (or the node's end) come first */
+		if (e && (e->btree_id != it->btree_id || e->level != level ||
+			  bpos_gt(e->k->k.p, end)))
 			e = NULL;
 		if (!bk && !e)
 			break;
@@ -84,7 +74,7 @@ static int merged_peek(struct btree_iter *it, const struct btree *b, unsigned le
 			k = bkey_i_to_s_c(e->k);
 			if (bk && bpos_eq(bk->p, e->k->k.p))
 				i++;	/* masked by the overlay key */
-			bch_overlay_iter_next(&oi);
+			bch_overlay_iter_next(oi);
 		} else {
 			k = btree_key(b, i);
 			i++;

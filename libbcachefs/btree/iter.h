@@ -3,6 +3,7 @@
 #define BCH_BTREE_ITER_H
 
 #include "btree/btree_types.h"
+#include "btree/overlay.h"
 #include "core/fs_types.h"
 
 /*
@@ -11,6 +12,8 @@
  * Overlay keys (c->overlay: replayed journal keys and committed updates
  * not yet in nodes) of the same btree and level override node keys at
  * equal positions, so the btree reads as it will once they are written.
+ * Keys may be inserted into the overlay while an iterator is open: the
+ * next peek sees those after the key it returned last.
  */
 struct btree_iter {
 	struct bch_fs *c;
@@ -25,6 +28,7 @@ struct btree_iter {
 	bool key_end;			/* the key returned last was at SPOS_MAX */
 	struct btree *path[BTREE_MAX_DEPTH];	/* pinned, or NULL */
 	size_t node_idx;		/* cursor in path[level].keys */
+	struct bch_overlay_iter ov_iter;	/* cursor in c->overlay at `level` */
 	struct bkey k;			/* the key returned last */
 	struct printbuf err;
 };

@@ -489,14 +489,12 @@ static int overlaps_pending(struct btree_trans *t, unsigned btree, struct bpos p
 
 		if (u->btree_id != btree || u->level)
 			continue;
-		if (key_deleted(&u->k->k)) {
-			/* a pending delete masks the committed key at its position */
-			for (size_t j = 0; j < o->nr; j++)
-				if (bpos_eq(o->k[j]->k.p, u->k->k.p))
-					o->k[j--] = o->k[--o->nr];
-			continue;
-		}
-		if (overlaps_range(&u->k->k, p, s, e) && (ret = overlaps_push(t, o, u->k)))
+		/* a pending update replaces the committed key at its position */
+		for (size_t j = 0; j < o->nr; j++)
+			if (bpos_eq(o->k[j]->k.p, u->k->k.p))
+				o->k[j--] = o->k[--o->nr];
+		if (!key_deleted(&u->k->k) && overlaps_range(&u->k->k, p, s, e) &&
+		    (ret = overlaps_push(t, o, u->k)))
 			return ret;
 	}
 	return 0;
@@ -534,7 +532,8 @@ static int extent_overwrite(struct btree_trans *t, unsigned btree, const struct 
 			cut_front(back, e);
 			if (!upd_set(t, btree, 0, back, flags))
 				return -BCH_ERR_nomem;
-		} else if (oe != e) {
+		} else if (oe != e || key_deleted(&new->k)) {
+			/* gone, unless the new key takes its position */
 			struct bkey_i *del = key_new(t, KEY_TYPE_deleted, old->k.p, 0);
 
 			if (!del || !upd_set(t, btree, 0, del, flags))
@@ -769,6 +768,14 @@ static int bp_update(struct btree_trans *t, const struct bch_ptr_derived *d, boo
 	struct bkey_i *k;
 
 	if (!insert) {
+		struct btree_update *u = upd_find(t, BTREE_ID_backpointers, 0, d->bp_pos);
+
+		/*
+		 * Another key of the transaction points at the same sector: the
+		 * kernel runs every overwrite before any insert, so its insert wins.
+		 */
+		if (u && !key_deleted(&u->k->k))
+			return 0;
 		k = key_new(t, KEY_TYPE_deleted, d->bp_pos, 0);
 	} else {
 		k = key_new(t, KEY_TYPE_backpointer, d->bp_pos, sizeof(d->bp));
@@ -1072,9 +1079,10 @@ static int trigger_alloc(struct btree_trans *t, struct btree_update *u, struct p
 
 /* ---- commit ---- */
 
-static bool key_has_trigger_btree(unsigned btree)
+/* Alloc keys (leaves of the alloc btree) run their trigger last. */
+static bool is_alloc_key(const struct btree_update *u)
 {
-	return btree != BTREE_ID_alloc;
+	return u->btree_id == BTREE_ID_alloc && !u->level;
 }
 
 static int old_get(struct btree_trans *t, struct btree_update *u, struct printbuf *err)
@@ -1105,7 +1113,7 @@ static int run_triggers(struct btree_trans *t, struct printbuf *err)
 	for (size_t i = 0; i < t->nr_updates && !ret; i++) {
 		struct btree_update *u = &t->updates[i];
 
-		if (u->triggered || !key_has_trigger_btree(u->btree_id))
+		if (u->triggered || is_alloc_key(u))
 			continue;
 		u->triggered = true;
 		ret = old_get(t, u, err);
@@ -1121,7 +1129,7 @@ static int run_triggers(struct btree_trans *t, struct printbuf *err)
 			continue;
 		u->triggered = true;
 		ret = old_get(t, u, err);
-		if (!ret && u->btree_id == BTREE_ID_alloc && !(u->flags & BCH_UPDATE_NO_TRIGGERS) &&
+		if (!ret && is_alloc_key(u) && !(u->flags & BCH_UPDATE_NO_TRIGGERS) &&
 		    !key_deleted(&t->updates[i].k->k))
 			ret = trigger_alloc(t, &t->updates[i], err);
 	}
@@ -1192,7 +1200,8 @@ static int acc_journal(struct btree_trans *t, struct jset_builder *jb, const str
 	k->k.bversion.lo = (t->seq << 32) | offset;
 	for (unsigned i = 0; i < a->nr; i++)
 		k->v[i] = cpu_to_le64((u64)a->d[i]);
-	e = bch_jset_entry_add(jb, BCH_JSET_ENTRY_write_buffer_keys, BTREE_ID_accounting, 0,
+	/* Linux 6.12 journals accounting deltas as btree_keys, and replays only those */
+	e = bch_jset_entry_add(jb, BCH_JSET_ENTRY_btree_keys, BTREE_ID_accounting, 0,
 			       k->k.u64s);
 	if (!e)
 		return -BCH_ERR_jset_full;

@@ -29,7 +29,7 @@
  *     counter.  An update equal to the key it replaces is dropped, so
  *     repeated flushes converge;
  *  3. every key goes into the open journal entry (accounting as deltas,
- *     one write_buffer_keys entry each, bversion = seq << 32 | offset),
+ *     one btree_keys entry each, bversion = seq << 32 | offset),
  *     then into the overlay (accounting as the new totals).
  * The journal entry is written when full or by bch_journal_flush().  On
  * error nothing of the transaction is applied.

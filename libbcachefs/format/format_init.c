@@ -89,7 +89,10 @@ static int journal_buckets_pick(struct bch_fs *c, struct bch_dev *ca, struct pri
 struct mark_ctx {
 	struct btree_trans *t;
 	unsigned dev;
+	struct printbuf *err;
 };
+
+#define MARK_BATCH	256
 
 static int mark_bucket(void *_ctx, u64 bucket, enum bch_data_type type, unsigned sectors)
 {
@@ -116,14 +119,18 @@ static int mark_bucket(void *_ctx, u64 bucket, enum bch_data_type type, unsigned
 	a = &key.v;
 	a->dirty_sectors = cpu_to_le32(le32_to_cpu(a->dirty_sectors) + sectors);
 	a->data_type = type;
-	return bch_trans_update(ctx->t, BTREE_ID_alloc, 0, &key.k, 0);
+	ret = bch_trans_update(ctx->t, BTREE_ID_alloc, 0, &key.k, 0);
+	/* big devices have thousands of journal buckets: commit in batches that fit a jset */
+	if (!ret && ctx->t->nr_updates >= MARK_BATCH)
+		ret = bch_trans_commit(ctx->t, ctx->err);
+	return ret;
 }
 
 /* The free buckets a device starts with, then its superblock and journal buckets. */
-static int mark_dev(struct btree_trans *t, struct bch_dev *ca)
+static int mark_dev(struct btree_trans *t, struct bch_dev *ca, struct printbuf *err)
 {
 	struct disk_accounting_pos pos;
-	struct mark_ctx ctx = { t, ca->idx };
+	struct mark_ctx ctx = { t, ca->idx, err };
 	s64 free[3] = { (s64)(ca->mi.nbuckets - ca->mi.first_bucket), 0, 0 };
 	int ret;
 
@@ -329,7 +336,7 @@ static int initialize(struct bch_fs *c, const struct bch_format_opts *opts, stru
 	bch_trans_init(&t, c);
 	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX && !ret; i++)
 		if (c->devs[i])
-			ret = mark_dev(&t, c->devs[i]);
+			ret = mark_dev(&t, c->devs[i], err);
 	ret = ret ?: commit(&t, "marking superblock and journal buckets", err);
 	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX && !ret; i++)
 		if (c->devs[i])

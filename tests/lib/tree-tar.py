@@ -9,8 +9,8 @@
 # entries (dirent hashing, several btree nodes), files from 0 bytes (inline
 # data sized) to 1 MiB, compressible text and incompressible noise,
 # relative and dangling symlinks, hardlinks within and across directories,
-# a few modes and owners. About 8 MiB of data: written within seconds by an
-# emulated guest. Same arguments, same bytes.
+# a few modes and owners. About 6 MiB of data, so that an emulated guest
+# writes it within seconds. Same arguments, same bytes.
 import hashlib
 import io
 import random
@@ -65,9 +65,9 @@ def file_size(i):
         return rng.randrange(1, 100)        # inline data
     if r < 0.85:
         return rng.randrange(100, 2000)
-    if r < 0.98:
-        return rng.randrange(2000, 8000)
-    return rng.randrange(8000, 40000)
+    if r < 0.985:
+        return rng.randrange(2000, 6000)
+    return rng.randrange(6000, 30000)
 
 
 mkdir("tree", 0)
@@ -86,8 +86,8 @@ for i in range(nfiles - 400 - 100):
     owner = (1000 + i % 3, 100) if i % 17 == 0 else None
     put(name, data, 100 + i, 0o600 if i % 29 == 0 else 0o644, owner)
     files.append(name)
-put("tree/big-text", text(1 << 20), 5000)
-put("tree/big-noise", rng.randbytes(300000), 5001)
+put("tree/big-text", text(400000), 5000)
+put("tree/big-noise", rng.randbytes(200000), 5001)
 put("tree/big-mixed", text(100000) + rng.randbytes(100000) + text(100000), 5002)
 for k in range(400):
     put(f"tree/many/entry-{k}-{'x' * (k % 50)}", text(k % 40), 6000 + k)
