@@ -9,6 +9,7 @@
 #include "journal/journal_write.h"
 #include "sb/opts.h"
 #include "sb/sb.h"
+#include "sb/sb_edit.h"
 #include "util/errcode.h"
 
 #define TARGET_DEV_START	1U
@@ -427,17 +428,7 @@ static unsigned opt_or(const struct bch_fs *c, enum bch_sb_opt_id id, unsigned d
 
 static struct bch_member *sb_member_mut(struct bch_sb *sb, unsigned idx)
 {
-	struct bch_sb_field_members_v2 *mi = bch_sb_field_get_t(sb, members_v2);
-	size_t stride, off;
-
-	if (!mi)
-		return NULL;
-	stride = le16_to_cpu(mi->member_bytes);
-	off = sizeof(*mi) + (size_t)idx * stride;
-	if (stride < offsetof(struct bch_member, btree_allocated_bitmap) + 8 ||
-	    off + stride > 8 * (size_t)le32_to_cpu(mi->field.u64s))
-		return NULL;
-	return (struct bch_member *)((u8 *)mi + off);
+	return bch_sb_member_v2_mut_min(sb, idx, offsetof(struct bch_member, btree_allocated_bitmap) + 8);
 }
 
 static unsigned ilog2_roundup(u64 v)

@@ -11,6 +11,7 @@
 #include "journal/journal_write.h"
 #include "journal/jset.h"
 #include "sb/sb.h"
+#include "sb/sb_edit.h"
 #include "util/errcode.h"
 
 /* What bch_jset_finish() appends: roots, the clocks, datetime and usage. */
@@ -716,17 +717,7 @@ int bch_journal_set_last_seq(struct bch_fs *c, u64 seq)
 /* Member idx of a superblock, in place; NULL if its members_v2 lacks the journal fields. */
 static struct bch_member *sb_member_mut(struct bch_sb *sb, unsigned idx)
 {
-	struct bch_sb_field_members_v2 *mi = bch_sb_field_get_t(sb, members_v2);
-	size_t stride, off;
-
-	if (!mi)
-		return NULL;
-	stride = le16_to_cpu(mi->member_bytes);
-	off = sizeof(*mi) + (size_t)idx * stride;
-	if (stride < offsetof(struct bch_member, last_journal_bucket_offset) + 4 ||
-	    off + stride > 8 * (size_t)le32_to_cpu(mi->field.u64s))
-		return NULL;
-	return (struct bch_member *)((u8 *)mi + off);
+	return bch_sb_member_v2_mut_min(sb, idx, offsetof(struct bch_member, last_journal_bucket_offset) + 4);
 }
 
 static void sb_set_journal_pos(struct bch_sb *sb, unsigned idx, const struct journal_dev_pos *p)

@@ -458,6 +458,11 @@ struct bch_member *bch_sb_member_v2_mut(struct bch_sb *sb, unsigned dev)
 	return member_v2(sb, dev, sizeof(struct bch_member));
 }
 
+struct bch_member *bch_sb_member_v2_mut_min(struct bch_sb *sb, unsigned dev, size_t min_bytes)
+{
+	return member_v2(sb, dev, min_bytes);
+}
+
 void bch_sb_member_set_freespace_initialized(struct bch_sb *sb, unsigned dev, bool v)
 {
 	struct bch_member *m = member_v2(sb, dev, offsetof(struct bch_member, flags) + 8);

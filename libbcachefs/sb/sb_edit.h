@@ -96,6 +96,8 @@ int bch_sb_mark_initialized(struct bch_sb_buf *buf, struct printbuf *err);
  * BCH_MEMBER_V1_BYTES changed.
  */
 struct bch_member *bch_sb_member_v2_mut(struct bch_sb *sb, unsigned dev);
+/* The same for members_v2 entries of at least min_bytes (older, shorter members). */
+struct bch_member *bch_sb_member_v2_mut_min(struct bch_sb *sb, unsigned dev, size_t min_bytes);
 
 void bch_sb_member_set_freespace_initialized(struct bch_sb *sb, unsigned dev, bool v);
 

@@ -41,15 +41,17 @@ KB_MAX_BOOTS=${KB_MAX_BOOTS:-6}
 # its "[seconds]" stamp): any bcachefs line that is not a progress line of
 # KB_DMESG_OK, and any report of a kernel problem (KB_DMESG_BAD). Other
 # lines are the emulated machine's ("hrtimer: interrupt took N ns" when the
-# host is busy) and do not count. Allowed besides progress lines:
+# host is busy) and do not count. A progress line "pass... done" may be
+# cut in two by another message: "pass..." and later " done". Allowed
+# besides progress lines:
 #   bch2_do_discards_fast_work(): error erofs_trans_commit
 #       a device with --discard: Linux 6.12's discard worker can still be
 #       running when unmount makes the filesystem read-only; its commit then
 #       fails with EROFS and is dropped (seen now and then with the
 #       reference's images too; the buckets are discarded at the next mount)
-KB_DMESG_OK='^bcachefs \([^)]+\): (starting version [0-9]+\.[0-9]+: .*|recovering from clean shutdown, journal seq [0-9]+|[a-z_0-9]+\.\.\. done|going read-write|shutdown complete, journal seq [0-9]+)$
+KB_DMESG_OK='^bcachefs \([^)]+\): (starting version [0-9]+\.[0-9]+: .*|recovering from clean shutdown, journal seq [0-9]+|[a-z_0-9]+\.\.\.( done)?|going read-write|shutdown complete, journal seq [0-9]+)$
 ^bcachefs \([^)]+\): bch2_do_discards_fast_work\(\): error erofs_trans_commit$'
-KB_DMESG_BAD='BUG|WARNING|Oops|general protection|Kernel panic|blocked for more than|UBSAN|KASAN|bcachefs'
+KB_DMESG_BAD='(^|[^A-Z])BUG|WARNING|Oops|general protection|Kernel panic|blocked for more than|UBSAN|KASAN|bcachefs'
 
 kb_init() {
 	KB_DIR=$1
@@ -57,8 +59,7 @@ kb_init() {
 	: > "$KB_DIR/filesystems" &&
 	python3 "$BCH_ROOT/tests/lib/tree-tar.py" "$KB_DIR/tree.tar" "$KB_DIR/manifest" &&
 	# read back a tenth of the files and every large one
-	awk 'NR % 10 == 0 || /big-/' "$KB_DIR/manifest" > "$KB_DIR/sample.md5" &&
-	KB_TREE_ENTRIES=$(tar -tf "$KB_DIR/tree.tar" | wc -l)
+	awk 'NR % 10 == 0 || /big-/' "$KB_DIR/manifest" > "$KB_DIR/sample.md5"
 }
 
 kb_add() {
@@ -235,8 +236,12 @@ kb_boot() {
 		fi
 	done
 	if [ $started = 0 ]; then
-		{ echo "kernel-vm status $rc before the first filesystem; end of $log:"; tail -n 20 "$log"; } \
-			> "$KB_DIR/unavailable.$batch"
+		{
+			echo "kernel-vm status $rc before the first filesystem:" \
+				"$(grep -v '^[[:space:]]*$' "$log" | tail -n 1)"
+			echo "end of $log:"
+			tail -n 20 "$log"
+		} > "$KB_DIR/unavailable.$batch"
 	fi
 }
 
