@@ -17,7 +17,7 @@
 #define OV_LEAF_MAX	128
 #define OV_INNER_MAX	64
 #define OV_CHUNK_BYTES	(1U << 20)
-/* deep enough for 64^15 leaves */
+/* the root splits only when full: more levels take over 32^15 splits */
 #define OV_MAX_HEIGHT	16
 
 /* (btree, level, pos) as three words that compare like the tuple. */
@@ -56,7 +56,6 @@ struct ov_chunk {
 struct bch_overlay {
 	struct ov_node *root;
 	unsigned height;		/* inner levels above the leaves */
-	struct ov_leaf *first;
 	u64 gen;
 	size_t nr;
 	size_t nr_leaves, nr_inner;
@@ -111,8 +110,8 @@ static inline bool key_eq(const struct ov_key *a, const struct ov_key *b)
  * Index of the first of keys[0..nr) that is >= k (less_eq false) or > k
  * (less_eq true).  The whole array is prefetched first: a binary search
  * is otherwise a chain of dependent cache misses, and a block's keys are
- * a few dozen cache lines the memory system fetches in parallel (this
- * halves the time of random inserts into a large index).
+ * a few dozen cache lines the memory system fetches in parallel (random
+ * inserts into a 1M-entry index measured a fifth faster).
  */
 static inline unsigned keys_search(const struct ov_key *keys, unsigned nr,
 				   const struct ov_key *k, bool less_eq)
@@ -352,7 +351,6 @@ struct bch_overlay *bch_overlay_new(void)
 		return NULL;
 	}
 	ov->root = &l->n;
-	ov->first = l;
 	ov->nr_leaves = 1;
 	return ov;
 }
@@ -399,6 +397,8 @@ static int inner_reserve(struct ov_node *n,
 	}
 	if (!p)
 		need++;
+	if (need > OV_MAX_HEIGHT)
+		return -BCH_ERR_nomem;
 	for (*nr = 0; *nr < need; (*nr)++) {
 		pool[*nr] = malloc(sizeof(struct ov_inner));
 		if (!pool[*nr]) {
@@ -477,7 +477,7 @@ static void inner_link(struct bch_overlay *ov, struct ov_node *left, struct ov_n
 static struct ov_leaf *leaf_split(struct bch_overlay *ov, struct ov_leaf *l, unsigned idx,
 				  const struct ov_key *k)
 {
-	struct ov_inner *pool[OV_MAX_HEIGHT + 1];
+	struct ov_inner *pool[OV_MAX_HEIGHT];
 	unsigned pool_nr;
 	struct ov_leaf *r = malloc(sizeof(*r));
 	unsigned s = idx == l->nr ? l->nr : l->nr / 2;
@@ -754,8 +754,6 @@ static void leaf_remove(struct bch_overlay *ov, struct ov_leaf *l)
 		return;
 	if (l->prev)
 		l->prev->next = l->next;
-	else
-		ov->first = l->next;
 	if (l->next)
 		l->next->prev = l->prev;
 	inner_remove(ov, l->n.parent, &l->n);

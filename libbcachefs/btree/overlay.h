@@ -10,12 +10,12 @@
  * over the nodes at every level (overlay wins at equal positions), so
  * the filesystem reads as if the nodes were already written.
  *
- * The index is a B-tree of sorted blocks (a few hundred entries each, a
- * small array of blocks above them), so inserting n keys costs
- * O(n log n) with bounded memmoves, and a cursor walks in order.  Keys
- * are copied into an arena that grows in large chunks (no allocation per
- * key); a replaced key's space is reclaimed when its btree is dropped
- * after a flush.
+ * The index is a B+tree whose leaves are sorted blocks of up to 128
+ * entries (inner nodes of 64), so inserting n keys costs O(n log n) with
+ * memmoves bounded by a block, ordered loads fill blocks completely, and
+ * a cursor walks the blocks in order.  Keys are copied into an arena of
+ * 1 MiB chunks (no allocation per key); a chunk is freed by the first
+ * drop after no entry uses it any more (replaced or dropped).
  *
  * Order: (btree_id, level, pos) with bpos_cmp (snapshot included).  One
  * entry per position: inserting at an occupied position replaces the
@@ -49,8 +49,8 @@ int bch_overlay_insert_ref(struct bch_overlay *, enum btree_id, unsigned level,
  * for an empty index.
  *
  * Lifetimes: an entry pointer (from get or peek) is valid until the next
- * insert or drop; a key copied in stays at its address until a drop
- * removes its entry, so values handed out stay readable while later
+ * insert or drop; a key copied in stays at its address, replaced or not,
+ * until the next drop, so values handed out stay readable while later
  * updates are inserted.
  */
 

@@ -705,6 +705,10 @@ START_TEST(test_btree_iter_merges)
 			bch_overlay_insert(c->overlay, BTREE_ID_xattrs, 0,
 					   key_fill(buf, SPOS(1, last.offset, 0), 7, BKEY_U64s + 1), 2);
 		}
+		/* a flush meanwhile: entries just ahead leave (blocks are freed) */
+		if (seen % 50 == 0)
+			bch_overlay_drop(c->overlay, BTREE_ID_xattrs, 0, SPOS(1, last.offset + 1, 0),
+					 SPOS(1, last.offset + 300, 0));
 	}
 	ck_assert_int_eq(ret, 0);
 	bch_btree_iter_exit(&it);
@@ -719,7 +723,7 @@ START_TEST(test_btree_iter_merges)
 		live += e->k->k.type != KEY_TYPE_deleted;
 		bch_overlay_iter_next(&oi);
 	}
-	ck_assert_uint_gt(added, 500);
+	ck_assert_uint_gt(added, 200);
 	/* keys behind the iterator (offset:0 replaced) do not add; those ahead (:1) do */
 	ck_assert_uint_eq(seen, live);
 
