@@ -73,6 +73,20 @@ static struct bkey_i *key_new(struct btree_trans *t, unsigned type, struct bpos 
 	return k;
 }
 
+/* An arena copy of a key read from a node or the overlay, as a bkey_i. */
+static struct bkey_i *key_copy_s_c(struct btree_trans *t, struct bkey_s_c k)
+{
+	struct bkey_i *n = trans_alloc(t, (BKEY_U64s + bkey_val_u64s(k.k)) * 8);
+
+	if (n) {
+		n->k = *k.k;
+		n->k.format_whiteout = KEY_FORMAT_CURRENT;
+		n->k.u64s = BKEY_U64s + bkey_val_u64s(k.k);
+		memcpy(n->v, k.v, bkey_val_bytes(k.k));
+	}
+	return n;
+}
+
 /* ---- init, reset, exit ---- */
 
 void bch_trans_init(struct btree_trans *t, struct bch_fs *c)
@@ -240,16 +254,8 @@ static int committed_get(struct btree_trans *t, unsigned btree, unsigned level,
 	bch_btree_iter_init(&it, c, btree, pos, level);
 	ret = bch_btree_iter_peek(&it, &k);
 	if (ret > 0 && bpos_eq(k.k->p, pos) && !key_deleted(k.k)) {
-		struct bkey_i *n = trans_alloc(t, k.k->u64s * 8);
-
-		if (n) {
-			n->k = *k.k;
-			n->k.format_whiteout = KEY_FORMAT_CURRENT;
-			n->k.u64s = BKEY_U64s + bkey_val_u64s(k.k);
-			memcpy(n->v, k.v, bkey_val_bytes(k.k));
-		}
-		*out = n;
-		ret = n ? 1 : -BCH_ERR_nomem;
+		*out = key_copy_s_c(t, k);
+		ret = *out ? 1 : -BCH_ERR_nomem;
 	} else if (ret >= 0) {
 		ret = 0;
 	} else {
@@ -457,16 +463,12 @@ static int overlaps_committed(struct btree_trans *t, unsigned btree, struct bpos
 		if (k.k->p.snapshot == p.snapshot && !key_deleted(k.k)) {
 			if (key_start(k.k) >= e)
 				break;
-			struct bkey_i *n = trans_alloc(t, k.k->u64s * 8);
+			struct bkey_i *n = key_copy_s_c(t, k);
 
 			if (!n) {
 				ret = -BCH_ERR_nomem;
 				break;
 			}
-			n->k = *k.k;
-			n->k.format_whiteout = KEY_FORMAT_CURRENT;
-			n->k.u64s = BKEY_U64s + bkey_val_u64s(k.k);
-			memcpy(n->v, k.v, bkey_val_bytes(k.k));
 			if (overlaps_range(&n->k, p, s, e) && (ret = overlaps_push(t, o, n)))
 				break;
 			if (k.k->p.offset >= e)

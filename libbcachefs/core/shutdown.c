@@ -11,7 +11,6 @@
 #include "core/fs.h"
 #include "journal/journal_write.h"
 #include "keys/accounting.h"
-#include "keys/extents.h"
 #include "sb/sb_edit.h"
 #include "sb/sb_fs.h"
 #include "sb/sb_write.h"
@@ -85,49 +84,6 @@ static int replicas_collect(struct bch_fs *c, struct replicas_set *s, struct pri
 	return ret < 0 ? ret : 0;
 }
 
-/* Every node pointer (roots and interior keys) marked in its member's btree bitmap. */
-static void bitmap_mark_ptrs(struct bch_fs *c, struct bkey_s_c k)
-{
-	struct bch_ptr_iter pi;
-	struct extent_ptr_decoded p;
-
-	bch_ptr_iter_init(&pi, k);
-	while (bch_ptr_iter_next(&pi, &p))
-		for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++)
-			if (c->devs[i])
-				bch_sb_member_btree_bitmap_mark(c->devs[i]->sb.sb, ptr_dev(&p.ptr),
-								ptr_offset(&p.ptr),
-								c->sb.btree_node_size);
-}
-
-static int bitmap_mark(struct bch_fs *c, struct printbuf *err)
-{
-	int ret = 0;
-
-	for (unsigned id = 0; id < BTREE_ID_NR && !ret; id++) {
-		const struct btree_root *r = &c->roots[id];
-
-		if (!r->alive || r->error)
-			continue;
-		bitmap_mark_ptrs(c, bkey_i_to_s_c(&r->key));
-		for (unsigned level = 1; level <= r->level && !ret; level++) {
-			struct btree_iter it;
-			struct bkey_s_c k;
-
-			bch_btree_iter_init(&it, c, id, POS_MIN, level);
-			while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
-				bitmap_mark_ptrs(c, k);
-				bch_btree_iter_advance(&it);
-			}
-			if (ret < 0)
-				pb_printf(err, "%s", pb_cstr(&it.err));
-			bch_btree_iter_exit(&it);
-			ret = ret < 0 ? ret : 0;
-		}
-	}
-	return ret;
-}
-
 static int sb_finish(struct bch_fs *c, struct bch_dev *ca, const struct replicas_set *rs,
 		     u64 written, struct printbuf *err)
 {
@@ -145,44 +101,8 @@ static int sb_finish(struct bch_fs *c, struct bch_dev *ca, const struct replicas
 	if (ret)
 		return ret;
 	set_sb_clean(ca->sb.sb, 1);
-	ca->sb.sb->features[0] &= ~cpu_to_le64(FEATURES_WHILE_DIRTY);
 	bch_sb_next_seq(ca->sb.sb, (u64)time(NULL), written);
 	return bch_sb_write(ca, ca->sb.sb, err);
-}
-
-static u64 devs_open_mask(const struct bch_fs *c)
-{
-	u64 mask = 0;
-
-	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++)
-		if (c->devs[i])
-			mask |= 1ULL << i;
-	return mask;
-}
-
-int bch_fs_start_write(struct bch_fs *c, struct printbuf *err)
-{
-	u64 written = devs_open_mask(c);
-	int ret = 0;
-
-	if (c->opts.read_only) {
-		pb_str(err, "filesystem opened read-only");
-		return -BCH_ERR_bad_argument;
-	}
-	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX && !ret; i++) {
-		struct bch_dev *ca = c->devs[i];
-
-		if (!ca)
-			continue;
-		set_sb_clean(ca->sb.sb, 0);
-		ca->sb.sb->features[0] |= cpu_to_le64(FEATURES_WHILE_DIRTY);
-		bch_sb_next_seq(ca->sb.sb, (u64)time(NULL), written);
-		ret = bch_sb_write(ca, ca->sb.sb, err);
-	}
-	bch_fs_sb_refresh(c);
-	/* the journal restarts from the clean section, or after the entries read */
-	c->sb.clean = !c->journal.read_done;
-	return ret ?: bch_journal_write_start(c, err) ?: bch_allocator_start(c, err);
 }
 
 int bch_fs_clean_shutdown(struct bch_fs *c, struct printbuf *err)
@@ -191,10 +111,10 @@ int bch_fs_clean_shutdown(struct bch_fs *c, struct printbuf *err)
 	u64 written = 0;
 	int ret = rs ? 0 : -BCH_ERR_nomem;
 
+	/* the btree bitmap needs nothing here: the allocator marks each node as it places it */
 	ret = ret ?: bch_btree_flush_all(c, err) ?:
 		bch_journal_flush(c, err) ?:
-		replicas_collect(c, rs, err) ?:
-		bitmap_mark(c, err);
+		replicas_collect(c, rs, err);
 	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++)
 		if (c->devs[i])
 			written |= 1ULL << i;
@@ -204,4 +124,27 @@ int bch_fs_clean_shutdown(struct bch_fs *c, struct printbuf *err)
 	bch_fs_sb_refresh(c);
 	free(rs);
 	return ret;
+}
+
+int bch_fs_start_write(struct bch_fs *c, struct printbuf *err)
+{
+	int ret;
+
+	if (c->opts.read_only) {
+		pb_str(err, "filesystem opened read-only");
+		return -BCH_ERR_bad_argument;
+	}
+	/* from the superblock as it was read: after the clean shutdown, or after the entries read */
+	ret = bch_journal_write_start(c, err);
+	if (ret)
+		return ret;
+	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++) {
+		struct bch_dev *ca = c->devs[i];
+
+		if (ca) {
+			set_sb_clean(ca->sb.sb, 0);
+			ca->sb.sb->features[0] |= cpu_to_le64(FEATURES_WHILE_DIRTY);
+		}
+	}
+	return bch_fs_sb_write_all(c, err) ?: bch_allocator_start(c, err);
 }

@@ -49,6 +49,13 @@ const struct bch_member *bch_sb_member(const struct bch_sb *, unsigned idx,
 
 /* show-super: fields is a bitmask of sections to print (1 << type) */
 struct bch_fs;
+/*
+ * Calls fn for each entry of the replicas section (v0 or v1; a v0 entry
+ * reads as nr_required 1); stops at the first nonzero return and returns it.
+ */
+int bch_sb_replicas_for_each(const struct bch_sb *sb,
+			     int (*fn)(void *ctx, const struct bch_replicas_entry_v1 *), void *ctx);
+
 void bch_sb_to_text(struct printbuf *, const struct bch_sb *, bool print_layout,
 		    u64 fields);
 void bch_sb_field_to_text(struct printbuf *, const struct bch_sb *,

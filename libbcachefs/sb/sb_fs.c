@@ -51,34 +51,20 @@ struct replicas_slot {
 
 #define REPLICAS_MARK_MAX	512
 
-/* The superblock's entries (v0 or v1 section) into out; returns how many. */
-static unsigned replicas_read(const struct bch_sb *sb, struct replicas_slot *out, unsigned max)
+struct replicas_read {
+	struct replicas_slot *slots;
+	unsigned nr, max;
+};
+
+static int replicas_read_one(void *ctx, const struct bch_replicas_entry_v1 *e)
 {
-	const struct bch_sb_field *f = bch_sb_field_get(sb, BCH_SB_FIELD_replicas_v0);
-	bool v0 = f != NULL;
-	unsigned nr = 0;
+	struct replicas_read *r = ctx;
 
-	if (!f)
-		f = bch_sb_field_get(sb, BCH_SB_FIELD_replicas);
-	if (!f)
-		return 0;
-
-	const u8 *p = (const u8 *)f + sizeof(*f);
-	const u8 *end = (const u8 *)f + le32_to_cpu(f->u64s) * 8;
-	unsigned hdr = v0 ? 2 : 3;
-
-	while (nr < max && p + hdr <= end && p[0] && p + hdr + p[1] <= end &&
-	       p[1] <= BCH_SB_MEMBERS_MAX) {
-		struct replicas_slot *s = &out[nr++];
-
-		memset(s, 0, sizeof(*s));
-		s->e.data_type = p[0];
-		s->e.nr_devs = p[1];
-		s->e.nr_required = v0 ? 1 : p[2];
-		memcpy(s->e.devs, p + hdr, p[1]);
-		p += hdr + p[1];
-	}
-	return nr;
+	if (r->nr == r->max || e->nr_devs > BCH_SB_MEMBERS_MAX)
+		return -BCH_ERR_unsupported;
+	memset(&r->slots[r->nr], 0, sizeof(r->slots[0]));
+	memcpy(&r->slots[r->nr++].e, e, sizeof(*e) + e->nr_devs);
+	return 0;
 }
 
 static bool replicas_eq(const struct bch_replicas_entry_v1 *a, const struct bch_replicas_entry_v1 *b)
@@ -93,8 +79,14 @@ int bch_fs_replicas_mark(struct bch_fs *c, const struct bch_replicas_entry_v1 *e
 	static const unsigned max = REPLICAS_MARK_MAX;
 	struct replicas_slot slots[REPLICAS_MARK_MAX];
 	const struct bch_replicas_entry_v1 *ptrs[REPLICAS_MARK_MAX];
-	unsigned nr = replicas_read(c->disk_sb.sb, slots, max - 1);
-	int ret = 0;
+	struct replicas_read r = { slots, 0, max - 1 };
+	int ret = bch_sb_replicas_for_each(c->disk_sb.sb, replicas_read_one, &r);
+	unsigned nr = r.nr;
+
+	if (ret) {
+		pb_str(err, "superblock replicas section: more entries than can be kept");
+		return ret;
+	}
 
 	for (unsigned i = 0; i < nr; i++)
 		if (replicas_eq(&slots[i].e, e))

@@ -55,6 +55,24 @@ static bool replicas_next(struct replicas_iter *it, struct replicas_entry *e)
 	return true;
 }
 
+int bch_sb_replicas_for_each(const struct bch_sb *sb,
+			     int (*fn)(void *ctx, const struct bch_replicas_entry_v1 *), void *ctx)
+{
+	const struct bch_sb_field *f = bch_sb_field_get(sb, BCH_SB_FIELD_replicas_v0);
+	struct replicas_iter it;
+	struct replicas_entry e;
+	int ret = 0;
+
+	if (!f)
+		f = bch_sb_field_get(sb, BCH_SB_FIELD_replicas);
+	if (!f)
+		return 0;
+	replicas_iter_init(&it, f);
+	while (!ret && replicas_next(&it, &e))
+		ret = fn(ctx, (const struct bch_replicas_entry_v1 *)&e);
+	return ret;
+}
+
 void bch_sb_data_type_to_text(struct printbuf *out, unsigned type)
 {
 	if (type < BCH_DATA_NR)
