@@ -478,7 +478,13 @@ static int finish_root(struct flush_ctx *x, const struct btree *b, u32 node_gen)
 	return grow_root(x, b->btree_id, b->level, node_gen);
 }
 
-/* Plans the node (with a neighbour when it ends up small), or returns the inputs used. */
+/*
+ * Plans the node, with a neighbour when it ends up small.  A merge that
+ * would still need two nodes only moves keys around (and a rewrite
+ * allocates, which changes the alloc and freespace btrees again, so
+ * repeating it every pass would never converge): the node is then planned
+ * alone, appending when the updates fit.
+ */
 static int plan_node(struct flush_ctx *x, enum btree_id id, struct btree *b,
 		     const struct btree *parent, struct btree **nodes, unsigned *nr_nodes)
 {
@@ -491,6 +497,7 @@ static int plan_node(struct flush_ctx *x, enum btree_id id, struct btree *b,
 	*nr_nodes = 1;
 	node_to_plan_input(b, &in[0]);
 	x->geom.is_root = !parent;
+	x->geom.no_merge = false;
 	ret = upd_collect(x, id, b->level, b->min_key, b->max_key) ?:
 		bch_flush_plan(&x->geom, in, 1, x->upd, x->nr_upd, &x->plan);
 	if (ret || !parent || x->plan.action != BCH_FLUSH_REWRITE ||
@@ -498,15 +505,25 @@ static int plan_node(struct flush_ctx *x, enum btree_id id, struct btree *b,
 		return ret;
 
 	ret = sibling_get(x, id, b, parent, &sib, &before);
-	if (ret <= 0)
+	if (ret < 0)
 		return ret;
-	nodes[before ? 0 : 1] = sib;
-	nodes[before ? 1 : 0] = b;
-	*nr_nodes = 2;
-	node_to_plan_input(nodes[0], &in[0]);
-	node_to_plan_input(nodes[1], &in[1]);
-	return upd_collect(x, id, b->level, nodes[0]->min_key, nodes[1]->max_key) ?:
-		bch_flush_plan(&x->geom, in, 2, x->upd, x->nr_upd, &x->plan);
+	if (ret) {
+		node_to_plan_input(before ? sib : b, &in[0]);
+		node_to_plan_input(before ? b : sib, &in[1]);
+		ret = upd_collect(x, id, b->level, in[0].min_key, in[1].max_key) ?:
+			bch_flush_plan(&x->geom, in, 2, x->upd, x->nr_upd, &x->plan);
+		if (ret || x->plan.nr_pieces == 1) {
+			nodes[before ? 0 : 1] = sib;
+			nodes[before ? 1 : 0] = b;
+			*nr_nodes = 2;
+			return ret;
+		}
+		bch_btree_node_put(x->c, sib);
+	}
+	x->geom.no_merge = true;
+	node_to_plan_input(b, &in[0]);
+	return upd_collect(x, id, b->level, b->min_key, b->max_key) ?:
+		bch_flush_plan(&x->geom, in, 1, x->upd, x->nr_upd, &x->plan);
 }
 
 static u32 next_gen(struct btree *const *nodes, unsigned nr)
@@ -664,6 +681,7 @@ int bch_btree_flush_all(struct bch_fs *c, struct printbuf *err)
 	bch_trans_init(&x.trans, c);
 	x.trans.name = "btree_node_flush";
 
+	c->flushing = true;
 	ret = bch_allocator_do_discards(c, err);
 	for (pass = 0; ret >= 0 && pass < FLUSH_PASSES_MAX; pass++) {
 		if (!bch_overlay_nr_total(c->overlay))
@@ -678,5 +696,15 @@ int bch_btree_flush_all(struct bch_fs *c, struct printbuf *err)
 	if (ret >= 0)
 		ret = devs_sync(&x) ?: bch_journal_set_last_seq(c, c->journal.w.seq);
 	ctx_exit(&x);
+	c->flushing = false;
 	return ret < 0 ? ret : 0;
+}
+
+int bch_btree_reclaim(struct bch_fs *c, struct printbuf *err)
+{
+	if (c->flushing || !c->allocator || !c->overlay)
+		return 0;
+	if (!bch_journal_needs_reclaim(c) && bch_overlay_bytes(c->overlay) <= BCH_OVERLAY_BYTES_MAX)
+		return 0;
+	return bch_btree_flush_all(c, err) ?: bch_journal_flush(c, err);
 }

@@ -37,6 +37,15 @@
  */
 int bch_btree_flush_all(struct bch_fs *c, struct printbuf *err);
 
+/*
+ * Journal reclaim, called by every commit outside a flush: when the
+ * journal is half full (bch_journal_needs_reclaim) or the overlay holds
+ * more than BCH_OVERLAY_BYTES_MAX, flushes the btree and writes a flush
+ * jset, so the journal never fills and the overlay's memory stays bounded.
+ */
+#define BCH_OVERLAY_BYTES_MAX	(256ULL << 20)
+int bch_btree_reclaim(struct bch_fs *c, struct printbuf *err);
+
 /* ---- the planner: what becomes of one node, without I/O ---- */
 
 /* An existing node as the planner sees it (struct btree gives all of it). */
@@ -61,6 +70,7 @@ struct bch_flush_geom {
 	unsigned block_sectors;
 	unsigned node_sectors;
 	bool is_root;			/* never merged with a neighbour */
+	bool no_merge;			/* a merge would not make one node: append when it fits */
 };
 
 /* u64s of keys a node holds, and the kernel's split / merge thresholds. */

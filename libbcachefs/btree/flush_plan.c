@@ -164,7 +164,7 @@ static int plan_append(const struct bch_flush_geom *g, const struct bch_flush_no
 	p->live_u64s_after = after;
 	if (!n->written || n->written + sectors > g->node_sectors || p->u64s > 0xffff)
 		return 0;
-	if (!g->is_root && after < BCH_FLUSH_MERGE_U64s(g) && after < n->live_u64s)
+	if (!g->is_root && !g->no_merge && after < BCH_FLUSH_MERGE_U64s(g) && after < n->live_u64s)
 		return 0;
 	p->action = BCH_FLUSH_APPEND;
 	p->journal_seq = seq;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "btree/trans.h"
+#include "btree/flush.h"
 #include "btree/iter.h"
 #include "btree/overlay.h"
 #include "alloc/allocator.h"
@@ -1336,6 +1337,10 @@ int bch_trans_commit(struct btree_trans *t, struct printbuf *err)
 		ret = -BCH_ERR_nomem;
 		goto out;
 	}
+	/* before the triggers: the flush commits alloc keys they may read */
+	ret = bch_btree_reclaim(c, err);
+	if (ret)
+		goto out;
 	ret = run_triggers(t, err) ?: sb_prepare(t, err);
 	if (ret)
 		goto out;

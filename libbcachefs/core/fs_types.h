@@ -76,6 +76,8 @@ struct bch_fs {
 	u64 writes_left;		/* opts.fail_after_writes, counting down */
 	/* the in-memory superblocks changed in a way a crash must not lose */
 	bool sb_dirty;
+	/* in bch_btree_flush_all(): its own commits must not start another */
+	bool flushing;
 };
 
 static inline struct bch_dev *bch_dev_get(const struct bch_fs *c, unsigned idx)

@@ -797,6 +797,21 @@ static unsigned dev_free_buckets(const struct bch_dev *ca, const struct journal_
 	return n;
 }
 
+bool bch_journal_needs_reclaim(const struct bch_fs *c)
+{
+	const struct journal_write_state *w = &c->journal.w;
+
+	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++) {
+		const struct bch_dev *ca = c->devs[i];
+
+		if (!dev_writable(c, i))
+			continue;
+		if (2 * dev_free_buckets(ca, &w->dev[i], w->last_seq_ondisk) < ca->nr_journal_buckets)
+			return true;
+	}
+	return false;
+}
+
 static void journal_full_to_text(struct printbuf *out, const struct bch_fs *c,
 				 const struct bch_dev *ca, unsigned oldest, bool kept)
 {

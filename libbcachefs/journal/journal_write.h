@@ -120,6 +120,13 @@ void bch_journal_write_exit(struct bch_fs *c);
  */
 int bch_journal_set_last_seq(struct bch_fs *c, u64 seq);
 
+/*
+ * Some journal device has less than half its journal buckets free (as of
+ * the last_seq on disk): the btree should be flushed so that a flush
+ * write can move last_seq on before the journal fills.
+ */
+bool bch_journal_needs_reclaim(const struct bch_fs *c);
+
 /* Last seq written (or, before any write, the one the start state implies). */
 static inline u64 bch_journal_last_written_seq(const struct bch_fs *c)
 {

@@ -280,7 +280,11 @@ START_TEST(test_split_bulk)
 }
 END_TEST
 
-/* Deleting most keys of a non-root node: rewritten (to be merged), though it would fit. */
+/*
+ * Deleting most keys of a non-root node: rewritten (to be merged), though
+ * it would fit; the root (_i 1), and a node whose merge would not make one
+ * node (_i 2, no_merge), take the whiteouts as an append.
+ */
 START_TEST(test_shrink_rewrites)
 {
 	size_t nr = 300;
@@ -301,10 +305,10 @@ START_TEST(test_shrink_rewrites)
 	n = node_of(&ks, POS(1, 0), POS(1, 1000), BLOCK_SECTORS * 2);
 	ck_assert_uint_ge(n.live_u64s, BCH_FLUSH_MERGE_U64s(&g));
 
-	g.is_root = _i;
+	g.is_root = _i == 1;
+	g.no_merge = _i == 2;
 	ck_assert_int_eq(bch_flush_plan(&g, &n, 1, us.u, us.nr, &p), 0);
-	if (g.is_root) {
-		/* the root has no neighbour: an append of whiteouts does */
+	if (_i) {
 		ck_assert_int_eq(p.action, BCH_FLUSH_APPEND);
 		ck_assert_uint_eq(p.nr, nr - 10);
 		ck_assert_uint_eq(p.keys[0].type, KEY_TYPE_deleted);
@@ -448,7 +452,7 @@ static Suite *flush_suite(void)
 	tcase_add_test(tp, test_nothing);
 	tcase_add_loop_test(tp, test_rewrite_merge, 0, 2);
 	tcase_add_loop_test(tp, test_split_bulk, 0, 8);
-	tcase_add_loop_test(tp, test_shrink_rewrites, 0, 2);
+	tcase_add_loop_test(tp, test_shrink_rewrites, 0, 3);
 	tcase_add_test(tp, test_merge_neighbours);
 	tcase_add_test(tp, test_all_deleted);
 	tcase_add_test(tp, test_append_does_not_fit);
