@@ -2,8 +2,7 @@
 test_description='namespace: directories, files, names, xattrs, ACLs, links, renames, unlinks and truncates through libbcachefs/fs
 
 tests/tools/ns-build (make test-tools) builds a namespace on a filesystem
-our format made: a directory of many files (hash collisions are certain
-checked by name), names
+our format made: a directory of many files (each checked by name), names
 of 1, 255 and 512 bytes and a non-ASCII one, device nodes, a fifo, a
 socket, a symlink inode, a file with 120 xattrs and an access ACL, a
 directory with a default ACL, hardlinks, renames within and across
