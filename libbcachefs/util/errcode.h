@@ -38,7 +38,23 @@
 	x(decompress,		EIO,	"decompression error")			\
 	x(data_csum,		EIO,	"data checksum error")		\
 	x(no_space,		ENOSPC,	"no space left on the devices")	\
-	x(update_invalid,	EINVAL,	"invalid btree update")
+	x(update_invalid,	EINVAL,	"invalid btree update")			\
+	x(not_found,		ENOENT,	"no such file or directory")		\
+	x(exists,		EEXIST,	"file exists")				\
+	x(not_dir,		ENOTDIR, "not a directory")			\
+	x(is_dir,		EISDIR,	"is a directory")			\
+	x(dir_not_empty,	ENOTEMPTY, "directory not empty")		\
+	x(name_invalid,		EINVAL,	"invalid name")				\
+	x(name_too_long,	ENAMETOOLONG, "name too long")			\
+	x(too_many_links,	EMLINK,	"too many links")			\
+	x(cross_subvol,		EXDEV,	"across subvolumes")			\
+	x(inodes_full,		ENOSPC,	"no free inode numbers")		\
+	x(str_hash_full,	ENOSPC,	"no free slot in the hash table")	\
+	x(xattr_range,		ERANGE,	"xattr too big or buffer too small")	\
+	x(no_xattr,		ENODATA, "no such attribute")			\
+	x(xattr_unsupported,	EOPNOTSUPP, "unsupported xattr namespace")	\
+	x(acl_invalid,		EINVAL,	"invalid POSIX ACL")			\
+	x(fs_inconsistent,	EIO,	"filesystem is inconsistent")
 
 #define BCH_ERR_START 2048
 

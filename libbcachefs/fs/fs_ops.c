@@ -1,0 +1,344 @@
+/* Namespace operations: a session on a writable filesystem; create, link, unlink, rename, truncate, setattr, xattrs, each one committed transaction. */
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs/fs_ops.h"
+#include "btree/flush.h"
+#include "checksum/str_hash.h"
+#include "fs/dirent_ops.h"
+#include "fs/inode_alloc.h"
+#include "fs/xattr_ops.h"
+#include "journal/journal_write.h"
+#include "sb/opts.h"
+#include "util/errcode.h"
+
+#define DT_DIR_TYPE	4
+
+/* ---- the session ---- */
+
+static int root_snapshot(struct bch_ns *ns, struct printbuf *err)
+{
+	u64 buf[BKEY_U64s + 16];
+	struct bkey_i *k = (struct bkey_i *)buf;
+	int ret = bch_trans_lookup(&ns->t, BTREE_ID_subvolumes, 0, POS(0, ns->subvol), k,
+				   sizeof(buf) / 8, err);
+
+	if (ret < 0)
+		return ret;
+	if (!ret || k->k.type != KEY_TYPE_subvolume) {
+		pb_printf(err, "subvolume %u not found", ns->subvol);
+		return -BCH_ERR_not_found;
+	}
+	ns->snapshot = le32_to_cpu(((const struct bch_subvolume *)k->v)->snapshot);
+	return 0;
+}
+
+/* Journal entries between overlay flushes: a quarter of the smallest journal (a jset fills a bucket at most). */
+static u64 flush_interval(const struct bch_fs *c)
+{
+	unsigned nr = ~0U;
+
+	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++)
+		if (c->devs[i] && c->devs[i]->nr_journal_buckets &&
+		    c->devs[i]->nr_journal_buckets < nr)
+			nr = c->devs[i]->nr_journal_buckets;
+	return nr == ~0U || nr < 8 ? 1 : nr / 4;
+}
+
+int bch_ns_init(struct bch_ns *ns, struct bch_fs *c, struct printbuf *err)
+{
+	bool new_siphash = c->sb.features & (1ULL << BCH_FEATURE_new_siphash);
+
+	memset(ns, 0, sizeof(*ns));
+	ns->c = c;
+	bch_trans_init(&ns->t, c);
+	ns->subvol = BCH_NS_ROOT_SUBVOL;
+	ns->new_hash_type = bch_str_hash_opt_to_type(c->sb.str_hash_type, new_siphash);
+	ns->inum_max = bch_sb_opt_get(c->disk_sb.sb, BCH_SB_OPT_inodes_32bit)
+		? 1ULL << 31 : 1ULL << 63;
+	ns->inum_hint = BLOCKDEV_INODE_MAX;
+	ns->flush_every_jsets = flush_interval(c);
+	ns->flush_from_seq = c->journal.w.seq;
+	if (ns->new_hash_type >= BCH_STR_HASH_NR) {
+		pb_printf(err, "unknown str_hash option %u", c->sb.str_hash_type);
+		return -BCH_ERR_bad_argument;
+	}
+	return root_snapshot(ns, err);
+}
+
+void bch_ns_exit(struct bch_ns *ns)
+{
+	bch_trans_exit(&ns->t);
+}
+
+int bch_ns_commit(struct bch_ns *ns, struct printbuf *err)
+{
+	struct bch_fs *c = ns->c;
+	int ret = bch_trans_commit(&ns->t, err);
+
+	if (ret || c->journal.w.seq - ns->flush_from_seq < ns->flush_every_jsets)
+		return ret;
+	/* the new last_seq reaches the disk with the flush jset: buckets free up */
+	ret = bch_btree_flush_all(c, err) ?: bch_journal_flush(c, err);
+	ns->flush_from_seq = c->journal.w.seq;
+	return ret;
+}
+
+/* Commits the operation's updates, or forgets them after an error. */
+static int op_end(struct bch_ns *ns, int ret, struct printbuf *err)
+{
+	if (ret) {
+		bch_trans_reset(&ns->t);
+		return ret;
+	}
+	return bch_ns_commit(ns, err);
+}
+
+static bool is_dir(const struct bch_inode_unpacked *u)
+{
+	return bch_mode_to_dtype(u->bi_mode) == DT_DIR_TYPE;
+}
+
+static int dir_get(struct bch_ns *ns, u64 inum, struct bch_inode_unpacked *u,
+		   struct printbuf *err)
+{
+	int ret = bch_ns_inode_get(ns, inum, u, err);
+
+	if (!ret && !is_dir(u)) {
+		pb_printf(err, "inode %llu is not a directory", (unsigned long long)inum);
+		ret = -BCH_ERR_not_dir;
+	}
+	return ret;
+}
+
+/* ---- create, link ---- */
+
+static void create_times(struct bch_ns *ns, struct bch_inode_unpacked *u,
+			 const struct bch_create_args *a)
+{
+	if (!a->set_times)
+		return;
+	u->bi_atime = bch_fs_time_from_timespec(ns->c, a->atime);
+	u->bi_mtime = bch_fs_time_from_timespec(ns->c, a->mtime);
+	u->bi_ctime = bch_fs_time_from_timespec(ns->c, a->ctime);
+}
+
+static int create_trans(struct bch_ns *ns, u64 dir, const char *name,
+			const struct bch_create_args *a, struct bch_inode_unpacked *u,
+			struct printbuf *err)
+{
+	struct bch_inode_unpacked dir_u;
+	s64 now = bch_ns_now(ns);
+	u64 offset;
+	int ret = bch_dirent_name_check(name, strlen(name), err) ?: dir_get(ns, dir, &dir_u, err);
+
+	if (ret)
+		return ret;
+	bch_ns_inode_init(ns, u, &dir_u, a->mode, a->uid, a->gid, a->rdev, now);
+	ret = bch_ns_inum_alloc(ns, &u->bi_inum, err);
+	if (ret)
+		return ret;
+	if (bch_inode_is_subdir_for_nlink(u))
+		dir_u.bi_nlink++;
+	dir_u.bi_mtime = dir_u.bi_ctime = now;
+	ret = bch_ns_inode_write(ns, &dir_u, err) ?:
+	      bch_ns_dirent_create(ns, &dir_u, name, strlen(name), bch_mode_to_dtype(a->mode),
+				   u->bi_inum, &offset, err);
+	if (ret)
+		return ret;
+	u->bi_dir = dir;
+	u->bi_dir_offset = offset;
+	u->bi_size = a->size;
+	create_times(ns, u, a);
+	return bch_ns_inode_write(ns, u, err);
+}
+
+int bch_ns_create(struct bch_ns *ns, u64 dir, const char *name, const struct bch_create_args *a,
+		  struct bch_inode_unpacked *out, struct printbuf *err)
+{
+	struct bch_inode_unpacked u;
+	int ret = create_trans(ns, dir, name, a, &u, err);
+
+	ret = op_end(ns, ret, err);
+	if (!ret && out)
+		*out = u;
+	return ret;
+}
+
+static int link_trans(struct bch_ns *ns, u64 dir, const char *name, u64 inum,
+		      struct printbuf *err)
+{
+	struct bch_inode_unpacked u, dir_u;
+	s64 now = bch_ns_now(ns);
+	u64 offset;
+	int ret = bch_ns_inode_get(ns, inum, &u, err) ?: dir_get(ns, dir, &dir_u, err);
+
+	if (ret)
+		return ret;
+	if (is_dir(&u)) {
+		pb_printf(err, "inode %llu: no hardlinks to directories", (unsigned long long)inum);
+		return -BCH_ERR_is_dir;
+	}
+	u.bi_ctime = now;
+	ret = bch_inode_nlink_inc(&u, err);
+	if (ret)
+		return ret;
+	dir_u.bi_mtime = dir_u.bi_ctime = now;
+	ret = bch_ns_dirent_create(ns, &dir_u, name, strlen(name), bch_mode_to_dtype(u.bi_mode),
+				   inum, &offset, err);
+	if (ret)
+		return ret;
+	u.bi_dir = dir;
+	u.bi_dir_offset = offset;
+	return bch_ns_inode_write(ns, &dir_u, err) ?: bch_ns_inode_write(ns, &u, err);
+}
+
+int bch_ns_link(struct bch_ns *ns, u64 dir, const char *name, u64 inum, struct printbuf *err)
+{
+	return op_end(ns, link_trans(ns, dir, name, inum, err), err);
+}
+
+/* ---- unlink ---- */
+
+/* A subdirectory may go only when empty; subvolume roots are not handled here. */
+static int removable(struct bch_ns *ns, const struct bch_inode_unpacked *u, struct printbuf *err)
+{
+	int ret;
+
+	if (u->bi_subvol) {
+		pb_printf(err, "inode %llu is a subvolume root", (unsigned long long)u->bi_inum);
+		return -BCH_ERR_unsupported;
+	}
+	if (!is_dir(u))
+		return 0;
+	ret = bch_ns_dir_empty(ns, u->bi_inum, err);
+	if (ret == 0) {
+		pb_printf(err, "directory %llu is not empty", (unsigned long long)u->bi_inum);
+		return -BCH_ERR_dir_not_empty;
+	}
+	return ret < 0 ? ret : 0;
+}
+
+/* The inode after losing a link: written, or removed when that was the last one. */
+static int inode_put(struct bch_ns *ns, struct bch_inode_unpacked *u, bool keep_open,
+		     struct printbuf *err)
+{
+	if (bch_inode_nlink_get(u) || keep_open)
+		return bch_ns_inode_write(ns, u, err);
+	return bch_ns_inode_remove(ns, u, err);
+}
+
+static int unlink_trans(struct bch_ns *ns, u64 dir, const char *name, unsigned flags,
+			struct printbuf *err)
+{
+	struct bch_inode_unpacked dir_u, u;
+	struct bch_dirent_target t;
+	s64 now = bch_ns_now(ns);
+	int ret = dir_get(ns, dir, &dir_u, err);
+
+	if (ret)
+		return ret;
+	ret = bch_ns_dirent_lookup(ns, &dir_u, name, strlen(name), &t, err);
+	if (ret <= 0) {
+		if (!ret)
+			pb_printf(err, "\"%s\" not found in directory %llu", name,
+				  (unsigned long long)dir);
+		return ret ?: -BCH_ERR_not_found;
+	}
+	ret = bch_ns_inode_get(ns, t.inum, &u, err) ?: removable(ns, &u, err) ?:
+	      bch_inode_nlink_dec(&u, err);
+	if (ret)
+		return ret;
+	if (u.bi_dir == dir && u.bi_dir_offset == t.offset)
+		u.bi_dir = u.bi_dir_offset = 0;
+	dir_u.bi_mtime = dir_u.bi_ctime = u.bi_ctime = now;
+	dir_u.bi_nlink -= bch_inode_is_subdir_for_nlink(&u);
+	return bch_ns_dirent_delete(ns, &dir_u, t.offset, err) ?:
+	       bch_ns_inode_write(ns, &dir_u, err) ?:
+	       inode_put(ns, &u, flags & BCH_UNLINK_KEEP_OPEN, err);
+}
+
+int bch_ns_unlink(struct bch_ns *ns, u64 dir, const char *name, unsigned flags,
+		  struct printbuf *err)
+{
+	return op_end(ns, unlink_trans(ns, dir, name, flags, err), err);
+}
+
+/* ---- truncate, setattr, inode update ---- */
+
+static int truncate_trans(struct bch_ns *ns, u64 inum, u64 size, struct printbuf *err)
+{
+	struct bch_inode_unpacked u;
+	u64 block = (u64)ns->c->sb.block_size << 9, removed;
+	int ret = bch_ns_inode_get(ns, inum, &u, err);
+
+	if (ret)
+		return ret;
+	if (is_dir(&u)) {
+		pb_printf(err, "inode %llu is a directory", (unsigned long long)inum);
+		return -BCH_ERR_is_dir;
+	}
+	ret = bch_ns_extents_drop_from(ns, inum, (size + block - 1) / block * block >> 9,
+				       &removed, err);
+	if (ret)
+		return ret;
+	u.bi_sectors -= removed < u.bi_sectors ? removed : u.bi_sectors;
+	if (u.bi_size != size)
+		u.bi_mtime = u.bi_ctime = bch_ns_now(ns);
+	u.bi_size = size;
+	return bch_ns_inode_write(ns, &u, err);
+}
+
+int bch_ns_truncate(struct bch_ns *ns, u64 inum, u64 size, struct printbuf *err)
+{
+	return op_end(ns, truncate_trans(ns, inum, size, err), err);
+}
+
+static int setattr_trans(struct bch_ns *ns, u64 inum, const struct bch_setattr *a,
+			 struct printbuf *err)
+{
+	struct bch_inode_unpacked u;
+	int ret = bch_ns_inode_get(ns, inum, &u, err);
+
+	if (ret)
+		return ret;
+	if (a->valid & BCH_ATTR_MODE)
+		u.bi_mode = (u.bi_mode & S_IFMT) | (a->mode & ~S_IFMT);
+	if (a->valid & BCH_ATTR_UID)
+		u.bi_uid = a->uid;
+	if (a->valid & BCH_ATTR_GID)
+		u.bi_gid = a->gid;
+	if (a->valid & BCH_ATTR_ATIME)
+		u.bi_atime = bch_fs_time_from_timespec(ns->c, a->atime);
+	if (a->valid & BCH_ATTR_MTIME)
+		u.bi_mtime = bch_fs_time_from_timespec(ns->c, a->mtime);
+	u.bi_ctime = a->valid & BCH_ATTR_CTIME
+		? bch_fs_time_from_timespec(ns->c, a->ctime) : bch_ns_now(ns);
+	return bch_ns_inode_write(ns, &u, err);
+}
+
+int bch_ns_setattr(struct bch_ns *ns, u64 inum, const struct bch_setattr *a,
+		   struct printbuf *err)
+{
+	return op_end(ns, setattr_trans(ns, inum, a, err), err);
+}
+
+int bch_ns_inode_update(struct bch_ns *ns, struct bch_inode_unpacked *u, struct printbuf *err)
+{
+	return op_end(ns, bch_ns_inode_write(ns, u, err), err);
+}
+
+/* ---- xattrs ---- */
+
+int bch_ns_xattr_set(struct bch_ns *ns, u64 inum, const char *name, const void *value,
+		     size_t size, unsigned flags, struct printbuf *err)
+{
+	return op_end(ns, bch_ns_xattr_set_trans(ns, inum, name, value ? value : "", size, flags,
+						 err), err);
+}
+
+int bch_ns_xattr_remove(struct bch_ns *ns, u64 inum, const char *name, struct printbuf *err)
+{
+	return op_end(ns, bch_ns_xattr_set_trans(ns, inum, name, NULL, 0, BCH_XATTR_REPLACE, err),
+		      err);
+}

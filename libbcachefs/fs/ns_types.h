@@ -1,0 +1,37 @@
+/* Types of the filesystem namespace layer: the session handle and a directory's (or file's) string hash parameters. */
+#ifndef BCH_FS_NS_TYPES_H
+#define BCH_FS_NS_TYPES_H
+
+#include "btree/trans.h"
+#include "core/fs_types.h"
+
+/* The first subvolume and its snapshot, as format creates them. */
+#define BCH_NS_ROOT_SUBVOL	1
+#define BCH_NS_ROOT_SNAPSHOT	0xffffffffU
+
+/*
+ * A writing session on the namespace of an open, writable filesystem
+ * (after bch_fs_start_write): every operation runs in `t` and commits,
+ * and the session writes the overlay into btree nodes often enough that
+ * the journal never fills.
+ */
+struct bch_ns {
+	struct bch_fs *c;
+	struct btree_trans t;
+	u32 subvol;
+	u32 snapshot;
+	unsigned new_hash_type;		/* enum bch_str_hash_type of new inodes */
+	u64 inum_max;			/* inode numbers are below this */
+	u64 inum_hint;			/* where the search for a free number starts */
+	u64 flush_from_seq;		/* journal seq when the overlay was last written */
+	u64 flush_every_jsets;		/* write the overlay after this many journal entries */
+	s64 now_override;		/* nonzero: the time every operation uses (tests) */
+};
+
+/* What hashes a directory's entries or a file's xattrs: the inode's type and seed. */
+struct bch_hash_info {
+	unsigned type;
+	u64 seed;
+};
+
+#endif
