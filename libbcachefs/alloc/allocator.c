@@ -571,20 +571,21 @@ static struct write_point *data_wp_get(struct bch_allocator *a, unsigned target)
 	return free_wp;
 }
 
-int bch_alloc_data(struct bch_fs *c, unsigned target, unsigned nr_replicas,
-		   unsigned sectors, struct bch_extent_ptr *ptrs, unsigned *nr,
-		   unsigned *got, struct printbuf *err)
+/*
+ * The data write point for (target, nr_replicas), filled with open buckets
+ * whose durability reaches the replicas wanted; *avail the sectors every
+ * one of them still has.
+ */
+static int data_wp_prepare(struct bch_fs *c, unsigned target, unsigned nr_replicas,
+			   struct write_point **out, unsigned *avail, struct printbuf *err)
 {
 	struct bch_allocator *a = c->allocator;
 	struct write_point *wp;
 	unsigned want = nr_replicas ? nr_replicas : opt_or(c, BCH_SB_OPT_data_replicas, 1);
 	unsigned required = opt_or(c, BCH_SB_OPT_data_replicas_required, 1);
-	unsigned avail = ~0U;
 	int ret;
 
-	*nr = 0;
-	*got = 0;
-	if (!a || !sectors)
+	if (!a)
 		return -BCH_ERR_bad_argument;
 	if (target && !target_has_devs(c, target, BCH_DATA_user))
 		target = 0;
@@ -595,9 +596,37 @@ int bch_alloc_data(struct bch_fs *c, unsigned target, unsigned nr_replicas,
 	ret = wp_fill(c, wp, BCH_DATA_user, want, required < want ? required : want, 1, err);
 	if (ret)
 		return ret;
+	*avail = ~0U;
 	for (unsigned i = 0; i < wp->nr; i++)
-		if (wp->ob[i].sectors_free < avail)
-			avail = wp->ob[i].sectors_free;
+		if (wp->ob[i].sectors_free < *avail)
+			*avail = wp->ob[i].sectors_free;
+	*out = wp;
+	return 0;
+}
+
+int bch_alloc_data_avail(struct bch_fs *c, unsigned target, unsigned nr_replicas,
+			 unsigned *avail, struct printbuf *err)
+{
+	struct write_point *wp;
+
+	return data_wp_prepare(c, target, nr_replicas, &wp, avail, err);
+}
+
+int bch_alloc_data(struct bch_fs *c, unsigned target, unsigned nr_replicas,
+		   unsigned sectors, struct bch_extent_ptr *ptrs, unsigned *nr,
+		   unsigned *got, struct printbuf *err)
+{
+	struct write_point *wp;
+	unsigned avail;
+	int ret;
+
+	*nr = 0;
+	*got = 0;
+	if (!sectors)
+		return -BCH_ERR_bad_argument;
+	ret = data_wp_prepare(c, target, nr_replicas, &wp, &avail, err);
+	if (ret)
+		return ret;
 	*got = sectors < avail ? sectors : avail;
 	for (unsigned i = 0; i < wp->nr; i++) {
 		ptr_make(c, &wp->ob[i], BCH_DATA_user, &ptrs[i]);

@@ -50,6 +50,15 @@ int bch_alloc_data(struct bch_fs *c, unsigned target, unsigned nr_replicas,
 		   unsigned *got, struct printbuf *err);
 
 /*
+ * The sectors the next bch_alloc_data() with the same target and replicas
+ * gives at most (its open buckets are filled first, nothing is taken):
+ * data writers size compressed extents to the space at hand, as the
+ * kernel sizes them to its write point.
+ */
+int bch_alloc_data_avail(struct bch_fs *c, unsigned target, unsigned nr_replicas,
+			 unsigned *avail, struct printbuf *err);
+
+/*
  * Called by the alloc trigger when a bucket's alloc key changes (the new
  * key, converted to v4, and the seq of the journal entry holding it).  A
  * bucket that becomes empty (free, need_discard, need_gc_gens) is not

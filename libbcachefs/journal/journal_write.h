@@ -145,6 +145,7 @@ static inline u64 bch_journal_last_written_seq(const struct bch_fs *c)
 int bch_journal_reserve(struct bch_fs *c, size_t u64s, struct jset_builder **jb,
 			u64 *seq, struct printbuf *err);
 int bch_journal_flush(struct bch_fs *c, struct printbuf *err);
+
 u64 bch_journal_flushed_seq(const struct bch_fs *c);
 
 /* Sets every member's last_journal_bucket/_offset in the in-memory superblocks. */

@@ -105,3 +105,16 @@ int bch_fs_replicas_mark(struct bch_fs *c, const struct bch_replicas_entry_v1 *e
 	c->sb_dirty = true;
 	return ret;
 }
+
+void bch_fs_feature_set(struct bch_fs *c, unsigned feature)
+{
+	u64 bit = 1ULL << feature;
+
+	if (feature >= 64 || (le64_to_cpu(c->disk_sb.sb->features[0]) & bit))
+		return;
+	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++)
+		if (c->devs[i])
+			c->devs[i]->sb.sb->features[0] |= cpu_to_le64(bit);
+	bch_fs_sb_refresh(c);
+	c->sb_dirty = true;
+}

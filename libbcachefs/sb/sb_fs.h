@@ -22,4 +22,11 @@ int bch_fs_sb_write_all(struct bch_fs *c, struct printbuf *err);
 int bch_fs_replicas_mark(struct bch_fs *c, const struct bch_replicas_entry_v1 *e,
 			 struct printbuf *err);
 
+/*
+ * Sets feature bit `feature` (BCH_FEATURE_*) in every device's superblock
+ * when missing, as the kernel does before writing the first compressed
+ * or inline data extent; c->sb_dirty tells the next commit to write them.
+ */
+void bch_fs_feature_set(struct bch_fs *c, unsigned feature);
+
 #endif

@@ -54,7 +54,10 @@
 	x(no_xattr,		ENODATA, "no such attribute")			\
 	x(xattr_unsupported,	EOPNOTSUPP, "unsupported xattr namespace")	\
 	x(acl_invalid,		EINVAL,	"invalid POSIX ACL")			\
-	x(fs_inconsistent,	EIO,	"filesystem is inconsistent")
+	x(fs_inconsistent,	EIO,	"filesystem is inconsistent")		\
+	x(inode_not_found,	ENOENT,	"inode not found")			\
+	x(data_read,		EIO,	"no readable copy of the data")		\
+	x(source_read,		EIO,	"cannot read the source")
 
 #define BCH_ERR_START 2048
 
