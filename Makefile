@@ -79,7 +79,14 @@ TOOLS		:= $(patsubst %.c,build/rel/%,$(TOOL_SRCS))
 build/rel/tests/tools/%: build/rel/tests/tools/%.o build/rel/libbcachefs.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-test-tools: $(TOOLS)
+# programs the tests also run inside the kernel VM: static, no library
+GUEST		:= build/guest/treestat
+
+build/guest/%: tests/guest/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o $@ $< -l:libsodium.a
+
+test-tools: $(TOOLS) $(GUEST)
 
 deps:
 	@packaging/install-deps.sh

@@ -1,7 +1,11 @@
 /* bcachefs format: parse the options, then validate, compute geometry and write through libbcachefs/format. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <uuid/uuid.h>
 
 #include "cmd.h"
@@ -83,7 +87,7 @@ static const struct cmd_option format_opts[] = {
 	[FO_no_passphrase] = { "no_passphrase", 0, CMD_ARG_NONE, NULL,
 			    "With --encrypted: leave the master key unencrypted" },
 	[FO_source]	= { "source", 0, CMD_ARG_REQUIRED, "DIR",
-			    "Copy this directory tree into the new filesystem (not implemented yet)" },
+			    "Copy this directory tree into the new filesystem (owners, modes, times, xattrs, hardlinks)" },
 	[FO_no_initialize] = { "no_initialize", 0, CMD_ARG_NONE, NULL,
 			    "Write only the superblocks; the kernel initializes the filesystem at first mount" },
 	[FO_dry_run]	= { "dry_run", 'n', CMD_ARG_NONE, NULL,
@@ -246,6 +250,9 @@ static int fs_arg(const struct cmd_def *def, struct format_args *a, unsigned row
 		return 0;
 	case FO_version:
 		return version_arg(def, a, arg);
+	case FO_source:
+		a->opts.source = arg;
+		return 0;
 	}
 	return 0;
 }
@@ -500,26 +507,90 @@ static int not_implemented(const struct format_args *a)
 		cmd_err("--encrypted: encryption is not implemented yet; nothing was written");
 		return CMD_EXIT_ERROR;
 	}
-	if (a->seen & (1ULL << FO_source)) {
-		cmd_err("--source: copying a directory tree in is not implemented yet; nothing was written");
+	return 0;
+}
+
+/* The source must be a readable directory before anything is written. */
+static int source_check(const struct format_args *a)
+{
+	struct stat st;
+
+	if (!a->opts.source)
+		return 0;
+	if (stat(a->opts.source, &st)) {
+		cmd_err("--source %s: %s; nothing was written", a->opts.source, strerror(errno));
+		return CMD_EXIT_ERROR;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		cmd_err("--source %s: not a directory; nothing was written", a->opts.source);
+		return CMD_EXIT_ERROR;
+	}
+	if (access(a->opts.source, R_OK | X_OK)) {
+		cmd_err("--source %s: %s; nothing was written", a->opts.source, strerror(errno));
 		return CMD_EXIT_ERROR;
 	}
 	return 0;
+}
+
+struct copy_progress {
+	struct timespec last;
+	bool shown;
+};
+
+/* A status line on a terminal, at most ten times a second. */
+static void copy_progress(void *ctx, const struct bch_import_stats *s)
+{
+	struct copy_progress *p = ctx;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - p->last.tv_sec) * 1000000000LL + now.tv_nsec - p->last.tv_nsec < 100000000LL)
+		return;
+	p->last = now;
+	p->shown = true;
+	fprintf(stderr, "\rcopying: %llu entries, %llu MiB\033[K",
+		(unsigned long long)s->entries, (unsigned long long)(s->bytes >> 20));
 }
 
 static int format(struct format_args *a)
 {
 	struct printbuf err = PRINTBUF;
 	bool init = initializes(a) && !a->dry_run;
-	int ret = devs_open(a, &err) ?:
+	int ret = source_check(a);
+
+	if (ret)
+		return ret;
+	ret = devs_open(a, &err) ?:
 		bch_format_validate(&a->opts, a->devs, a->nr_devs, &err) ?:
 		bch_format_geometry(&a->opts, a->devs, a->nr_devs, &err) ?:
 		build_and_write(a, !a->dry_run, &err);
 
 	/* the filesystem opens the devices itself */
 	devs_close(a);
-	if (!ret && init)
+	if (!ret && init) {
+		struct copy_progress p = { .shown = false };
+		struct printbuf warnings = PRINTBUF;
+		struct bch_import_stats stats = { 0 };
+		struct bch_import_opts io = {
+			.progress = !a->quiet && isatty(2) ? copy_progress : NULL,
+			.progress_ctx = &p,
+			.warnings = &warnings,
+		};
+
+		a->opts.import = &io;
+		a->opts.import_stats = &stats;
 		ret = bch_format_initialize(&a->opts, a->devs, a->nr_devs, &err);
+		if (p.shown)
+			fputc('\n', stderr);
+		if (warnings.pos)
+			cmd_err("%s", pb_cstr(&warnings));
+		if (a->opts.source && !ret && a->verbose)
+			printf("copied %llu entries (%llu hardlinks, %llu xattrs), %llu bytes from %s\n",
+			       (unsigned long long)stats.entries, (unsigned long long)stats.hardlinks,
+			       (unsigned long long)stats.xattrs, (unsigned long long)stats.bytes,
+			       a->opts.source);
+		pb_exit(&warnings);
+	}
 	if (err.pos)
 		cmd_err("%s", pb_cstr(&err));
 	pb_exit(&err);

@@ -4,6 +4,7 @@
 
 #include "bcachefs/format.h"
 #include "sb/opts.h"
+#include "import/import.h"
 #include "util/printbuf.h"
 
 struct bch_dev;
@@ -51,6 +52,11 @@ struct bch_format_opts {
 	u8 user_uuid[16];		/* zero: random */
 	u32 superblock_size;		/* bytes: the largest a copy may grow to */
 	u16 version;			/* metadata version written */
+
+	/* a directory tree copied in by bch_format_initialize() (NULL: none) */
+	const char *source;
+	const struct bch_import_opts *import;	/* progress and warnings, may be NULL */
+	struct bch_import_stats *import_stats;	/* filled when source is set */
 
 	/* set by bch_format_geometry() when zero (preset them to repeat a format) */
 	u8 uuid[16];			/* internal uuid */
@@ -146,7 +152,8 @@ int bch_format_write_sb(const struct bch_format_dev *, const struct bch_sb *,
  * closed): opens the new filesystem and initializes it as the kernel's
  * first mount would (journal buckets, superblock and journal bucket
  * marks, free space, root subvolume, snapshot and snapshot tree, root
- * directory and lost+found), then shuts it down cleanly.
+ * directory and lost+found), copies opts->source in when given
+ * (import/import.h), then shuts it down cleanly.
  */
 int bch_format_initialize(const struct bch_format_opts *, const struct bch_format_dev *,
 			  unsigned nr, struct printbuf *err);

@@ -317,6 +317,16 @@ static int commit(struct btree_trans *t, const char *what, struct printbuf *err)
 	return ret;
 }
 
+static int copy_source(struct bch_fs *c, const struct bch_format_opts *opts, struct printbuf *err)
+{
+	struct bch_import_stats stats;
+
+	if (!opts->source)
+		return 0;
+	return bch_import_tree(c, opts->source, opts->import,
+			       opts->import_stats ? opts->import_stats : &stats, err);
+}
+
 static int initialize(struct bch_fs *c, const struct bch_format_opts *opts, struct printbuf *err)
 {
 	struct btree_trans t;
@@ -345,6 +355,7 @@ static int initialize(struct bch_fs *c, const struct bch_format_opts *opts, stru
 		bch_allocator_start(c, err) ?:
 		subvolume_keys(&t) ?: root_dir(&t, opts) ?:
 		commit(&t, "creating the root directory", err) ?:
+		copy_source(c, opts, err) ?:
 		bch_fs_clean_shutdown(c, err);
 	bch_trans_exit(&t);
 	return ret;

@@ -33,18 +33,6 @@ static int root_snapshot(struct bch_ns *ns, struct printbuf *err)
 	return 0;
 }
 
-/* Journal entries between overlay flushes: a quarter of the smallest journal (a jset fills a bucket at most). */
-static u64 flush_interval(const struct bch_fs *c)
-{
-	unsigned nr = ~0U;
-
-	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++)
-		if (c->devs[i] && c->devs[i]->nr_journal_buckets &&
-		    c->devs[i]->nr_journal_buckets < nr)
-			nr = c->devs[i]->nr_journal_buckets;
-	return nr == ~0U || nr < 8 ? 1 : nr / 4;
-}
-
 int bch_ns_init(struct bch_ns *ns, struct bch_fs *c, struct printbuf *err)
 {
 	bool new_siphash = c->sb.features & (1ULL << BCH_FEATURE_new_siphash);
@@ -57,8 +45,6 @@ int bch_ns_init(struct bch_ns *ns, struct bch_fs *c, struct printbuf *err)
 	ns->inum_max = bch_sb_opt_get(c->disk_sb.sb, BCH_SB_OPT_inodes_32bit)
 		? 1ULL << 31 : 1ULL << 63;
 	ns->inum_hint = BLOCKDEV_INODE_MAX;
-	ns->flush_every_jsets = flush_interval(c);
-	ns->flush_from_seq = c->journal.w.seq;
 	if (ns->new_hash_type >= BCH_STR_HASH_NR) {
 		pb_printf(err, "unknown str_hash option %u", c->sb.str_hash_type);
 		return -BCH_ERR_bad_argument;
@@ -71,17 +57,10 @@ void bch_ns_exit(struct bch_ns *ns)
 	bch_trans_exit(&ns->t);
 }
 
+/* The commit flushes the btree itself when the journal is half full (bch_btree_reclaim). */
 int bch_ns_commit(struct bch_ns *ns, struct printbuf *err)
 {
-	struct bch_fs *c = ns->c;
-	int ret = bch_trans_commit(&ns->t, err);
-
-	if (ret || c->journal.w.seq - ns->flush_from_seq < ns->flush_every_jsets)
-		return ret;
-	/* the new last_seq reaches the disk with the flush jset: buckets free up */
-	ret = bch_btree_flush_all(c, err) ?: bch_journal_flush(c, err);
-	ns->flush_from_seq = c->journal.w.seq;
-	return ret;
+	return bch_trans_commit(&ns->t, err);
 }
 
 /* Commits the operation's updates, or forgets them after an error. */

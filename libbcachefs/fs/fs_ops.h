@@ -18,9 +18,7 @@ void bch_ns_exit(struct bch_ns *);
 
 /*
  * Commits what the session's transaction holds (the operations below do
- * it themselves), then writes the overlay into btree nodes and flushes
- * the journal when enough journal entries were written since the last
- * time, so the journal never fills.
+ * it themselves); the commit keeps the journal from filling itself.
  */
 int bch_ns_commit(struct bch_ns *, struct printbuf *err);
 

@@ -11,9 +11,7 @@
 
 /*
  * A writing session on the namespace of an open, writable filesystem
- * (after bch_fs_start_write): every operation runs in `t` and commits,
- * and the session writes the overlay into btree nodes often enough that
- * the journal never fills.
+ * (after bch_fs_start_write): every operation runs in `t` and commits.
  */
 struct bch_ns {
 	struct bch_fs *c;
@@ -23,8 +21,6 @@ struct bch_ns {
 	unsigned new_hash_type;		/* enum bch_str_hash_type of new inodes */
 	u64 inum_max;			/* inode numbers are below this */
 	u64 inum_hint;			/* where the search for a free number starts */
-	u64 flush_from_seq;		/* journal seq when the overlay was last written */
-	u64 flush_every_jsets;		/* write the overlay after this many journal entries */
 	s64 now_override;		/* nonzero: the time every operation uses (tests) */
 };
 

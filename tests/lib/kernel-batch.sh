@@ -5,8 +5,14 @@
 #	kb_init DIR            work in DIR (made; shared with the guest): writes
 #	                       the source tree (tests/lib/tree-tar.py, ~5000
 #	                       files) and the checksums read back
+#	kb_init_steps DIR FILE work in DIR, the guest running the steps() of
+#	                       FILE (busybox sh, `s NAME` before each step,
+#	                       set -e; $devs the device list, $o the output
+#	                       folder in the share) instead of the tree copy
 #	kb_add NAME FILE...    one filesystem, its device image files in order
 #	kb_run                 run them all (see below); blocks
+#	kb_extract NAME FILE...  after kb_run with KB_KEEP_PACKS=1: the images of
+#	                       NAME as the guest left them, copied to FILEs
 #	kb_run_background LOG  kb_run in a new bash process, output to LOG;
 #	                       its pid in KB_PID (see there why)
 #	kb_check_run NAME      test body: the guest mounted NAME, copied the
@@ -60,6 +66,13 @@ kb_init() {
 	python3 "$BCH_ROOT/tests/lib/tree-tar.py" "$KB_DIR/tree.tar" "$KB_DIR/manifest" &&
 	# read back a tenth of the files and every large one
 	awk 'NR % 10 == 0 || /big-/' "$KB_DIR/manifest" > "$KB_DIR/sample.md5"
+}
+
+kb_init_steps() {
+	KB_DIR=$1
+	mkdir -p "$KB_DIR/out" &&
+	: > "$KB_DIR/filesystems" &&
+	cp "$2" "$KB_DIR/steps.sh"
 }
 
 kb_add() {
@@ -120,7 +133,9 @@ kb_guest_prologue() {
 	cat <<-'EOF'
 	DISK=/dev/vda
 	TAINT0=$(cat /proc/sys/kernel/tainted)
-	cp /host/tree.tar /tmp/tree.tar && cp /host/sample.md5 /tmp/sample.md5 || exit 1
+	if [ -f /host/tree.tar ]; then
+		cp /host/tree.tar /tmp/tree.tar && cp /host/sample.md5 /tmp/sample.md5 || exit 1
+	fi
 	uptime_s() { cut -d' ' -f1 /proc/uptime; }
 	stop_now() {
 		echo o > /proc/sysrq-trigger
@@ -145,6 +160,7 @@ kb_guest_prologue() {
 		umount /mnt
 		s ok
 	}
+	[ -f /host/steps.sh ] && . /host/steps.sh
 	row() {
 		o=/host/out/$1
 		shift
@@ -258,8 +274,8 @@ kb_batch() {
 		mapfile -t todo < <(kb_boot "$batch" $n "${todo[@]}")
 		[ -f "$KB_DIR/unavailable.$batch" ] && break
 	done
-	# the images after the guest wrote them: large, and only for debugging
-	[ -n "${BCH_TEST_DEBUG:-}" ] || rm -f "$KB_DIR/pack$batch.img"
+	# the images after the guest wrote them: large, kept for kb_extract or debugging
+	[ -n "${BCH_TEST_DEBUG:-}${KB_KEEP_PACKS:-}" ] || rm -f "$KB_DIR/pack$batch.img"
 }
 
 kb_run() {
@@ -289,6 +305,24 @@ kb_run_background() {
 	KB_DIR=$KB_DIR bash -c '. "$BCH_ROOT/tests/lib/kernel-batch.sh" && kb_run' \
 		> "$1" 2>&1 &
 	KB_PID=$!
+}
+
+kb_extract() {
+	local name=$1 f line batch off i=0 sizes=()
+	shift
+	for f in "$KB_DIR"/pack*.offsets; do
+		line=$(awk -v n="$name" '$1 == n' "$f")
+		[ -n "$line" ] && batch=${f%.offsets} && break
+	done
+	[ -n "$line" ] && [ -f "$batch.img" ] || { echo "no pack holds $name"; return 1; }
+	read -r -a sizes < <(awk -v n="$name" '$1 == n { for (i = 2; i <= NF; i++) printf "%s ", $i }' "$KB_DIR/filesystems" |
+		xargs -r stat -c %s)
+	for off in ${line#* }; do
+		dd if="$batch.img" of="$1" bs=1M iflag=skip_bytes,count_bytes skip="$off" \
+			count="${sizes[$i]}" conv=sparse status=none || return 1
+		i=$((i + 1))
+		shift
+	done
 }
 
 kb_unavailable() {

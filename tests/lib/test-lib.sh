@@ -198,6 +198,17 @@ test_must_fail() {
 
 # test_cmp EXPECTED ACTUAL: succeed when the files are identical, else show
 # a unified diff (EXPECTED is the "-" side).
+# test_expect_code CODE CMD...: CMD exits with status CODE
+test_expect_code() {
+	local want=$1 rc
+	shift
+	"$@"
+	rc=$?
+	[ "$rc" = "$want" ] && return 0
+	echo "test_expect_code: '$*' exited $rc, not $want" >&2
+	return 1
+}
+
 test_cmp() {
 	[ $# -eq 2 ] || { echo "test_cmp: takes EXPECTED ACTUAL" >&2; return 2; }
 	cmp -s -- "$1" "$2" && return 0
