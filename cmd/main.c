@@ -11,9 +11,11 @@ extern const struct cmd_def cmd_list_def;
 extern const struct cmd_def cmd_show_super_def;
 extern const struct cmd_def cmd_list_journal_def;
 extern const struct cmd_def cmd_cat_def;
+extern const struct cmd_def cmd_fsck_def;
 
 const struct cmd_def *const bch_cmds[] = {
 	&cmd_format_def,
+	&cmd_fsck_def,
 	&cmd_show_super_def,
 	&cmd_list_def,
 	&cmd_list_journal_def,

@@ -1,0 +1,77 @@
+/* The fsck passes in the kernel's order, and running them. */
+#include "fsck/fsck.h"
+#include "fsck/passes.h"
+#include "core/shutdown.h"
+#include "util/errcode.h"
+
+/* name, stable id (recovery_passes_types.h), our function (NULL: not yet) */
+#define BCH_FSCK_PASSES(p)						\
+	p(check_topology,		 4, NULL)			\
+	p(check_allocations,		 5, NULL)			\
+	p(check_alloc_info,		10, NULL)			\
+	p(check_lrus,			11, NULL)			\
+	p(check_btree_backpointers,	12, NULL)			\
+	p(check_backpointers_to_extents, 13, NULL)			\
+	p(check_extents_to_backpointers, 14, NULL)			\
+	p(check_alloc_to_lru_refs,	15, NULL)			\
+	p(check_snapshot_trees,		18, NULL)			\
+	p(check_snapshots,		19, NULL)			\
+	p(check_subvols,		20, NULL)			\
+	p(check_subvol_children,	35, NULL)			\
+	p(delete_dead_snapshots,	21, NULL)			\
+	p(check_inodes,			24, NULL)			\
+	p(check_extents,		25, NULL)			\
+	p(check_indirect_extents,	26, NULL)			\
+	p(check_dirents,		27, NULL)			\
+	p(check_xattrs,			28, NULL)			\
+	p(check_root,			29, NULL)			\
+	p(check_unreachable_inodes,	40, NULL)			\
+	p(check_subvolume_structure,	36, NULL)			\
+	p(check_directory_structure,	30, NULL)			\
+	p(check_nlinks,			31, NULL)
+
+const struct bch_fsck_pass bch_fsck_passes[] = {
+#define p(name, id, fn) { #name, id, fn },
+	BCH_FSCK_PASSES(p)
+#undef p
+};
+const unsigned bch_fsck_nr_passes = sizeof(bch_fsck_passes) / sizeof(bch_fsck_passes[0]);
+
+int bch_fsck_start_write(struct bch_fsck *f)
+{
+	int ret;
+
+	if (f->writing)
+		return 0;
+	if (f->mode == BCH_FSCK_NO)
+		return bch_fsck_op_error(f, -BCH_ERR_bad_argument, "a repair was attempted in -n mode");
+	ret = bch_fs_start_write(f->c, &f->err);
+	if (ret)
+		return bch_fsck_op_error(f, ret, "could not start writing");
+	f->writing = true;
+	return 0;
+}
+
+int bch_fsck_run(struct bch_fsck *f)
+{
+	int ret = 0;
+
+	for (unsigned i = 0; i < bch_fsck_nr_passes && !ret; i++) {
+		const struct bch_fsck_pass *p = &bch_fsck_passes[i];
+
+		if (!p->fn)
+			continue;
+		if (f->verbose)
+			bch_fsck_info(f, "%s...", p->name);
+		ret = p->fn(f);
+		if (ret && !f->op_error)
+			bch_fsck_op_error(f, ret, "%s failed", p->name);
+	}
+	if (f->writing && !ret) {
+		ret = bch_fsck_record_errors(f, &f->err) ?:
+			bch_fs_clean_shutdown(f->c, &f->err);
+		if (ret)
+			bch_fsck_op_error(f, ret, "shutting down");
+	}
+	return ret;
+}

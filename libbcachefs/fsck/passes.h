@@ -1,0 +1,7 @@
+/* The pass functions, one file per pass group (fsck/alloc_checks.c, fsck/ns_checks.c, ...). */
+#ifndef BCH_FSCK_PASSES_H
+#define BCH_FSCK_PASSES_H
+
+#include "fsck/fsck.h"
+
+#endif
