@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../lib/collide.h"
 #include "btree/trans.h"
 #include "core/fs.h"
 #include "core/shutdown.h"
@@ -251,54 +252,6 @@ static int truncates(struct build *b)
 	return 0;
 }
 
-/* 12 letters and digits from i: names a linear hash (crc32c) may map together. */
-static void name_of(u32 i, char *n)
-{
-	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	u64 z = (i + 1) * 0x9e3779b97f4a7c15ULL;
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	for (unsigned j = 0; j < 12; j++, z = z / 62 + (z % 62) * 0x2545f4914f6cdd1dULL)
-		n[j] = set[z % 62];
-	n[12] = 0;
-}
-
-struct hashed {
-	u64 h;
-	u32 i;
-};
-
-static int hashed_cmp(const void *x, const void *y)
-{
-	const struct hashed *p = x, *q = y;
-
-	return p->h < q->h ? -1 : p->h > q->h;
-}
-
-/* Two names of one hash in dir (a crc32c directory: 32-bit hashes), among 2^18. */
-static bool collision(const struct bch_inode_unpacked *d, char *a, char *c)
-{
-	enum { NR = 1 << 18 };
-	struct hashed *v = calloc(NR, sizeof(*v));
-	bool found = false;
-	char n[16];
-
-	for (u32 i = 0; i < NR; i++) {
-		name_of(i, n);
-		v[i] = (struct hashed) { bch_dirent_name_hash(d, n, strlen(n)), i };
-	}
-	qsort(v, NR, sizeof(*v), hashed_cmp);
-	for (u32 i = 1; i < NR && !found; i++)
-		if (v[i].h == v[i - 1].h) {
-			name_of(v[i - 1].i, a);
-			name_of(v[i].i, c);
-			found = true;
-		}
-	free(v);
-	return found;
-}
-
 /* A crc32c directory with a hash collision; the first entry's unlink leaves a whiteout. */
 static int collisions(struct build *b)
 {
@@ -312,7 +265,7 @@ static int collisions(struct build *b)
 	b->ns.new_hash_type = saved;
 	TRY(b, "read /crc", bch_ns_inode_get(&b->ns, dir, &d, &b->err));
 	b->step = "find a collision";
-	if (!collision(&d, a, c))
+	if (!collide_names(&d, a, c))
 		return fail(b, -BCH_ERR_fs_inconsistent);
 	for (u32 i = 0; i < 1000; i++) {
 		snprintf(n, sizeof(n), "n%u", i);

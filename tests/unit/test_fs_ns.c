@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/collide.h"
 #include "btree/trans.h"
 #include "core/fs.h"
 #include "core/shutdown.h"
@@ -183,55 +184,6 @@ START_TEST(test_create_fields)
 }
 END_TEST
 
-/* 12 letters and digits from i (CRC is linear: names that differ in few bytes never collide). */
-static void name_of(u32 i, char *n)
-{
-	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	u64 z = (i + 1) * 0x9e3779b97f4a7c15ULL;
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	for (unsigned j = 0; j < 12; j++, z = z / 62 + (z % 62) * 0x2545f4914f6cdd1dULL)
-		n[j] = set[z % 62];
-	n[12] = 0;
-}
-
-struct pair {
-	u64 h;
-	u32 i;
-};
-
-static int pair_cmp(const void *x, const void *y)
-{
-	const struct pair *p = x, *q = y;
-
-	return p->h < q->h ? -1 : p->h > q->h;
-}
-
-/* Two names of one hash in a crc32c directory: found among many by their hashes. */
-static bool colliding_names(const struct bch_inode_unpacked *d, char *a, char *b)
-{
-	enum { NR = 1 << 18 };
-	struct pair *v = calloc(NR, sizeof(*v));
-	bool found = false;
-
-	for (u32 i = 0; i < NR; i++) {
-		char n[16];
-
-		name_of(i, n);
-		v[i] = (struct pair) { bch_dirent_name_hash(d, n, strlen(n)), i };
-	}
-	qsort(v, NR, sizeof(*v), pair_cmp);
-	for (u32 i = 1; i < NR && !found; i++)
-		if (v[i].h == v[i - 1].h) {
-			name_of(v[i - 1].i, a);
-			name_of(v[i].i, b);
-			found = true;
-		}
-	free(v);
-	return found;
-}
-
 START_TEST(test_hash_collisions)
 {
 	char a[16], b[16];
@@ -242,7 +194,7 @@ START_TEST(test_hash_collisions)
 	d = mk(ROOT, "crc", S_IFDIR | 0755);
 	du = iget(d);
 	ck_assert_uint_eq(bch_inode_str_hash(&du), BCH_STR_HASH_crc32c);
-	ck_assert(colliding_names(&du, a, b));
+	ck_assert(collide_names(&du, a, b));
 	h = bch_dirent_name_hash(&du, a, strlen(a));
 	ia = mk(d, a, S_IFREG | 0644);
 	ib = mk(d, b, S_IFREG | 0644);
