@@ -44,12 +44,12 @@ static int hash_chain_ok(struct hash_ctx *s, struct bkey_s_c k, u64 hash)
 		return 0;
 	bch_btree_iter_init(&it, s->f->c, s->desc->btree, SPOS(k.k->p.inode, hash, k.k->p.snapshot), 0);
 	while ((ret = bch_btree_iter_peek(&it, &k2)) > 0) {
-		if (bpos_ge(k2.k->p, k.k->p)) {
-			ret = 1;
-			break;
-		}
 		if (k2.k->p.inode != k.k->p.inode || k2.k->p.offset != want) {
 			ret = 0;
+			break;
+		}
+		if (bpos_ge(k2.k->p, k.k->p)) {
+			ret = 1;
 			break;
 		}
 		want++;

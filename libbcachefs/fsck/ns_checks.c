@@ -218,12 +218,14 @@ static int inode_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	if (ret)
 		return ret;
 	unlinked = u.bi_flags & (1U << BCH_INODE_unlinked);
-	if (unlinked && u.bi_dir && !f->op_error &&
-	    bch_fsck_problem(f, BCH_FSCK_ERR_inode_unlinked_but_has_dirent,
-			     "inode %llu unlinked but has dirent %llu:%llu", (unsigned long long)u.bi_inum,
-			     (unsigned long long)u.bi_dir, (unsigned long long)u.bi_dir_offset)) {
+	if (unlinked && u.bi_dir && !f->op_error) {
+		/* fixed or not, the deleted list is not its problem */
 		unlinked = false;
-		ret = ns_fix_inode(&s->x, u.bi_inum, clear_unlinked, NULL);
+		if (bch_fsck_problem(f, BCH_FSCK_ERR_inode_unlinked_but_has_dirent,
+				     "inode %llu unlinked but has dirent %llu:%llu",
+				     (unsigned long long)u.bi_inum, (unsigned long long)u.bi_dir,
+				     (unsigned long long)u.bi_dir_offset))
+			ret = ns_fix_inode(&s->x, u.bi_inum, clear_unlinked, NULL);
 	}
 	if (ret || !unlinked)
 		return ret;
