@@ -14,21 +14,21 @@
 	p(check_backpointers_to_extents, 13, NULL)			\
 	p(check_extents_to_backpointers, 14, NULL)			\
 	p(check_alloc_to_lru_refs,	15, NULL)			\
-	p(check_snapshot_trees,		18, NULL)			\
-	p(check_snapshots,		19, NULL)			\
-	p(check_subvols,		20, NULL)			\
+	p(check_snapshot_trees,		18, bch_check_snapshot_trees)			\
+	p(check_snapshots,		19, bch_check_snapshots)			\
+	p(check_subvols,		20, bch_check_subvols)			\
 	p(check_subvol_children,	35, NULL)			\
 	p(delete_dead_snapshots,	21, NULL)			\
-	p(check_inodes,			24, NULL)			\
-	p(check_extents,		25, NULL)			\
+	p(check_inodes,			24, bch_check_inodes)			\
+	p(check_extents,		25, bch_check_extents)			\
 	p(check_indirect_extents,	26, NULL)			\
-	p(check_dirents,		27, NULL)			\
-	p(check_xattrs,			28, NULL)			\
-	p(check_root,			29, NULL)			\
-	p(check_unreachable_inodes,	40, NULL)			\
+	p(check_dirents,		27, bch_check_dirents)			\
+	p(check_xattrs,			28, bch_check_xattrs)			\
+	p(check_root,			29, bch_check_root)			\
+	p(check_unreachable_inodes,	40, bch_check_unreachable_inodes)			\
 	p(check_subvolume_structure,	36, NULL)			\
-	p(check_directory_structure,	30, NULL)			\
-	p(check_nlinks,			31, NULL)
+	p(check_directory_structure,	30, bch_check_directory_structure)			\
+	p(check_nlinks,			31, bch_check_nlinks)
 
 const struct bch_fsck_pass bch_fsck_passes[] = {
 #define p(name, id, fn) { #name, id, fn },

@@ -3,5 +3,6 @@
 #define BCH_FSCK_PASSES_H
 
 #include "fsck/fsck.h"
+#include "fsck/ns_common.h"
 
 #endif

@@ -1,0 +1,534 @@
+/* fsck passes over snapshots, subvolumes, inodes, extents, the root, reachability and link counts (one snapshot). */
+#include <stdlib.h>
+
+#include "fsck/ns_common.h"
+#include "btree/iter.h"
+#include "btree/trans.h"
+#include "fs/hash_table.h"
+#include "fs/inode_alloc.h"
+#include "keys/dirent.h"
+#include "keys/key_types.h"
+#include "util/errcode.h"
+
+/* Calls fn on every live key of btree; fn returns 0 to go on, else stops the walk. */
+typedef int (*ns_key_fn)(struct bch_fsck *, struct bkey_s_c, void *ctx);
+
+static int ns_walk(struct bch_fsck *f, enum btree_id btree, ns_key_fn fn, void *ctx)
+{
+	struct btree_iter it;
+	struct bkey_s_c k;
+	int ret;
+
+	bch_btree_iter_init(&it, f->c, btree, POS_MIN, 0);
+	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
+		ret = fn(f, k, ctx);
+		if (ret)
+			break;
+		bch_btree_iter_advance(&it);
+	}
+	if (ret < 0 && !f->op_error)
+		bch_fsck_op_error(f, ret, "walking btree %u: %s", btree, it.err.buf ?: "");
+	bch_btree_iter_exit(&it);
+	return ret < 0 ? ret : 0;
+}
+
+static void key_text(struct printbuf *b, struct bch_fsck *f, struct bkey_s_c k)
+{
+	pb_reset(b);
+	bch_bkey_val_to_text(b, f->c, k);
+}
+
+/* ---- snapshots and subvolumes: only the root subvolume and its snapshot ---- */
+
+struct single_ctx {
+	struct printbuf buf;
+	unsigned nr;
+};
+
+static int snapshot_tree_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
+{
+	struct single_ctx *s = p;
+	const struct bch_snapshot_tree *st = k.v;
+
+	if (k.k->type != KEY_TYPE_snapshot_tree)
+		return 0;
+	s->nr++;
+	key_text(&s->buf, f, k);
+	if (le32_to_cpu(st->root_snapshot) != BCH_NS_ROOT_SNAPSHOT &&
+	    bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_tree_to_missing_snapshot,
+			     "snapshot tree points to a missing snapshot: %s", s->buf.buf))
+		bch_fsck_fix_failed(f, BCH_FSCK_ERR_snapshot_tree_to_missing_snapshot);
+	else if (le32_to_cpu(st->master_subvol) != BCH_NS_ROOT_SUBVOL &&
+		 bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_tree_to_missing_subvol,
+				  "snapshot tree points to a missing subvolume: %s", s->buf.buf))
+		bch_fsck_fix_failed(f, BCH_FSCK_ERR_snapshot_tree_to_missing_subvol);
+	return 0;
+}
+
+int bch_check_snapshot_trees(struct bch_fsck *f)
+{
+	struct single_ctx s = { PRINTBUF };
+	int ret = ns_walk(f, BTREE_ID_snapshot_trees, snapshot_tree_key, &s);
+
+	pb_exit(&s.buf);
+	return ret;
+}
+
+static int snapshot_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
+{
+	struct single_ctx *s = p;
+	const struct bch_snapshot *sn = k.v;
+
+	if (k.k->type != KEY_TYPE_snapshot)
+		return 0;
+	key_text(&s->buf, f, k);
+	if (k.k->p.offset != BCH_NS_ROOT_SNAPSHOT || le32_to_cpu(sn->parent)) {
+		if (bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_parent_bad,
+				     "snapshot other than the root one (not supported here): %s", s->buf.buf))
+			bch_fsck_fix_failed(f, BCH_FSCK_ERR_snapshot_parent_bad);
+	} else if (le32_to_cpu(sn->tree) != 1 &&
+		   bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_to_bad_snapshot_tree,
+				    "snapshot points to a missing snapshot tree: %s", s->buf.buf))
+		bch_fsck_fix_failed(f, BCH_FSCK_ERR_snapshot_to_bad_snapshot_tree);
+	return 0;
+}
+
+int bch_check_snapshots(struct bch_fsck *f)
+{
+	struct single_ctx s = { PRINTBUF };
+	int ret = ns_walk(f, BTREE_ID_snapshots, snapshot_key, &s);
+
+	pb_exit(&s.buf);
+	return ret;
+}
+
+static int subvol_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
+{
+	struct single_ctx *s = p;
+	const struct bch_subvolume *sv = k.v;
+	struct btree_trans t;
+	union { struct bkey_i k; u64 pad[64]; } ik;
+	int ret;
+
+	if (k.k->type != KEY_TYPE_subvolume)
+		return 0;
+	key_text(&s->buf, f, k);
+	if (le32_to_cpu(sv->snapshot) != BCH_NS_ROOT_SNAPSHOT) {
+		if (bch_fsck_problem(f, BCH_FSCK_ERR_subvol_snapshot_bad,
+				     "subvolume in a snapshot other than the root one (not supported here): %s",
+				     s->buf.buf))
+			bch_fsck_fix_failed(f, BCH_FSCK_ERR_subvol_snapshot_bad);
+		return 0;
+	}
+	bch_trans_init(&t, f->c);
+	ret = bch_trans_lookup(&t, BTREE_ID_inodes, 0,
+			       SPOS(0, le64_to_cpu(sv->inode), BCH_NS_ROOT_SNAPSHOT),
+			       &ik.k, 64, &f->err);
+	bch_trans_exit(&t);
+	if (ret < 0)
+		return ret;
+	if ((!ret || !bkey_is_inode(&ik.k.k)) &&
+	    bch_fsck_problem(f, BCH_FSCK_ERR_subvol_to_missing_root,
+			     "subvolume points to a missing root inode: %s", s->buf.buf))
+		bch_fsck_fix_failed(f, BCH_FSCK_ERR_subvol_to_missing_root);
+	return 0;
+}
+
+int bch_check_subvols(struct bch_fsck *f)
+{
+	struct single_ctx s = { PRINTBUF };
+	int ret = ns_walk(f, BTREE_ID_subvolumes, subvol_key, &s);
+
+	pb_exit(&s.buf);
+	return ret;
+}
+
+/* ---- inodes ---- */
+
+struct inode_ctx {
+	struct ns_fix x;
+	struct btree_trans t;		/* lookups only */
+	struct printbuf buf;
+	union { struct bkey_i k; u64 pad[BCH_HASH_KEY_U64s]; } key;
+};
+
+static void clear_backpointer(struct bch_inode_unpacked *u, void *ctx)
+{
+	(void)ctx;
+	u->bi_dir = 0;
+	u->bi_dir_offset = 0;
+}
+
+static void clear_unlinked(struct bch_inode_unpacked *u, void *ctx)
+{
+	(void)ctx;
+	u->bi_flags &= ~(1U << BCH_INODE_unlinked);
+}
+
+static int lookup(struct inode_ctx *s, enum btree_id btree, struct bpos pos)
+{
+	int ret = bch_trans_lookup(&s->t, btree, 0, pos, &s->key.k, BCH_HASH_KEY_U64s, &s->x.f->err);
+
+	bch_trans_reset(&s->t);
+	return ret;
+}
+
+static int inode_dirent_check(struct bch_fsck *f, struct inode_ctx *s,
+			      const struct bch_inode_unpacked *u)
+{
+	int ret = lookup(s, BTREE_ID_dirents, SPOS(u->bi_dir, u->bi_dir_offset, u->bi_snapshot));
+	enum bch_fsck_err e;
+
+	if (ret < 0)
+		return ret;
+	if (!ret || s->key.k.k.type != KEY_TYPE_dirent)
+		e = BCH_FSCK_ERR_inode_points_to_missing_dirent;
+	else if (bch_dirent_inum(bkey_i_to_s_c(&s->key.k)) != u->bi_inum)
+		e = BCH_FSCK_ERR_inode_points_to_wrong_dirent;
+	else
+		return 0;
+	if (!bch_fsck_problem(f, e, "inode %llu points to %s dirent %llu:%llu",
+			      (unsigned long long)u->bi_inum,
+			      e == BCH_FSCK_ERR_inode_points_to_missing_dirent ? "a missing" : "a wrong",
+			      (unsigned long long)u->bi_dir, (unsigned long long)u->bi_dir_offset))
+		return 0;
+	return ns_fix_inode(&s->x, u->bi_inum, clear_backpointer, NULL);
+}
+
+static int deleted_list_add(struct inode_ctx *s, struct bpos p)
+{
+	struct bkey_i k = { .k = { .u64s = BKEY_U64s, .type = KEY_TYPE_set, .p = p } };
+	int ret = ns_fix_begin(&s->x) ?:
+		  bch_trans_update(&s->x.ns.t, BTREE_ID_deleted_inodes, 0, &k, BCH_UPDATE_NO_TRIGGERS);
+
+	return ret ?: ns_fix_commit(&s->x, "a deleted_inodes key");
+}
+
+static int inode_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
+{
+	struct inode_ctx *s = p;
+	struct bch_inode_unpacked u;
+	bool unlinked;
+	int ret = 0;
+
+	if (!bkey_is_inode(k.k) || bch_inode_unpack(k, &u))
+		return 0;
+	if (u.bi_dir || u.bi_dir_offset)
+		ret = inode_dirent_check(f, s, &u);
+	if (ret)
+		return ret;
+	unlinked = u.bi_flags & (1U << BCH_INODE_unlinked);
+	if (unlinked && u.bi_dir && !f->op_error) {
+		/* fixed or not, the deleted list is not its problem */
+		unlinked = false;
+		if (bch_fsck_problem(f, BCH_FSCK_ERR_inode_unlinked_but_has_dirent,
+				     "inode %llu unlinked but has dirent %llu:%llu",
+				     (unsigned long long)u.bi_inum, (unsigned long long)u.bi_dir,
+				     (unsigned long long)u.bi_dir_offset))
+			ret = ns_fix_inode(&s->x, u.bi_inum, clear_unlinked, NULL);
+	}
+	if (ret || !unlinked)
+		return ret;
+	ret = lookup(s, BTREE_ID_deleted_inodes, k.k->p);
+	if (ret < 0)
+		return ret;
+	if ((!ret || s->key.k.k.type != KEY_TYPE_set) &&
+	    bch_fsck_problem(f, BCH_FSCK_ERR_unlinked_inode_not_on_deleted_list,
+			     "inode %llu:%u unlinked, but not on deleted list",
+			     (unsigned long long)u.bi_inum, k.k->p.snapshot))
+		return deleted_list_add(s, k.k->p);
+	return 0;
+}
+
+int bch_check_inodes(struct bch_fsck *f)
+{
+	struct inode_ctx s = { .x.f = f, .buf = PRINTBUF };
+	int ret;
+
+	bch_trans_init(&s.t, f->c);
+	ret = ns_walk(f, BTREE_ID_inodes, inode_key, &s);
+	bch_trans_exit(&s.t);
+	ns_fix_end(&s.x);
+	pb_exit(&s.buf);
+	return ret;
+}
+
+/* ---- extents ---- */
+
+struct extent_ctx {
+	struct ns_fix x;
+	struct ns_itab tab;
+	struct ns_inode *cur;
+	u64 cur_inum;
+	struct printbuf buf;
+};
+
+static bool extent_is_allocation(unsigned type)
+{
+	return type == KEY_TYPE_extent || type == KEY_TYPE_reservation ||
+	       type == KEY_TYPE_reflink_p || type == KEY_TYPE_reflink_v ||
+	       type == KEY_TYPE_inline_data || type == KEY_TYPE_indirect_inline_data ||
+	       type == KEY_TYPE_error;
+}
+
+static void set_sectors(struct bch_inode_unpacked *u, void *ctx)
+{
+	u->bi_sectors = *(u64 *)ctx;
+}
+
+static int i_sectors_check(struct bch_fsck *f, struct extent_ctx *s)
+{
+	struct ns_inode *i = s->cur;
+
+	if (!i || i->sectors == i->counted || (i->flags & (1U << BCH_INODE_i_sectors_dirty)))
+		return 0;
+	if (!bch_fsck_problem(f, BCH_FSCK_ERR_inode_i_sectors_wrong,
+			      "inode %llu:%u has incorrect i_sectors: got %llu, should be %llu",
+			      (unsigned long long)i->inum, BCH_NS_ROOT_SNAPSHOT,
+			      (unsigned long long)i->sectors, (unsigned long long)i->counted))
+		return 0;
+	return ns_fix_inode(&s->x, i->inum, set_sectors, &i->counted);
+}
+
+/* The key belongs to an existing inode of a type that may have it (key_in_missing_inode etc.). */
+int ns_key_has_inode(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab, enum btree_id btree,
+		     struct bkey_s_c k, struct printbuf *buf, struct ns_inode **out)
+{
+	struct ns_inode *i = ns_itab_find(tab, k.k->p.inode);
+	unsigned dt = i ? ns_dtype(i->mode) : 0;
+	bool ok_type = btree == BTREE_ID_extents ? dt == 8 || dt == 10 :
+		       btree == BTREE_ID_dirents ? dt == 4 : true;
+	enum bch_fsck_err e = !i ? BCH_FSCK_ERR_key_in_missing_inode : BCH_FSCK_ERR_key_in_wrong_inode_type;
+
+	*out = i;
+	if (i && ok_type)
+		return 0;
+	key_text(buf, f, k);
+	*out = NULL;
+	if (bch_fsck_problem(f, e, "key in %s inode:\n  %s", i ? "wrong type of" : "missing", buf->buf))
+		return ns_fix_delete(x, btree, k.k->p) ?: 1;
+	return 1;
+}
+
+static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
+{
+	struct extent_ctx *s = p;
+	struct ns_inode *i;
+	u64 end;
+	int ret;
+
+	if (k.k->type == KEY_TYPE_whiteout || k.k->type == KEY_TYPE_deleted)
+		return 0;
+	if (k.k->p.inode != s->cur_inum) {
+		ret = i_sectors_check(f, s);
+		if (ret)
+			return ret;
+		s->cur = NULL;
+		s->cur_inum = k.k->p.inode;
+		ret = ns_key_has_inode(f, &s->x, &s->tab, BTREE_ID_extents, k, &s->buf, &s->cur);
+		if (ret)
+			return ret < 0 ? ret : 0;
+		s->cur->counted = 0;
+	}
+	i = s->cur;
+	if (!i) {
+		ret = ns_key_has_inode(f, &s->x, &s->tab, BTREE_ID_extents, k, &s->buf, &i);
+		return ret < 0 ? ret : 0;
+	}
+	end = (i->size + ((u64)f->c->sb.block_size << 9) - 1) / ((u64)f->c->sb.block_size << 9) *
+	      f->c->sb.block_size;
+	if (k.k->p.offset > end && k.k->type != KEY_TYPE_reservation) {
+		key_text(&s->buf, f, k);
+		if (bch_fsck_problem(f, BCH_FSCK_ERR_extent_past_end_of_inode,
+				     "extent type past end of inode %llu:%u, i_size %llu\n  %s",
+				     (unsigned long long)i->inum, k.k->p.snapshot,
+				     (unsigned long long)i->size, s->buf.buf))
+			return ns_fix_delete(&s->x, BTREE_ID_extents, k.k->p);
+	}
+	if (extent_is_allocation(k.k->type))
+		i->counted += k.k->size;
+	return 0;
+}
+
+int bch_check_extents(struct bch_fsck *f)
+{
+	struct extent_ctx s = { .x.f = f, .buf = PRINTBUF };
+	int ret = ns_itab_load(f, &s.tab) ?:
+		  ns_walk(f, BTREE_ID_extents, extent_key, &s);
+
+	if (!ret && !f->op_error)
+		ret = i_sectors_check(f, &s);
+	ns_fix_end(&s.x);
+	ns_itab_exit(&s.tab);
+	pb_exit(&s.buf);
+	return ret;
+}
+
+/* ---- the root ---- */
+
+int bch_check_root(struct bch_fsck *f)
+{
+	struct btree_trans t;
+	union { struct bkey_i k; u64 pad[64]; } ik;
+	struct bch_inode_unpacked u;
+	int ret;
+
+	bch_trans_init(&t, f->c);
+	ret = bch_trans_lookup(&t, BTREE_ID_subvolumes, 0, POS(0, BCH_NS_ROOT_SUBVOL), &ik.k, 64, &f->err);
+	if (ret == 0 && bch_fsck_problem(f, BCH_FSCK_ERR_root_subvol_missing, "root subvol missing"))
+		bch_fsck_fix_failed(f, BCH_FSCK_ERR_root_subvol_missing);
+	if (ret >= 0) {
+		bch_trans_reset(&t);
+		ret = bch_trans_lookup(&t, BTREE_ID_inodes, 0, SPOS(0, BCH_ROOT_INO, BCH_NS_ROOT_SNAPSHOT),
+				       &ik.k, 64, &f->err);
+	}
+	bch_trans_exit(&t);
+	if (ret < 0)
+		return bch_fsck_op_error(f, ret, "looking up the root");
+	if (!ret || !bkey_is_inode(&ik.k.k) || bch_inode_unpack(bkey_i_to_s_c(&ik.k), &u)) {
+		if (bch_fsck_problem(f, BCH_FSCK_ERR_root_dir_missing, "root directory missing"))
+			bch_fsck_fix_failed(f, BCH_FSCK_ERR_root_dir_missing);
+	} else if (ns_dtype(u.bi_mode) != 4 &&
+		   bch_fsck_problem(f, BCH_FSCK_ERR_root_inode_not_dir, "root inode not a directory")) {
+		bch_fsck_fix_failed(f, BCH_FSCK_ERR_root_inode_not_dir);
+	}
+	return 0;
+}
+
+/* ---- reachability ---- */
+
+static bool should_reattach(const struct ns_inode *i)
+{
+	if (ns_unlinked(i) || (i->inum == BCH_ROOT_INO && i->subvol == BCH_NS_ROOT_SUBVOL))
+		return false;
+	return !i->dir && !i->dir_offset;
+}
+
+static int reattach_problem(struct bch_fsck *f, struct ns_fix *x, struct ns_inode *i)
+{
+	if (!bch_fsck_problem(f, BCH_FSCK_ERR_inode_unreachable, "unreachable inode %llu type %u",
+			      (unsigned long long)i->inum, ns_dtype(i->mode)))
+		return 0;
+	return ns_fix_reattach(x, i->inum);
+}
+
+int bch_check_unreachable_inodes(struct bch_fsck *f)
+{
+	struct ns_fix x = { .f = f };
+	struct ns_itab tab = { 0 };
+	int ret = ns_itab_load(f, &tab);
+
+	for (size_t n = 0; !ret && n < tab.nr; n++)
+		if (should_reattach(&tab.d[n]))
+			ret = reattach_problem(f, &x, &tab.d[n]);
+	ns_fix_end(&x);
+	ns_itab_exit(&tab);
+	return ret;
+}
+
+/*
+ * Every directory's chain of parents (bi_dir) reaches the root; state
+ * marks directories known to reach it (1) and those on the current
+ * chain (2), so each directory is walked once.
+ */
+static int dir_path_check(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab, struct ns_inode *d)
+{
+	struct ns_inode *i = d, *p;
+
+	while (i->state != 1) {
+		if (i->inum == BCH_ROOT_INO) {
+			i->state = 1;
+			break;
+		}
+		i->state = 2;
+		p = i->dir ? ns_itab_find(tab, i->dir) : NULL;
+		if (!p)
+			break;
+		if (p->state == 2) {
+			if (bch_fsck_problem(f, BCH_FSCK_ERR_dir_loop, "directory structure loop at inode %llu",
+					     (unsigned long long)p->inum))
+				bch_fsck_fix_failed(f, BCH_FSCK_ERR_dir_loop);
+			break;
+		}
+		i = p;
+	}
+	for (i = d; i->state == 2; i = ns_itab_find(tab, i->dir)) {
+		i->state = 1;
+		if (!i->dir)
+			break;
+	}
+	(void)x;
+	return 0;
+}
+
+int bch_check_directory_structure(struct bch_fsck *f)
+{
+	struct ns_fix x = { .f = f };
+	struct ns_itab tab = { 0 };
+	int ret = ns_itab_load(f, &tab);
+
+	for (size_t n = 0; !ret && n < tab.nr; n++) {
+		struct ns_inode *i = &tab.d[n];
+
+		if (ns_dtype(i->mode) != 4 || ns_unlinked(i) || i->state)
+			continue;
+		if (should_reattach(i))
+			ret = reattach_problem(f, &x, i);
+		else
+			ret = dir_path_check(f, &x, &tab, i);
+	}
+	ns_fix_end(&x);
+	ns_itab_exit(&tab);
+	return ret;
+}
+
+/* ---- link counts ---- */
+
+static int count_link(struct bch_fsck *f, struct bkey_s_c k, void *p)
+{
+	struct ns_itab *tab = p;
+	struct ns_inode *i;
+
+	(void)f;
+	if (k.k->type != KEY_TYPE_dirent || bch_dirent_type(k) == 16)
+		return 0;
+	i = ns_itab_find(tab, bch_dirent_inum(k));
+	if (i)
+		i->count++;
+	return 0;
+}
+
+static void set_nlink(struct bch_inode_unpacked *u, void *ctx)
+{
+	u32 nr = *(u32 *)ctx;
+
+	if (nr) {
+		u->bi_nlink = nr - 1;
+		u->bi_flags &= ~(1U << BCH_INODE_unlinked);
+	} else {
+		u->bi_nlink = 0;
+		u->bi_flags |= 1U << BCH_INODE_unlinked;
+	}
+}
+
+int bch_check_nlinks(struct bch_fsck *f)
+{
+	struct ns_fix x = { .f = f };
+	struct ns_itab tab = { 0 };
+	int ret = ns_itab_load(f, &tab) ?: ns_walk(f, BTREE_ID_dirents, count_link, &tab);
+
+	for (size_t n = 0; !ret && n < tab.nr; n++) {
+		struct ns_inode *i = &tab.d[n];
+		u32 have = ns_unlinked(i) ? 0 : i->nlink + 1;
+
+		if (ns_dtype(i->mode) == 4 || !i->nlink || have == i->count)
+			continue;
+		if (bch_fsck_problem(f, BCH_FSCK_ERR_inode_wrong_nlink,
+				     "inode %llu type %u has wrong i_nlink (%u, should be %u)",
+				     (unsigned long long)i->inum, ns_dtype(i->mode), have, i->count))
+			ret = ns_fix_inode(&x, i->inum, set_nlink, &i->count);
+	}
+	ns_fix_end(&x);
+	ns_itab_exit(&tab);
+	return ret;
+}

@@ -1,0 +1,85 @@
+/* Shared by the namespace fsck passes: the inode table (sorted by number), the repair session, key iteration. */
+#ifndef BCH_FSCK_NS_COMMON_H
+#define BCH_FSCK_NS_COMMON_H
+
+#include "fsck/fsck.h"
+#include "fs/ns_types.h"
+#include "keys/inode.h"
+
+#define BCH_ROOT_INO	4096
+
+/* What the passes need of each inode (root snapshot only), filled from the inodes btree. */
+struct ns_inode {
+	u64 inum;
+	u64 size, sectors;
+	u64 dir, dir_offset;
+	u64 hash_seed;
+	u32 flags;
+	u32 nlink;		/* stored (biased) bi_nlink */
+	u32 subvol;
+	u16 mode;
+	u32 count;		/* per pass: names, subdirectories, ... */
+	u64 counted;		/* per pass: sectors, ... */
+	u8 state;		/* per pass */
+};
+
+struct ns_itab {
+	struct ns_inode *d;
+	size_t nr, size;
+};
+
+int ns_itab_load(struct bch_fsck *, struct ns_itab *);
+void ns_itab_exit(struct ns_itab *);
+struct ns_inode *ns_itab_find(struct ns_itab *, u64 inum);
+
+static inline unsigned ns_dtype(u16 mode)
+{
+	return (mode >> 12) & 15;
+}
+static inline bool ns_unlinked(const struct ns_inode *i)
+{
+	return i->flags & (1U << BCH_INODE_unlinked);
+}
+
+/* The repair session, started at the first repair. */
+struct ns_fix {
+	struct bch_fsck *f;
+	struct bch_ns ns;
+	bool started;
+};
+
+int ns_fix_begin(struct ns_fix *);
+void ns_fix_end(struct ns_fix *);
+/* Commits the session's transaction (reporting an error through f). */
+int ns_fix_commit(struct ns_fix *, const char *what);
+
+/* Rewrites inode inum after fn changed it: read, fn, write, commit. */
+typedef void (*ns_inode_edit_fn)(struct bch_inode_unpacked *, void *ctx);
+int ns_fix_inode(struct ns_fix *, u64 inum, ns_inode_edit_fn, void *ctx);
+
+/* Deletes the key at pos in btree (with triggers) and commits. */
+int ns_fix_delete(struct ns_fix *, enum btree_id, struct bpos pos);
+
+/* Puts inum into lost+found (made if missing) under its number, as the kernel reattaches. */
+int ns_fix_reattach(struct ns_fix *, u64 inum);
+
+/* The key's inode exists and may own it: 0, 1 when not (deleted if repaired), or an error. */
+int ns_key_has_inode(struct bch_fsck *, struct ns_fix *, struct ns_itab *, enum btree_id,
+		     struct bkey_s_c, struct printbuf *, struct ns_inode **);
+
+/* A key as text for messages. */
+void ns_key_to_text(struct printbuf *, struct bch_fs *, enum btree_id, struct bkey_s_c);
+
+int bch_check_snapshot_trees(struct bch_fsck *);
+int bch_check_snapshots(struct bch_fsck *);
+int bch_check_subvols(struct bch_fsck *);
+int bch_check_inodes(struct bch_fsck *);
+int bch_check_extents(struct bch_fsck *);
+int bch_check_dirents(struct bch_fsck *);
+int bch_check_xattrs(struct bch_fsck *);
+int bch_check_root(struct bch_fsck *);
+int bch_check_unreachable_inodes(struct bch_fsck *);
+int bch_check_directory_structure(struct bch_fsck *);
+int bch_check_nlinks(struct bch_fsck *);
+
+#endif
