@@ -7,13 +7,13 @@
 /* name, stable id (recovery_passes_types.h), our function (NULL: not yet) */
 #define BCH_FSCK_PASSES(p)						\
 	p(check_topology,		 4, NULL)			\
-	p(check_allocations,		 5, NULL)			\
-	p(check_alloc_info,		10, NULL)			\
-	p(check_lrus,			11, NULL)			\
-	p(check_btree_backpointers,	12, NULL)			\
-	p(check_backpointers_to_extents, 13, NULL)			\
-	p(check_extents_to_backpointers, 14, NULL)			\
-	p(check_alloc_to_lru_refs,	15, NULL)			\
+	p(check_allocations,		 5, bch_fsck_check_allocations)			\
+	p(check_alloc_info,		10, bch_fsck_check_alloc_info)			\
+	p(check_lrus,			11, bch_fsck_check_lrus)			\
+	p(check_btree_backpointers,	12, bch_fsck_check_btree_backpointers)			\
+	p(check_backpointers_to_extents, 13, bch_fsck_check_backpointers_to_extents)			\
+	p(check_extents_to_backpointers, 14, bch_fsck_check_extents_to_backpointers)			\
+	p(check_alloc_to_lru_refs,	15, bch_fsck_check_alloc_to_lru_refs)			\
 	p(check_snapshot_trees,		18, NULL)			\
 	p(check_snapshots,		19, NULL)			\
 	p(check_subvols,		20, NULL)			\
