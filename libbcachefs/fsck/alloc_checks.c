@@ -409,6 +409,25 @@ static void key_text(struct bch_fsck *f, const struct bch_recompute_finding *rf,
 	pb_exit(&err);
 }
 
+/* Messages are one line: a multi-line key text has its line breaks and indents folded to one space. */
+static void one_line(char *s)
+{
+	char *start = s, *out = s;
+
+	for (; *s; s++) {
+		if (*s == '\n') {
+			while (s[1] == ' ' || s[1] == '\t' || s[1] == '\n')
+				s++;
+			*out++ = ' ';
+		} else {
+			*out++ = *s;
+		}
+	}
+	while (out > start && out[-1] == ' ')
+		out--;
+	*out = 0;
+}
+
 static int run_pass(struct bch_fsck *f, enum alloc_pass pass)
 {
 	struct bch_fsck_alloc *a = NULL;
@@ -428,6 +447,8 @@ static int run_pass(struct bch_fsck *f, enum alloc_pass pass)
 				continue;
 			pb_str(&msg, rf->line);
 			key_text(f, rf, &msg);
+			if (msg.buf)
+				one_line(msg.buf);
 			if (bch_fsck_problem(f, err_id, "%s", pb_cstr(&msg)))
 				ret = repair(f, rf, second, err_id);
 			pb_exit(&msg);
