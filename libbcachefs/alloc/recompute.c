@@ -54,6 +54,7 @@ enum {
 	BI_SEEN_LRU_READ	= 1 << 4,
 	BI_SEEN_LRU_FRAG	= 1 << 5,
 	BI_BP_DIFFER		= 1 << 6,
+	BI_HAVE_KEY		= 1 << 7,
 };
 
 /*
@@ -116,6 +117,7 @@ struct bucket_run {
 	const char *what;
 	unsigned dev;
 	u64 start, end;
+	struct bch_recompute_finding f;	/* what each bucket of the run is */
 };
 
 struct recompute {
@@ -132,6 +134,8 @@ struct recompute {
 	bool collect_bps;	/* second pass: only gather the backpointers of differing buckets */
 	struct bp_vec want_bps, found_bps;
 	bool saw_stripes;
+	struct bch_recompute_finding f;	/* the difference being described, for opts.found */
+	size_t line_start;
 };
 
 /* ---- reports ---- */
@@ -142,8 +146,12 @@ static bool report_n(struct recompute *r, enum bch_recompute_kind kind, u64 n)
 
 	r->res->nr[kind] += n;
 	r->res->total += n;
-	if (r->opts.max_reports && before >= r->opts.max_reports)
+	if (r->opts.max_reports && before >= r->opts.max_reports) {
+		r->f.what = BCH_RC_other;
 		return false;
+	}
+	r->line_start = r->out->pos;
+	r->f.kind = kind;
 	pb_printf(r->out, "%s ", bch_recompute_kind_names[kind]);
 	return true;
 }
@@ -155,7 +163,25 @@ static bool report_start(struct recompute *r, enum bch_recompute_kind kind)
 
 static void report_end(struct recompute *r)
 {
+	if (r->opts.found) {
+		r->f.line = pb_cstr(r->out) + r->line_start;
+		r->opts.found(r->opts.ctx, &r->f);
+	}
+	memset(&r->f, 0, sizeof(r->f));
 	pb_char(r->out, '\n');
+}
+
+static void finding_clear(struct recompute *r)
+{
+	memset(&r->f, 0, sizeof(r->f));
+}
+
+/* Starts describing a difference of type what: the caller fills in the rest. */
+static struct bch_recompute_finding *finding(struct recompute *r, enum bch_recompute_what what)
+{
+	memset(&r->f, 0, sizeof(r->f));
+	r->f.what = what;
+	return &r->f;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -177,6 +203,14 @@ static void run_flush(struct recompute *r)
 
 	if (!run->what)
 		return;
+	r->f = run->f;
+	r->f.dev = run->dev;
+	r->f.bucket = run->start;
+	r->f.bucket_end = run->end;
+	if (r->f.btree == BTREE_ID_freespace)
+		r->f.pos = POS(run->dev, (r->f.genbits << 56) | run->end);
+	else
+		r->f.pos = POS(run->dev, run->start);
 	if (report_n(r, run->kind, run->end - run->start)) {
 		pb_printf(r->out, "%u:%llu", run->dev, (unsigned long long)run->start);
 		if (run->end - run->start > 1)
@@ -187,18 +221,20 @@ static void run_flush(struct recompute *r)
 	run->what = NULL;
 }
 
-/* Adds bucket b to the current run, or starts a new one. */
+/* Adds bucket b to the current run, or starts a new one; f: what the bucket's difference is. */
 static void run_add(struct recompute *r, enum bch_recompute_kind kind, unsigned dev, u64 b,
-		    const char *what)
+		    const char *what, const struct bch_recompute_finding *f)
 {
 	struct bucket_run *run = &r->run;
 
-	if (run->what == what && run->kind == kind && run->dev == dev && run->end == b) {
+	if (run->what == what && run->kind == kind && run->dev == dev && run->end == b &&
+	    run->f.what == f->what && run->f.have_key == f->have_key &&
+	    run->f.genbits == f->genbits) {
 		run->end++;
 		return;
 	}
 	run_flush(r);
-	*run = (struct bucket_run) { kind, what, dev, b, b + 1 };
+	*run = (struct bucket_run) { kind, what, dev, b, b + 1, *f };
 }
 
 static const char *data_type_str(unsigned t)
@@ -444,12 +480,19 @@ static void ptr_where(struct printbuf *out, enum btree_id id, unsigned level,
 		  ptr_cached(&d->p.ptr) ? " cached" : "");
 }
 
-__attribute__((format(printf, 6, 7)))
-static void ptr_report(struct recompute *r, enum btree_id id, unsigned level,
-		       struct bkey_s_c k, const struct bch_ptr_derived *d, const char *fmt, ...)
+__attribute__((format(printf, 7, 8)))
+static void ptr_report(struct recompute *r, enum bch_rc_ptr_problem sub, enum btree_id id,
+		       unsigned level, struct bkey_s_c k, const struct bch_ptr_derived *d,
+		       const char *fmt, ...)
 {
+	struct bch_recompute_finding *f = finding(r, BCH_RC_ptr);
 	va_list args;
 
+	f->sub = sub;
+	f->btree = id;
+	f->pos = k.k->p;
+	f->dev = d->dev;
+	f->bucket = d->bucket;
 	if (!report_start(r, BCH_RECOMPUTE_ptr))
 		return;
 	ptr_where(r->out, id, level, k, d);
@@ -501,15 +544,15 @@ static bool ptr_gen_ok(struct recompute *r, enum btree_id id, unsigned level,
 	case BCH_PTR_GEN_OK:
 		return true;
 	case BCH_PTR_GEN_NEWER:
-		ptr_report(r, id, level, k, d, "gen newer than the bucket's (%u)", d->bucket_gen);
+		ptr_report(r, BCH_RC_PTR_gen_newer, id, level, k, d, "gen newer than the bucket's (%u)", d->bucket_gen);
 		return false;
 	case BCH_PTR_GEN_TOO_STALE:
-		ptr_report(r, id, level, k, d, "gen too stale (bucket gen %u)", d->bucket_gen);
+		ptr_report(r, BCH_RC_PTR_too_stale, id, level, k, d, "gen too stale (bucket gen %u)", d->bucket_gen);
 		return false;
 	case BCH_PTR_GEN_STALE:
 		/* a stale cached pointer is normal: the bucket was reused */
 		if (!ptr_cached(&d->p.ptr))
-			ptr_report(r, id, level, k, d, "stale dirty pointer (bucket gen %u)",
+			ptr_report(r, BCH_RC_PTR_stale_dirty, id, level, k, d, "stale dirty pointer (bucket gen %u)",
 				   d->bucket_gen);
 		return false;
 	}
@@ -526,14 +569,14 @@ static void count_ptr(struct recompute *r, enum btree_id id, unsigned level,
 	if (!d->dev_exists) {
 		/* pointers to "no device" are allowed and count for nothing */
 		if (d->dev != BCH_DEV_NONE)
-			ptr_report(r, id, level, k, d, "device %u is not a member", d->dev);
+			ptr_report(r, BCH_RC_PTR_bad_dev, id, level, k, d, "device %u is not a member", d->dev);
 		return;
 	}
 	ds = dev_lookup(r, d->dev);
 	if (!ds)
 		return;
 	if (!d->bucket_valid) {
-		ptr_report(r, id, level, k, d, "bucket outside the device's %llu-%llu",
+		ptr_report(r, BCH_RC_PTR_bad_bucket, id, level, k, d, "bucket outside the device's %llu-%llu",
 			   (unsigned long long)ds->m->first_bucket,
 			   (unsigned long long)ds->m->nbuckets - 1);
 		return;
@@ -543,7 +586,7 @@ static void count_ptr(struct recompute *r, enum btree_id id, unsigned level,
 		ds->bps[d->bucket].digest += bp_hash(d->bp_pos, &d->bp);
 	}
 	if (level && !bch_member_btree_bitmap_covers(ds->m, ptr_offset(&d->p.ptr), d->sectors) &&
-	    report_start(r, BCH_RECOMPUTE_btree_bitmap)) {
+	    (finding(r, BCH_RC_btree_bitmap)->dev = d->dev, report_start(r, BCH_RECOMPUTE_btree_bitmap))) {
 		ptr_where(r->out, id, level, k, d);
 		pb_printf(r->out, "sectors %llu-%llu not in the member's btree bitmap (shift %u, 0x%llx)",
 			  (unsigned long long)ptr_offset(&d->p.ptr),
@@ -558,14 +601,14 @@ static void count_ptr(struct recompute *r, enum btree_id id, unsigned level,
 	u = &ds->usage[d->bucket];
 	cur = usage_type(u);
 	if (!data_type_is_empty(cur) && bucket_data_type(cur) != bucket_data_type(d->data_type)) {
-		ptr_report(r, id, level, k, d, "%s data in a %s bucket",
+		ptr_report(r, BCH_RC_PTR_type_mismatch, id, level, k, d, "%s data in a %s bucket",
 			   data_type_str(d->data_type), data_type_str(cur));
 		return;
 	}
 	if ((u64)u->dirty_sectors + d->dirty_sectors > UINT32_MAX ||
 	    (u64)u->cached_sectors + d->cached_sectors > UINT32_MAX ||
 	    (u64)u->stripe_sectors + d->stripe_sectors > UINT32_MAX) {
-		ptr_report(r, id, level, k, d, "bucket sector count overflow");
+		ptr_report(r, BCH_RC_PTR_overflow, id, level, k, d, "bucket sector count overflow");
 		return;
 	}
 	u->dirty_sectors += d->dirty_sectors;
@@ -728,6 +771,7 @@ static int mark_meta(void *_ctx, u64 b, enum bch_data_type type, unsigned sector
 	struct bucket_usage *u;
 	unsigned cur;
 
+	finding(r, BCH_RC_ptr)->sub = BCH_RC_PTR_meta;
 	if (!bucket_in_range(ds, b)) {
 		report(r, BCH_RECOMPUTE_ptr, "%u:%llu: %s bucket before the first bucket %u",
 		       ds->idx, (unsigned long long)b, data_type_str(type), ds->m->first_bucket);
@@ -745,6 +789,7 @@ static int mark_meta(void *_ctx, u64 b, enum bch_data_type type, unsigned sector
 		u->ptr_type = type;
 		u->dirty_sectors += sectors;
 	}
+	finding_clear(r);
 	return 0;
 }
 
@@ -773,11 +818,30 @@ static void alloc_where(struct recompute *r, const struct dev_state *ds, u64 b,
 		pb_str(r->out, "(no key): ");
 }
 
-static void alloc_field(struct recompute *r, const struct dev_state *ds, u64 b,
-			const struct bch_alloc_v4 *a, bool have_key, const char *field,
-			u64 want, u64 found)
+/* Starts describing a field of dev:bucket's alloc key that differs from want. */
+static void alloc_finding(struct recompute *r, enum bch_recompute_what what, unsigned sub,
+			  const struct dev_state *ds, u64 b, bool have_key,
+			  const struct bch_alloc_v4 *want)
 {
-	if (want == found || !report_start(r, BCH_RECOMPUTE_alloc))
+	struct bch_recompute_finding *f = finding(r, what);
+
+	f->sub = sub;
+	f->dev = ds->idx;
+	f->bucket = b;
+	f->bucket_end = b + 1;
+	f->pos = POS(ds->idx, b);
+	f->have_key = have_key;
+	f->want = *want;
+}
+
+static void alloc_field(struct recompute *r, const struct dev_state *ds, u64 b,
+			const struct bch_alloc_v4 *a, bool have_key, enum bch_rc_alloc_field sub,
+			const char *field, const struct bch_alloc_v4 *w, u64 want, u64 found)
+{
+	if (want == found)
+		return;
+	alloc_finding(r, BCH_RC_alloc_field, sub, ds, b, have_key, w);
+	if (!report_start(r, BCH_RECOMPUTE_alloc))
 		return;
 	alloc_where(r, ds, b, a, have_key);
 	pb_printf(r->out, "%s: expected %llu, found %llu", field,
@@ -817,24 +881,27 @@ static int check_bucket(struct recompute *r, struct dev_state *ds, u64 b,
 	struct bch_acc_deltas deltas = { 0 };
 	int ret = 0;
 
-	if (want.data_type != a->data_type && report_start(r, BCH_RECOMPUTE_alloc)) {
+	if (want.data_type != a->data_type &&
+	    (alloc_finding(r, BCH_RC_alloc_field, BCH_RC_F_data_type, ds, b, have_key, &want),
+	     report_start(r, BCH_RECOMPUTE_alloc))) {
 		alloc_where(r, ds, b, a, have_key);
 		pb_printf(r->out, "data_type: expected %s, found %s",
 			  data_type_str(want.data_type), data_type_str(a->data_type));
 		report_end(r);
 	}
-	alloc_field(r, ds, b, a, have_key, "dirty_sectors",
+	alloc_field(r, ds, b, a, have_key, BCH_RC_F_dirty_sectors, "dirty_sectors", &want,
 		    le32_to_cpu(want.dirty_sectors), le32_to_cpu(a->dirty_sectors));
-	alloc_field(r, ds, b, a, have_key, "cached_sectors",
+	alloc_field(r, ds, b, a, have_key, BCH_RC_F_cached_sectors, "cached_sectors", &want,
 		    le32_to_cpu(want.cached_sectors), le32_to_cpu(a->cached_sectors));
-	alloc_field(r, ds, b, a, have_key, "stripe_sectors",
+	alloc_field(r, ds, b, a, have_key, BCH_RC_F_stripe_sectors, "stripe_sectors", &want,
 		    le32_to_cpu(want.stripe_sectors), le32_to_cpu(a->stripe_sectors));
-	alloc_field(r, ds, b, a, have_key, "stripe",
+	alloc_field(r, ds, b, a, have_key, BCH_RC_F_stripe, "stripe", &want,
 		    le32_to_cpu(want.stripe), le32_to_cpu(a->stripe));
-	alloc_field(r, ds, b, a, have_key, "stripe_redundancy",
+	alloc_field(r, ds, b, a, have_key, BCH_RC_F_stripe_redundancy, "stripe_redundancy", &want,
 		    want.stripe_redundancy, a->stripe_redundancy);
 	if (want.data_type == BCH_DATA_cached && !le64_to_cpu(a->io_time[0]) &&
-	    report_start(r, BCH_RECOMPUTE_alloc)) {
+	    (alloc_finding(r, BCH_RC_alloc_read_time, 0, ds, b, have_key, &want),
+	     report_start(r, BCH_RECOMPUTE_alloc))) {
 		alloc_where(r, ds, b, a, have_key);
 		pb_str(r->out, "cached bucket with read time 0");
 		report_end(r);
@@ -843,6 +910,8 @@ static int check_bucket(struct recompute *r, struct dev_state *ds, u64 b,
 	/* the indexes and counters of a correct filesystem follow the corrected key */
 	bch_alloc_derive(ds->m, POS(ds->idx, b), &want, &d);
 	index_set(&ds->index[b], &d);
+	if (have_key)
+		ds->index[b].flags |= BI_HAVE_KEY;
 	bch_alloc_dev_accounting(ds->m, ds->idx, &want, &deltas);
 	for (unsigned i = 0; i < deltas.nr && !ret; i++)
 		ret = acc_add(&r->acc, &deltas.d[i]);
@@ -871,6 +940,7 @@ static int alloc_key(struct recompute *r, struct bkey_s_c k)
 
 	if (!bkey_is_alloc(k.k))
 		return 0;
+	finding(r, BCH_RC_alloc_bad_bucket)->pos = k.k->p;
 	if (!ds) {
 		if (k.k->p.inode >= BCH_SB_MEMBERS_MAX || !r->c->sb.members[k.k->p.inode].exists)
 			report(r, BCH_RECOMPUTE_alloc, "%llu:%llu: key for a device that is not a member",
@@ -882,6 +952,7 @@ static int alloc_key(struct recompute *r, struct bkey_s_c k)
 		       ds->idx, (unsigned long long)b);
 		return 0;
 	}
+	finding_clear(r);
 	ret = alloc_holes(r, ds, b);
 	if (ret)
 		return ret;
@@ -922,42 +993,58 @@ static int alloc_pass(struct recompute *r)
 
 /* The device and bucket of an index entry, or NULL after reporting why there is none. */
 static struct dev_state *index_bucket(struct recompute *r, enum bch_recompute_kind kind,
-				      u64 dev, u64 b, bool *skip)
+				      struct bkey_s_c k, u64 dev, u64 b, bool *skip)
 {
 	struct dev_state *ds = dev_lookup(r, dev);
+	struct bch_recompute_finding *f;
 
 	*skip = false;
+	f = finding(r, kind == BCH_RECOMPUTE_backpointers ? BCH_RC_bp_bad_bucket : BCH_RC_index_bad_bucket);
+	f->btree = kind == BCH_RECOMPUTE_backpointers ? BTREE_ID_backpointers :
+		kind == BCH_RECOMPUTE_need_discard ? BTREE_ID_need_discard :
+		kind == BCH_RECOMPUTE_freespace ? BTREE_ID_freespace : BTREE_ID_lru;
+	f->pos = k.k->p;
+	f->size = k.k->size;
 	if (!ds) {
 		if (dev >= BCH_SB_MEMBERS_MAX || !r->c->sb.members[dev].exists)
 			report(r, kind, "%llu:%llu: entry for a device that is not a member",
 			       (unsigned long long)dev, (unsigned long long)b);
+		finding_clear(r);
 		*skip = true;
 		return NULL;
 	}
 	if (!bucket_in_range(ds, b)) {
+		f->sub = 1;
 		report(r, kind, "%u:%llu: entry for a bucket outside the device",
 		       ds->idx, (unsigned long long)b);
 		*skip = true;
 		return NULL;
 	}
+	finding_clear(r);
 	return ds;
 }
 
 static int need_discard_key(struct recompute *r, struct bkey_s_c k)
 {
 	bool skip;
-	struct dev_state *ds = index_bucket(r, BCH_RECOMPUTE_need_discard, k.k->p.inode,
+	struct dev_state *ds = index_bucket(r, BCH_RECOMPUTE_need_discard, k, k.k->p.inode,
 					    k.k->p.offset, &skip);
 	struct bucket_index *idx;
 
 	if (skip || !ds->m->freespace_initialized)
 		return 0;
 	idx = &ds->index[k.k->p.offset];
-	if (idx->flags & BI_NEED_DISCARD)
+	if (idx->flags & BI_NEED_DISCARD) {
 		idx->flags |= BI_SEEN_DISCARD;
-	else
+	} else {
+		struct bch_recompute_finding f = {
+			.what = BCH_RC_index_extra, .btree = BTREE_ID_need_discard,
+			.have_key = idx->flags & BI_HAVE_KEY,
+		};
+
 		run_add(r, BCH_RECOMPUTE_need_discard, ds->idx, k.k->p.offset,
-			"entry for a bucket that does not need a discard");
+			"entry for a bucket that does not need a discard", &f);
+	}
 	return 0;
 }
 
@@ -965,12 +1052,25 @@ static void freespace_bucket(struct recompute *r, struct dev_state *ds, u64 b, u
 {
 	struct bucket_index *idx = &ds->index[b];
 
+	struct bch_recompute_finding f = {
+		.what = BCH_RC_index_extra, .btree = BTREE_ID_freespace,
+		.have_key = idx->flags & BI_HAVE_KEY, .genbits = genbits,
+	};
+
 	if (!(idx->flags & BI_FREE)) {
-		run_add(r, BCH_RECOMPUTE_freespace, ds->idx, b, "entry for a bucket that is not free");
+		/* the kernel tells the alloc key's own slot from others */
+		f.sub = genbits != idx->genbits;
+		run_add(r, BCH_RECOMPUTE_freespace, ds->idx, b, "entry for a bucket that is not free", &f);
 		return;
 	}
 	if (genbits != idx->genbits) {
 		run_flush(r);
+		f.sub = 1;
+		f.dev = ds->idx;
+		f.bucket = b;
+		f.bucket_end = b + 1;
+		f.pos = POS(ds->idx, (genbits << 56 | b) + 1);
+		r->f = f;
 		report(r, BCH_RECOMPUTE_freespace, "%u:%llu: genbits expected %u, found %llu",
 		       ds->idx, (unsigned long long)b, idx->genbits, (unsigned long long)genbits);
 		return;
@@ -988,7 +1088,7 @@ static int freespace_key(struct recompute *r, struct bkey_s_c k)
 	for (u64 q = start; q < end; q++) {
 		u64 b = q & ~(~0ULL << 56);
 		bool skip;
-		struct dev_state *ds = index_bucket(r, BCH_RECOMPUTE_freespace, k.k->p.inode, b, &skip);
+		struct dev_state *ds = index_bucket(r, BCH_RECOMPUTE_freespace, k, k.k->p.inode, b, &skip);
 
 		if (skip) {
 			/* one line for the whole key, not one per slot */
@@ -1009,7 +1109,7 @@ static int lru_key(struct recompute *r, struct bkey_s_c k)
 	struct bucket_index *idx;
 	u64 want;
 
-	ds = index_bucket(r, BCH_RECOMPUTE_lru, dev, b, &skip);
+	ds = index_bucket(r, BCH_RECOMPUTE_lru, k, dev, b, &skip);
 	if (skip)
 		return 0;
 	idx = &ds->index[b];
@@ -1018,6 +1118,12 @@ static int lru_key(struct recompute *r, struct bkey_s_c k)
 		idx->flags |= frag ? BI_SEEN_LRU_FRAG : BI_SEEN_LRU_READ;
 		return 0;
 	}
+	finding(r, BCH_RC_index_extra);
+	r->f.btree = BTREE_ID_lru;
+	r->f.pos = k.k->p;
+	r->f.dev = ds->idx;
+	r->f.bucket = b;
+	r->f.sub = frag;
 	if (report_start(r, BCH_RECOMPUTE_lru)) {
 		pb_printf(r->out, "%s %u:%llu: entry at time %llu", frag ? "fragmentation" : "read",
 			  ds->idx, (unsigned long long)b, (unsigned long long)time);
@@ -1034,6 +1140,17 @@ static int lru_key(struct recompute *r, struct bkey_s_c k)
 	return 0;
 }
 
+static void gen_finding(struct recompute *r, const struct dev_state *ds, u64 b, u8 want)
+{
+	struct bch_recompute_finding *f = finding(r, BCH_RC_gen);
+
+	f->dev = ds->idx;
+	f->bucket = b;
+	f->bucket_end = b + 1;
+	f->want_gen = want;
+	f->have_key = bucket_in_range(ds, b) && (ds->index[b].flags & BI_HAVE_KEY);
+}
+
 static int bucket_gens_key(struct recompute *r, struct bkey_s_c k)
 {
 	struct dev_state *ds = dev_lookup(r, k.k->p.inode);
@@ -1042,6 +1159,7 @@ static int bucket_gens_key(struct recompute *r, struct bkey_s_c k)
 
 	if (k.k->type != KEY_TYPE_bucket_gens)
 		return 0;
+	finding(r, BCH_RC_gens_bad_bucket)->pos = k.k->p;
 	if (!ds) {
 		if (k.k->p.inode >= BCH_SB_MEMBERS_MAX || !r->c->sb.members[k.k->p.inode].exists)
 			report(r, BCH_RECOMPUTE_bucket_gens, "%llu:%llu: key for a device that is not a member",
@@ -1049,6 +1167,7 @@ static int bucket_gens_key(struct recompute *r, struct bkey_s_c k)
 		return 0;
 	}
 	if (bkey_val_bytes(k.k) < sizeof(*g)) {
+		r->f.what = BCH_RC_other;
 		report(r, BCH_RECOMPUTE_bucket_gens, "%u:%llu: value of %u bytes", ds->idx,
 		       (unsigned long long)k.k->p.offset, bkey_val_bytes(k.k));
 		return 0;
@@ -1058,16 +1177,30 @@ static int bucket_gens_key(struct recompute *r, struct bkey_s_c k)
 		       ds->idx, (unsigned long long)k.k->p.offset);
 		return 0;
 	}
+	finding_clear(r);
 	ds->gens_seen[k.k->p.offset / 64] |= 1ULL << (k.k->p.offset % 64);
 	for (unsigned i = 0; i < BUCKET_GENS_NR; i++) {
 		u64 b = first + i;
 		unsigned want = bucket_in_range(ds, b) ? ds->index[b].gen : 0;
 
-		if (g->gens[i] != want)
-			report(r, BCH_RECOMPUTE_bucket_gens, "%u:%llu: gen expected %u, found %u",
+		if (g->gens[i] == want)
+			continue;
+		gen_finding(r, ds, b, want);
+		report(r, BCH_RECOMPUTE_bucket_gens, "%u:%llu: gen expected %u, found %u",
 			       ds->idx, (unsigned long long)b, want, g->gens[i]);
 	}
 	return 0;
+}
+
+static void lru_missing(struct recompute *r, const struct dev_state *ds, u64 b, u16 id, u64 time)
+{
+	struct bch_recompute_finding *f = finding(r, BCH_RC_index_missing);
+
+	f->btree = BTREE_ID_lru;
+	f->pos = bch_lru_pos(id, ds->idx, b, time);
+	f->dev = ds->idx;
+	f->bucket = b;
+	f->sub = id == BCH_LRU_FRAG_ID;
 }
 
 /* What an index btree lacks: entries the alloc keys call for that were not read. */
@@ -1076,34 +1209,51 @@ static void index_sweep(struct recompute *r, struct dev_state *ds)
 	for (u64 b = ds->m->first_bucket; b < ds->m->nbuckets; b++) {
 		const struct bucket_index *idx = &ds->index[b];
 
+		struct bch_recompute_finding f = {
+			.what = BCH_RC_index_missing, .btree = BTREE_ID_need_discard,
+			.have_key = idx->flags & BI_HAVE_KEY,
+		};
+
 		if (ds->m->freespace_initialized &&
 		    (idx->flags & (BI_NEED_DISCARD | BI_SEEN_DISCARD)) == BI_NEED_DISCARD)
-			run_add(r, BCH_RECOMPUTE_need_discard, ds->idx, b, "missing (bucket needs a discard)");
+			run_add(r, BCH_RECOMPUTE_need_discard, ds->idx, b,
+				"missing (bucket needs a discard)", &f);
 	}
 	run_flush(r);
 	for (u64 b = ds->m->first_bucket; b < ds->m->nbuckets; b++) {
 		const struct bucket_index *idx = &ds->index[b];
+
+		struct bch_recompute_finding f = {
+			.what = BCH_RC_index_missing, .btree = BTREE_ID_freespace,
+			.have_key = idx->flags & BI_HAVE_KEY, .genbits = idx->genbits,
+		};
 
 		if (ds->m->freespace_initialized &&
 		    (idx->flags & (BI_FREE | BI_SEEN_FREESPACE)) == BI_FREE)
-			run_add(r, BCH_RECOMPUTE_freespace, ds->idx, b, "missing (free bucket)");
+			run_add(r, BCH_RECOMPUTE_freespace, ds->idx, b, "missing (free bucket)", &f);
 	}
 	run_flush(r);
 	for (u64 b = ds->m->first_bucket; b < ds->m->nbuckets; b++) {
 		const struct bucket_index *idx = &ds->index[b];
 
-		if (idx->lru_read && !(idx->flags & BI_SEEN_LRU_READ))
+		if (idx->lru_read && !(idx->flags & BI_SEEN_LRU_READ)) {
+			lru_missing(r, ds, b, BCH_LRU_READ_ID(ds->idx), idx->lru_read);
 			report(r, BCH_RECOMPUTE_lru, "read %u:%llu: missing entry at time %llu",
 			       ds->idx, (unsigned long long)b, (unsigned long long)idx->lru_read);
-		if (idx->lru_frag && !(idx->flags & BI_SEEN_LRU_FRAG))
+		}
+		if (idx->lru_frag && !(idx->flags & BI_SEEN_LRU_FRAG)) {
+			lru_missing(r, ds, b, BCH_LRU_FRAG_ID, idx->lru_frag);
 			report(r, BCH_RECOMPUTE_lru, "fragmentation %u:%llu: missing entry at time %u",
 			       ds->idx, (unsigned long long)b, idx->lru_frag);
+		}
 	}
 	for (u64 b = ds->m->first_bucket; b < ds->m->nbuckets; b++) {
 		u64 key = b >> BUCKET_GENS_BITS;
 
-		if (ds->index[b].gen && !(ds->gens_seen[key / 64] & (1ULL << (key % 64))))
-			report(r, BCH_RECOMPUTE_bucket_gens, "%u:%llu: no key holds gen %u",
+		if (!ds->index[b].gen || (ds->gens_seen[key / 64] & (1ULL << (key % 64))))
+			continue;
+		gen_finding(r, ds, b, ds->index[b].gen);
+		report(r, BCH_RECOMPUTE_bucket_gens, "%u:%llu: no key holds gen %u",
 			       ds->idx, (unsigned long long)b, ds->index[b].gen);
 	}
 }
@@ -1162,11 +1312,11 @@ static struct dev_state *bp_bucket(struct recompute *r, struct bkey_s_c k, u64 *
 	u64 sector = k.k->p.offset >> BP_SECTOR_SHIFT;
 
 	if (!ds) {
-		index_bucket(r, BCH_RECOMPUTE_backpointers, k.k->p.inode, 0, &skip);
+		index_bucket(r, BCH_RECOMPUTE_backpointers, k, k.k->p.inode, 0, &skip);
 		return NULL;
 	}
 	*b = sector / ds->m->bucket_size;
-	return index_bucket(r, BCH_RECOMPUTE_backpointers, k.k->p.inode, *b, &skip);
+	return index_bucket(r, BCH_RECOMPUTE_backpointers, k, k.k->p.inode, *b, &skip);
 }
 
 static int bp_key(struct recompute *r, struct bkey_s_c k)
@@ -1200,8 +1350,12 @@ static int bp_entry_cmp(const void *_l, const void *_r)
 	return bpos_cmp(l->pos, r->pos) ?: memcmp(&l->bp, &r->bp, sizeof(l->bp));
 }
 
-static void bp_report(struct recompute *r, const struct bp_entry *e, const char *what)
+static void bp_report(struct recompute *r, const struct bp_entry *e, enum bch_recompute_what w,
+		      const char *what)
 {
+	finding(r, w)->pos = e->pos;
+	r->f.bp = e->bp;
+	r->f.btree = BTREE_ID_backpointers;
 	if (!report_start(r, BCH_RECOMPUTE_backpointers))
 		return;
 	bch_bpos_to_text(r->out, e->pos);
@@ -1224,6 +1378,10 @@ static void bp_compare(struct recompute *r, const struct bp_vec *want, const str
 			i++;
 			j++;
 		} else if (!cmp) {
+			finding(r, BCH_RC_bp_differ)->pos = w->pos;
+			r->f.bp = w->bp;
+			r->f.found_bp = f->bp;
+			r->f.btree = BTREE_ID_backpointers;
 			if (report_start(r, BCH_RECOMPUTE_backpointers)) {
 				bch_bpos_to_text(r->out, w->pos);
 				pb_str(r->out, ": expected ");
@@ -1235,10 +1393,10 @@ static void bp_compare(struct recompute *r, const struct bp_vec *want, const str
 			i++;
 			j++;
 		} else if (cmp < 0) {
-			bp_report(r, w, "missing");
+			bp_report(r, w, BCH_RC_bp_missing, "missing");
 			i++;
 		} else {
-			bp_report(r, f, "no pointer has it");
+			bp_report(r, f, BCH_RC_bp_extra, "no pointer has it");
 			j++;
 		}
 	}
@@ -1321,7 +1479,15 @@ static void acc_check(struct recompute *r, const struct acc_entry *want, struct 
 	for (unsigned i = 0; i < nr; i++)
 		differ |= (want && i < nr_want ? want->d[i] : 0) != found[i];
 	r->res->accounting++;
-	if (!differ || !report_start(r, BCH_RECOMPUTE_accounting))
+	if (!differ)
+		return;
+	finding(r, BCH_RC_accounting)->pos = want ? want->pos : k.k->p;
+	r->f.nr = nr;
+	for (unsigned i = 0; i < nr; i++) {
+		r->f.want_d[i] = want && i < nr_want ? want->d[i] : 0;
+		r->f.found_d[i] = found[i];
+	}
+	if (!report_start(r, BCH_RECOMPUTE_accounting))
 		return;
 
 	pos = bch_bpos_to_accounting(want ? want->pos : k.k->p);

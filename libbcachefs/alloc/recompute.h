@@ -3,6 +3,7 @@
 #define BCH_ALLOC_RECOMPUTE_H
 
 #include "core/fs_types.h"
+#include "keys/accounting.h"
 
 /*
  * What is compared, one kind per stored structure; x(name, what).
@@ -30,9 +31,72 @@ enum bch_recompute_kind {
 extern const char * const bch_recompute_kind_names[];
 extern const char * const bch_recompute_kind_what[];
 
+/* What a difference is, for a caller that repairs it (fsck). */
+enum bch_recompute_what {
+	BCH_RC_other,		/* only described */
+	BCH_RC_ptr,		/* a pointer that cannot be counted: ptr_problem */
+	BCH_RC_alloc_field,	/* field of dev:bucket differs; want is the corrected key */
+	BCH_RC_alloc_read_time,	/* cached bucket with read time 0 */
+	BCH_RC_alloc_bad_bucket, /* alloc key at pos for no member's bucket */
+	BCH_RC_index_missing,	/* btree (need_discard, freespace, lru) lacks the entry at pos
+				   (freespace: buckets bucket..bucket_end, ending at pos) */
+	BCH_RC_index_extra,	/* btree has an entry at pos it should not (freespace: one slot) */
+	BCH_RC_index_bad_bucket, /* entry at pos for no member's bucket */
+	BCH_RC_gen,		/* bucket_gens: gen of dev:bucket should be want_gen */
+	BCH_RC_gens_bad_bucket,	/* bucket_gens key at pos for no member's buckets */
+	BCH_RC_bp_missing,	/* backpointer bp at pos missing */
+	BCH_RC_bp_extra,	/* backpointer bp at pos no pointer has */
+	BCH_RC_bp_differ,	/* at pos: bp expected, found_bp found */
+	BCH_RC_bp_bad_bucket,	/* backpointer at pos for no member's bucket */
+	BCH_RC_accounting,	/* counter at pos: want, found (nr each) */
+	BCH_RC_btree_bitmap,	/* node pointer not in the member's btree bitmap */
+};
+
+enum bch_rc_ptr_problem {
+	BCH_RC_PTR_bad_dev,
+	BCH_RC_PTR_bad_bucket,
+	BCH_RC_PTR_gen_newer,
+	BCH_RC_PTR_too_stale,
+	BCH_RC_PTR_stale_dirty,
+	BCH_RC_PTR_type_mismatch,
+	BCH_RC_PTR_overflow,
+	BCH_RC_PTR_meta,	/* superblock or journal bucket that cannot be marked */
+};
+
+enum bch_rc_alloc_field {
+	BCH_RC_F_data_type,
+	BCH_RC_F_dirty_sectors,
+	BCH_RC_F_cached_sectors,
+	BCH_RC_F_stripe_sectors,
+	BCH_RC_F_stripe,
+	BCH_RC_F_stripe_redundancy,
+};
+
+struct bch_recompute_finding {
+	enum bch_recompute_kind kind;
+	enum bch_recompute_what what;
+	const char *line;		/* the line as described (kind first, no newline) */
+	unsigned sub;			/* ptr: bch_rc_ptr_problem; alloc_field: bch_rc_alloc_field */
+	unsigned dev;
+	u64 bucket, bucket_end;		/* bucket_end: one past the last */
+	bool have_key;			/* the bucket has an alloc key (not a hole) */
+	enum btree_id btree;
+	struct bpos pos;
+	u32 size;			/* index_bad_bucket: the freespace key's size */
+	u64 genbits;			/* freespace: generation bits of the entry (>> 56) */
+	struct bch_alloc_v4 want;	/* alloc_field, alloc_read_time */
+	u8 want_gen;
+	struct bch_backpointer bp, found_bp;
+	unsigned nr;
+	s64 want_d[BCH_ACCOUNTING_MAX_COUNTERS], found_d[BCH_ACCOUNTING_MAX_COUNTERS];
+};
+
 struct bch_recompute_opts {
 	/* lines described per kind; past that differences are only counted (0: all) */
 	unsigned max_reports;
+	/* when set: called for every difference described, after its line */
+	void (*found)(void *ctx, const struct bch_recompute_finding *);
+	void *ctx;
 };
 
 struct bch_recompute_result {

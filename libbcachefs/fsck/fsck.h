@@ -37,6 +37,8 @@ enum bch_fsck_answer {
 	BCH_FSCK_ANSWER_ALL_YES,	/* yes, and for every later problem */
 };
 
+struct bch_fsck_alloc;
+
 struct bch_fsck {
 	struct bch_fs *c;
 	enum bch_fsck_mode mode;
@@ -56,6 +58,7 @@ struct bch_fsck {
 	bool op_error;			/* a pass could not run (exit status 8) */
 	bool writing;			/* bch_fsck_start_write() done */
 	struct printbuf err;		/* why, when op_error */
+	struct bch_fsck_alloc *alloc;	/* alloc_checks.c: differences shared by its passes */
 };
 
 void bch_fsck_init(struct bch_fsck *, struct bch_fs *, enum bch_fsck_mode);

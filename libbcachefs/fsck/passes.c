@@ -5,29 +5,29 @@
 #include "util/errcode.h"
 
 /* name, stable id (recovery_passes_types.h), our function (NULL: not yet) */
-#define BCH_FSCK_PASSES(p)						\
-	p(check_topology,		 4, NULL)			\
-	p(check_allocations,		 5, NULL)			\
-	p(check_alloc_info,		10, NULL)			\
-	p(check_lrus,			11, NULL)			\
-	p(check_btree_backpointers,	12, NULL)			\
-	p(check_backpointers_to_extents, 13, NULL)			\
-	p(check_extents_to_backpointers, 14, NULL)			\
-	p(check_alloc_to_lru_refs,	15, NULL)			\
-	p(check_snapshot_trees,		18, bch_check_snapshot_trees)			\
-	p(check_snapshots,		19, bch_check_snapshots)			\
-	p(check_subvols,		20, bch_check_subvols)			\
-	p(check_subvol_children,	35, NULL)			\
-	p(delete_dead_snapshots,	21, NULL)			\
-	p(check_inodes,			24, bch_check_inodes)			\
-	p(check_extents,		25, bch_check_extents)			\
-	p(check_indirect_extents,	26, NULL)			\
-	p(check_dirents,		27, bch_check_dirents)			\
-	p(check_xattrs,			28, bch_check_xattrs)			\
-	p(check_root,			29, bch_check_root)			\
-	p(check_unreachable_inodes,	40, bch_check_unreachable_inodes)			\
-	p(check_subvolume_structure,	36, NULL)			\
-	p(check_directory_structure,	30, bch_check_directory_structure)			\
+#define BCH_FSCK_PASSES(p)	\
+	p(check_topology,		 4, NULL)	\
+	p(check_allocations,		 5, bch_fsck_check_allocations)	\
+	p(check_alloc_info,		10, bch_fsck_check_alloc_info)	\
+	p(check_lrus,			11, bch_fsck_check_lrus)	\
+	p(check_btree_backpointers,	12, bch_fsck_check_btree_backpointers)	\
+	p(check_backpointers_to_extents, 13, bch_fsck_check_backpointers_to_extents)	\
+	p(check_extents_to_backpointers, 14, bch_fsck_check_extents_to_backpointers)	\
+	p(check_alloc_to_lru_refs,	15, bch_fsck_check_alloc_to_lru_refs)	\
+	p(check_snapshot_trees,		18, bch_check_snapshot_trees)	\
+	p(check_snapshots,		19, bch_check_snapshots)	\
+	p(check_subvols,		20, bch_check_subvols)	\
+	p(check_subvol_children,	35, NULL)	\
+	p(delete_dead_snapshots,	21, NULL)	\
+	p(check_inodes,			24, bch_check_inodes)	\
+	p(check_extents,		25, bch_check_extents)	\
+	p(check_indirect_extents,	26, NULL)	\
+	p(check_dirents,		27, bch_check_dirents)	\
+	p(check_xattrs,			28, bch_check_xattrs)	\
+	p(check_root,			29, bch_check_root)	\
+	p(check_unreachable_inodes,	40, bch_check_unreachable_inodes)	\
+	p(check_subvolume_structure,	36, NULL)	\
+	p(check_directory_structure,	30, bch_check_directory_structure)	\
 	p(check_nlinks,			31, bch_check_nlinks)
 
 const struct bch_fsck_pass bch_fsck_passes[] = {

@@ -5,4 +5,15 @@
 #include "fsck/fsck.h"
 #include "fsck/ns_common.h"
 
+/* fsck/alloc_checks.c: the allocation group */
+int bch_fsck_check_allocations(struct bch_fsck *);
+int bch_fsck_check_alloc_info(struct bch_fsck *);
+int bch_fsck_check_lrus(struct bch_fsck *);
+int bch_fsck_check_btree_backpointers(struct bch_fsck *);
+int bch_fsck_check_backpointers_to_extents(struct bch_fsck *);
+int bch_fsck_check_extents_to_backpointers(struct bch_fsck *);
+int bch_fsck_check_alloc_to_lru_refs(struct bch_fsck *);
+/* frees the differences the allocation passes share */
+void bch_fsck_alloc_exit(struct bch_fsck *);
+
 #endif

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "fsck/fsck.h"
+#include "fsck/passes.h"
 #include "sb/sb.h"
 #include "sb/sb_edit.h"
 #include "sb/sb_fs.h"
@@ -28,6 +29,7 @@ void bch_fsck_init(struct bch_fsck *f, struct bch_fs *c, enum bch_fsck_mode mode
 
 void bch_fsck_exit(struct bch_fsck *f)
 {
+	bch_fsck_alloc_exit(f);
 	pb_exit(&f->err);
 }
 

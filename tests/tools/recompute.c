@@ -13,11 +13,15 @@
 #include "sb/opts.h"
 #include "keys/extents.h"
 #include "util/names.h"
+#include "btree/trans.h"
+#include "core/shutdown.h"
 
 static const char usage[] =
 	"usage: recompute [-a] DEVICE...\n"
 	"       recompute damage alloc DEV:BUCKET FIELD VALUE DEVICE...\n"
 	"       recompute damage delete BTREE POS DEVICE...\n"
+	"       recompute damage put BTREE POS set [SIZE] DEVICE...\n"
+	"       recompute damage put BTREE POS copy FROM_POS DEVICE...\n"
 	"\n"
 	"Recomputes bucket usage, backpointers and accounting from every key and\n"
 	"compares them, and the alloc keys' freespace, need_discard, lru and\n"
@@ -28,7 +32,9 @@ static const char usage[] =
 	"damage: rewrites, in place, the leaf holding a key (its newest copy; the\n"
 	"bset re-checksummed): `alloc` sets FIELD (dirty_sectors, cached_sectors, gen)\n"
 	"of the alloc_v4 key of a bucket, `delete` turns the key at POS into a\n"
-	"deleted key.  Only for clean filesystems: a key the journal holds wins.\n";
+	"deleted key.  Only for clean filesystems: a key the journal holds wins.\n"
+	"`put` commits, without triggers, a `set` key (SIZE for the extent\n"
+	"btrees) or a copy of the value at FROM_POS at POS, then shuts down cleanly.\n";
 
 static int open_fs(char **devs, int nr, bool read_only, struct bch_fs **c)
 {
@@ -258,6 +264,57 @@ out:
 	return ret;
 }
 
+/* put: one key written through a transaction without triggers. */
+static int damage_put(int argc, char **argv)
+{
+	struct { struct bkey_i k; u64 v[64]; } b;
+	struct printbuf err = PRINTBUF;
+	struct btree_trans t;
+	struct bpos pos, from;
+	struct bch_fs *c;
+	int id = argc >= 4 ? btree_by_name(argv[0]) : -1, nr_args = 3, ret;
+	u64 size = 0;
+
+	if (id < 0 || !bch_bpos_parse(argv[1], &pos)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[2], "set") && argc >= 5 && !bch_parse_u64(argv[3], &size))
+		nr_args = 4;
+	else if (!strcmp(argv[2], "copy") && argc >= 5 && bch_bpos_parse(argv[3], &from))
+		nr_args = 4;
+	else if (strcmp(argv[2], "set")) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (open_fs(argv + nr_args, argc - nr_args, false, &c))
+		return 2;
+	bch_trans_init(&t, c);
+	memset(&b, 0, sizeof(b));
+	ret = 0;
+	if (!strcmp(argv[2], "copy") &&
+	    bch_trans_lookup(&t, id, 0, from, &b.k, sizeof(b) / 8, &err) <= 0) {
+		fprintf(stderr, "recompute: no key at the FROM position\n");
+		ret = -1;
+	} else if (strcmp(argv[2], "copy")) {
+		b.k.k.u64s = BKEY_U64s;
+		b.k.k.format_whiteout = KEY_FORMAT_CURRENT;
+		b.k.k.type = KEY_TYPE_set;
+		b.k.k.size = size;
+	}
+	b.k.k.p = pos;
+	ret = ret ?: bch_fs_start_write(c, &err) ?:
+		bch_trans_update(&t, id, 0, &b.k, BCH_UPDATE_NO_TRIGGERS) ?:
+		bch_trans_commit(&t, &err) ?:
+		bch_fs_clean_shutdown(c, &err);
+	if (ret && err.pos)
+		fprintf(stderr, "recompute: %s\n", pb_cstr(&err));
+	bch_trans_exit(&t);
+	pb_exit(&err);
+	bch_fs_close(c);
+	return ret ? 1 : 0;
+}
+
 static int cmd_damage(int argc, char **argv)
 {
 	struct damage d = { 0 };
@@ -265,6 +322,8 @@ static int cmd_damage(int argc, char **argv)
 	struct bch_fs *c;
 	int id, nr_args, ret;
 
+	if (argc >= 1 && !strcmp(argv[0], "put"))
+		return damage_put(argc - 1, argv + 1);
 	if (argc >= 5 && !strcmp(argv[0], "alloc")) {
 		u64 v;
 

@@ -1,0 +1,497 @@
+/* fsck: the allocation passes, which judge alloc keys, their indexes, lrus, backpointers and accounting by what recompute derives from the keys, and write the derived keys it expects. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc/derive.h"
+#include "alloc/recompute.h"
+#include "btree/trans.h"
+#include "fsck/passes.h"
+#include "keys/accounting.h"
+#include "keys/key_types.h"
+#include "util/errcode.h"
+
+/*
+ * One recompute walk serves every allocation pass: its differences are
+ * relative to the corrected filesystem (the indexes and counters follow
+ * the corrected alloc keys), so the repairs of one pass never change
+ * what a later pass must write.  Repairs write the derived keys
+ * themselves, without triggers.
+ */
+struct alloc_finding {
+	struct bch_recompute_finding f;
+	char *line;
+};
+
+struct bch_fsck_alloc {
+	struct alloc_finding *v;
+	size_t nr, size;
+	int ret;			/* out of memory while collecting */
+};
+
+/* A key with room for any value the passes write. */
+struct key_buf {
+	struct bkey_i k;
+	u64 v[64];
+};
+
+enum alloc_pass {
+	AP_none,
+	AP_allocations,
+	AP_alloc_info,
+	AP_lrus,
+	AP_btree_backpointers,
+	AP_backpointers_to_extents,
+	AP_extents_to_backpointers,
+	AP_alloc_to_lru_refs,
+};
+
+void bch_fsck_alloc_exit(struct bch_fsck *f)
+{
+	struct bch_fsck_alloc *a = f->alloc;
+
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->nr; i++)
+		free(a->v[i].line);
+	free(a->v);
+	free(a);
+	f->alloc = NULL;
+}
+
+static void collect(void *ctx, const struct bch_recompute_finding *rf)
+{
+	struct bch_fsck_alloc *a = ctx;
+
+	if (a->ret || rf->what == BCH_RC_other)
+		return;
+	if (a->nr == a->size) {
+		size_t size = a->size ? a->size * 2 : 64;
+		struct alloc_finding *n = realloc(a->v, size * sizeof(*n));
+
+		if (!n) {
+			a->ret = -BCH_ERR_nomem;
+			return;
+		}
+		a->v = n;
+		a->size = size;
+	}
+	a->v[a->nr].f = *rf;
+	a->v[a->nr].line = strdup(rf->line);
+	a->v[a->nr].f.line = a->v[a->nr].line;
+	if (!a->v[a->nr].line) {
+		a->ret = -BCH_ERR_nomem;
+		return;
+	}
+	a->nr++;
+}
+
+/* The differences, from one recompute walk made by the first pass that needs them. */
+static int findings_get(struct bch_fsck *f, struct bch_fsck_alloc **out)
+{
+	struct bch_recompute_result res;
+	struct printbuf text = PRINTBUF;
+	struct bch_fsck_alloc *a = f->alloc;
+	int ret;
+
+	if (!a) {
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			return bch_fsck_op_error(f, -BCH_ERR_nomem, "out of memory");
+		f->alloc = a;
+		struct bch_recompute_opts opts = { .found = collect, .ctx = a };
+
+		ret = bch_recompute(f->c, &opts, &text, &res) ?: a->ret;
+		if (ret) {
+			/* the walk's own error lines say why */
+			const char *e = strstr(pb_cstr(&text), "error: ");
+
+			bch_fsck_op_error(f, ret, "checking allocations: %.200s", e ? e + 7 : "");
+			pb_exit(&text);
+			return ret;
+		}
+		pb_exit(&text);
+	}
+	*out = a;
+	return 0;
+}
+
+/* ---- which pass and error type a difference is ---- */
+
+static enum bch_fsck_err ptr_err(unsigned sub)
+{
+	switch (sub) {
+	case BCH_RC_PTR_gen_newer:	return BCH_FSCK_ERR_ptr_gen_newer_than_bucket_gen;
+	case BCH_RC_PTR_too_stale:	return BCH_FSCK_ERR_ptr_too_stale;
+	case BCH_RC_PTR_stale_dirty:	return BCH_FSCK_ERR_stale_dirty_ptr;
+	case BCH_RC_PTR_type_mismatch:	return BCH_FSCK_ERR_ptr_bucket_data_type_mismatch;
+	case BCH_RC_PTR_overflow:	return BCH_FSCK_ERR_bucket_sector_count_overflow;
+	case BCH_RC_PTR_meta:		return BCH_FSCK_ERR_bucket_metadata_type_mismatch;
+	default:			return BCH_FSCK_ERR_ptr_to_invalid_device;
+	}
+}
+
+static const enum bch_fsck_err alloc_field_err[] = {
+	[BCH_RC_F_data_type]		= BCH_FSCK_ERR_alloc_key_data_type_wrong,
+	[BCH_RC_F_dirty_sectors]	= BCH_FSCK_ERR_alloc_key_dirty_sectors_wrong,
+	[BCH_RC_F_cached_sectors]	= BCH_FSCK_ERR_alloc_key_cached_sectors_wrong,
+	[BCH_RC_F_stripe_sectors]	= BCH_FSCK_ERR_alloc_key_stripe_sectors_wrong,
+	[BCH_RC_F_stripe]		= BCH_FSCK_ERR_alloc_key_stripe_wrong,
+	[BCH_RC_F_stripe_redundancy]	= BCH_FSCK_ERR_alloc_key_stripe_redundancy_wrong,
+};
+
+/* need_discard and freespace: the alloc key's own slot, or an entry the alloc walk cannot see. */
+static enum bch_fsck_err index_err(const struct bch_recompute_finding *rf)
+{
+	bool fs = rf->btree == BTREE_ID_freespace;
+
+	if (rf->what == BCH_RC_index_missing)
+		return fs && !rf->have_key ? BCH_FSCK_ERR_freespace_hole_missing :
+			fs ? BCH_FSCK_ERR_freespace_key_wrong : BCH_FSCK_ERR_need_discard_key_wrong;
+	if (!rf->have_key || rf->sub)
+		return BCH_FSCK_ERR_need_discard_freespace_key_bad;
+	return fs ? BCH_FSCK_ERR_freespace_key_wrong : BCH_FSCK_ERR_need_discard_key_wrong;
+}
+
+/*
+ * The pass that reports a difference in the kernel, and as what.  A
+ * differing backpointer is two problems there: the stored one points to
+ * no pointer, and the pointer's is missing (second: pass 2).
+ */
+static enum alloc_pass classify(const struct bch_fs *c, const struct bch_recompute_finding *rf,
+				bool second, enum bch_fsck_err *err)
+{
+	switch (rf->what) {
+	case BCH_RC_ptr:
+		*err = ptr_err(rf->sub);
+		return AP_allocations;
+	case BCH_RC_alloc_field:
+		*err = alloc_field_err[rf->sub];
+		return AP_allocations;
+	case BCH_RC_accounting:
+		/* the kernel keeps inum counters in the btree only: gc does not check them */
+		if (bch_bpos_to_accounting(rf->pos).type == BCH_DISK_ACCOUNTING_inum)
+			return AP_none;
+		*err = BCH_FSCK_ERR_accounting_mismatch;
+		return AP_allocations;
+	case BCH_RC_btree_bitmap:
+		*err = BCH_FSCK_ERR_btree_bitmap_not_marked;
+		return AP_allocations;
+	case BCH_RC_alloc_bad_bucket:
+		*err = BCH_FSCK_ERR_alloc_key_to_missing_dev_bucket;
+		return AP_alloc_info;
+	case BCH_RC_gen:
+		*err = rf->have_key ? BCH_FSCK_ERR_bucket_gens_key_wrong : BCH_FSCK_ERR_bucket_gens_hole_wrong;
+		return AP_alloc_info;
+	case BCH_RC_gens_bad_bucket:
+		*err = rf->pos.inode < BCH_SB_MEMBERS_MAX && c->sb.members[rf->pos.inode].exists
+			? BCH_FSCK_ERR_bucket_gens_to_invalid_buckets
+			: BCH_FSCK_ERR_bucket_gens_to_invalid_dev;
+		return AP_alloc_info;
+	case BCH_RC_index_bad_bucket:
+		if (rf->btree == BTREE_ID_lru) {
+			*err = BCH_FSCK_ERR_lru_entry_to_invalid_bucket;
+			return AP_lrus;
+		}
+		*err = BCH_FSCK_ERR_need_discard_freespace_key_to_invalid_dev_bucket;
+		return AP_alloc_info;
+	case BCH_RC_index_missing:
+		if (rf->btree == BTREE_ID_lru) {
+			*err = BCH_FSCK_ERR_alloc_key_to_missing_lru_entry;
+			return AP_alloc_to_lru_refs;
+		}
+		*err = index_err(rf);
+		return AP_alloc_info;
+	case BCH_RC_index_extra:
+		if (rf->btree == BTREE_ID_lru) {
+			*err = BCH_FSCK_ERR_lru_entry_bad;
+			return AP_lrus;
+		}
+		*err = index_err(rf);
+		return AP_alloc_info;
+	case BCH_RC_alloc_read_time:
+		*err = BCH_FSCK_ERR_alloc_key_cached_but_read_time_zero;
+		return AP_alloc_to_lru_refs;
+	case BCH_RC_bp_bad_bucket:
+		*err = rf->sub ? BCH_FSCK_ERR_backpointer_to_missing_alloc
+			: BCH_FSCK_ERR_backpointer_to_missing_device;
+		return AP_btree_backpointers;
+	case BCH_RC_bp_extra:
+		*err = BCH_FSCK_ERR_backpointer_to_missing_ptr;
+		return AP_backpointers_to_extents;
+	case BCH_RC_bp_missing:
+		*err = BCH_FSCK_ERR_ptr_to_missing_backpointer;
+		return AP_extents_to_backpointers;
+	case BCH_RC_bp_differ:
+		*err = second ? BCH_FSCK_ERR_ptr_to_missing_backpointer
+			: BCH_FSCK_ERR_backpointer_to_missing_ptr;
+		return second ? AP_extents_to_backpointers : AP_backpointers_to_extents;
+	case BCH_RC_other:
+		break;
+	}
+	return AP_none;
+}
+
+/* ---- repairs ---- */
+
+static void key_init(struct key_buf *b, unsigned type, struct bpos pos, unsigned val_bytes)
+{
+	memset(b, 0, sizeof(struct bkey_i) + val_bytes);
+	b->k.k.u64s = BKEY_U64s + (val_bytes + 7) / 8;
+	b->k.k.format_whiteout = KEY_FORMAT_CURRENT;
+	b->k.k.type = type;
+	b->k.k.p = pos;
+}
+
+/* Writes (or deletes, type deleted) the key at pos of btree id; size for the extent btrees. */
+static int put(struct btree_trans *t, enum btree_id id, unsigned type, struct bpos pos, u32 size)
+{
+	struct key_buf b;
+
+	key_init(&b, type, pos, 0);
+	b.k.k.size = size;
+	return bch_trans_update(t, id, 0, &b.k, BCH_UPDATE_NO_TRIGGERS);
+}
+
+static int repair_alloc(struct btree_trans *t, const struct bch_recompute_finding *rf)
+{
+	struct key_buf b;
+	struct bch_alloc_v4 *a = (struct bch_alloc_v4 *)b.v;
+
+	key_init(&b, KEY_TYPE_alloc_v4, rf->pos, sizeof(*a));
+	*a = rf->want;
+	set_alloc_v4_backpointers_start(a, BCH_ALLOC_V4_U64s);
+	if (a->data_type == BCH_DATA_cached && !le64_to_cpu(a->io_time[0])) {
+		u64 now = t->c->journal.w.io_clock[0] & LRU_TIME_MAX;
+
+		a->io_time[0] = cpu_to_le64(now ? now : 1);
+	}
+	return bch_trans_update(t, BTREE_ID_alloc, 0, &b.k, BCH_UPDATE_NO_TRIGGERS);
+}
+
+static int repair_gen(struct btree_trans *t, const struct bch_recompute_finding *rf,
+		      struct printbuf *err)
+{
+	struct bpos pos = POS(rf->dev, rf->bucket >> BUCKET_GENS_BITS);
+	struct key_buf b;
+	struct bch_bucket_gens *g = (struct bch_bucket_gens *)b.v;
+	int ret = bch_trans_lookup(t, BTREE_ID_bucket_gens, 0, pos, &b.k,
+				   sizeof(b) / sizeof(u64), err);
+
+	if (ret < 0)
+		return ret;
+	if (!ret || b.k.k.type != KEY_TYPE_bucket_gens || bkey_val_bytes(&b.k.k) < sizeof(*g))
+		key_init(&b, KEY_TYPE_bucket_gens, pos, sizeof(*g));
+	g->gens[rf->bucket & (BUCKET_GENS_NR - 1)] = rf->want_gen;
+	return bch_trans_update(t, BTREE_ID_bucket_gens, 0, &b.k, BCH_UPDATE_NO_TRIGGERS);
+}
+
+static int repair_index(struct btree_trans *t, const struct bch_recompute_finding *rf, bool set)
+{
+	unsigned type = set ? KEY_TYPE_set : KEY_TYPE_deleted;
+	int ret = 0;
+
+	switch (rf->btree) {
+	case BTREE_ID_freespace:
+		return put(t, BTREE_ID_freespace, type, rf->pos, rf->bucket_end - rf->bucket);
+	case BTREE_ID_need_discard:
+		for (u64 b = rf->bucket; b < rf->bucket_end && !ret; b++)
+			ret = put(t, BTREE_ID_need_discard, type, POS(rf->dev, b), 0);
+		return ret;
+	default:
+		return put(t, rf->btree, type, rf->pos, 0);
+	}
+}
+
+static int repair_bp(struct btree_trans *t, struct bpos pos, const struct bch_backpointer *bp)
+{
+	struct key_buf b;
+
+	key_init(&b, KEY_TYPE_backpointer, pos, sizeof(*bp));
+	memcpy(b.v, bp, sizeof(*bp));
+	return bch_trans_update(t, BTREE_ID_backpointers, 0, &b.k, BCH_UPDATE_NO_TRIGGERS);
+}
+
+static int repair_accounting(struct btree_trans *t, const struct bch_recompute_finding *rf)
+{
+	struct disk_accounting_pos pos = bch_bpos_to_accounting(rf->pos);
+	s64 d[BCH_ACCOUNTING_MAX_COUNTERS];
+
+	for (unsigned i = 0; i < rf->nr; i++)
+		d[i] = rf->want_d[i] - rf->found_d[i];
+	return bch_trans_accounting_add(t, &pos, d, rf->nr);
+}
+
+/* Queues the repair of one difference: 1 queued, 0 nothing this tool can repair. */
+static int repair_queue(struct btree_trans *t, const struct bch_recompute_finding *rf,
+			bool second, struct printbuf *err)
+{
+	switch (rf->what) {
+	case BCH_RC_alloc_field:
+	case BCH_RC_alloc_read_time:
+		return repair_alloc(t, rf) ?: 1;
+	case BCH_RC_alloc_bad_bucket:
+	case BCH_RC_gens_bad_bucket:
+		return put(t, rf->what == BCH_RC_alloc_bad_bucket ? BTREE_ID_alloc : BTREE_ID_bucket_gens,
+			   KEY_TYPE_deleted, rf->pos, 0) ?: 1;
+	case BCH_RC_index_bad_bucket:
+	case BCH_RC_bp_bad_bucket:
+		return put(t, rf->btree, KEY_TYPE_deleted, rf->pos, rf->size) ?: 1;
+	case BCH_RC_gen:
+		return repair_gen(t, rf, err) ?: 1;
+	case BCH_RC_index_missing:
+	case BCH_RC_index_extra:
+		return repair_index(t, rf, rf->what == BCH_RC_index_missing) ?: 1;
+	case BCH_RC_bp_missing:
+		return repair_bp(t, rf->pos, &rf->bp) ?: 1;
+	case BCH_RC_bp_differ:
+		/* the first problem deletes the stored one; the second writes the right one */
+		return (second ? repair_bp(t, rf->pos, &rf->bp)
+			: put(t, BTREE_ID_backpointers, KEY_TYPE_deleted, rf->pos, 0)) ?: 1;
+	case BCH_RC_bp_extra:
+		return put(t, BTREE_ID_backpointers, KEY_TYPE_deleted, rf->pos, 0) ?: 1;
+	case BCH_RC_accounting:
+		return repair_accounting(t, rf) ?: 1;
+	default:
+		/* pointers and the btree bitmap: the extent and superblock repairs are not written yet */
+		return 0;
+	}
+}
+
+static int repair(struct bch_fsck *f, const struct bch_recompute_finding *rf, bool second,
+		  enum bch_fsck_err err_id)
+{
+	struct btree_trans t;
+	struct printbuf err = PRINTBUF;
+	int ret = bch_fsck_start_write(f);
+
+	if (ret)
+		return ret;
+	bch_trans_init(&t, f->c);
+	t.name = "fsck";
+	ret = repair_queue(&t, rf, second, &err);
+	if (ret > 0)
+		ret = bch_trans_commit(&t, &err);
+	else if (!ret)
+		bch_fsck_fix_failed(f, err_id);
+	if (ret < 0)
+		bch_fsck_op_error(f, ret, "repairing %s: %s", rf->line, pb_cstr(&err));
+	bch_trans_exit(&t);
+	pb_exit(&err);
+	return ret < 0 ? ret : 0;
+}
+
+/* ---- the passes ---- */
+
+/* The stored key the difference is about, for the message: the bucket's alloc key. */
+static void key_text(struct bch_fsck *f, const struct bch_recompute_finding *rf, struct printbuf *out)
+{
+	struct btree_trans t;
+	struct key_buf b;
+	struct printbuf err = PRINTBUF;
+
+	switch (rf->what) {
+	case BCH_RC_alloc_field:
+	case BCH_RC_alloc_read_time:
+	case BCH_RC_gen:
+	case BCH_RC_index_missing:
+	case BCH_RC_index_extra:
+		break;
+	default:
+		return;
+	}
+	bch_trans_init(&t, f->c);
+	if (bch_trans_lookup(&t, BTREE_ID_alloc, 0, POS(rf->dev, rf->bucket), &b.k,
+			     sizeof(b) / sizeof(u64), &err) > 0) {
+		pb_str(out, "; ");
+		bch_bkey_val_to_text(out, f->c, bkey_i_to_s_c(&b.k));
+	}
+	bch_trans_exit(&t);
+	pb_exit(&err);
+}
+
+/* Messages are one line: a multi-line key text has its line breaks and indents folded to one space. */
+static void one_line(char *s)
+{
+	char *start = s, *out = s;
+
+	for (; *s; s++) {
+		if (*s == '\n') {
+			while (s[1] == ' ' || s[1] == '\t' || s[1] == '\n')
+				s++;
+			*out++ = ' ';
+		} else {
+			*out++ = *s;
+		}
+	}
+	while (out > start && out[-1] == ' ')
+		out--;
+	*out = 0;
+}
+
+static int run_pass(struct bch_fsck *f, enum alloc_pass pass)
+{
+	struct bch_fsck_alloc *a = NULL;
+	int ret = findings_get(f, &a);
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < a->nr && !ret; i++) {
+		for (unsigned second = 0; second < 2 && !ret; second++) {
+			const struct bch_recompute_finding *rf = &a->v[i].f;
+			struct printbuf msg = PRINTBUF;
+			enum bch_fsck_err err_id;
+
+			if (second && rf->what != BCH_RC_bp_differ)
+				break;
+			if (classify(f->c, rf, second, &err_id) != pass)
+				continue;
+			pb_str(&msg, rf->line);
+			key_text(f, rf, &msg);
+			if (msg.buf)
+				one_line(msg.buf);
+			if (bch_fsck_problem(f, err_id, "%s", pb_cstr(&msg)))
+				ret = repair(f, rf, second, err_id);
+			pb_exit(&msg);
+		}
+	}
+	return ret;
+}
+
+int bch_fsck_check_allocations(struct bch_fsck *f)
+{
+	return run_pass(f, AP_allocations);
+}
+
+int bch_fsck_check_alloc_info(struct bch_fsck *f)
+{
+	return run_pass(f, AP_alloc_info);
+}
+
+int bch_fsck_check_lrus(struct bch_fsck *f)
+{
+	return run_pass(f, AP_lrus);
+}
+
+int bch_fsck_check_btree_backpointers(struct bch_fsck *f)
+{
+	return run_pass(f, AP_btree_backpointers);
+}
+
+int bch_fsck_check_backpointers_to_extents(struct bch_fsck *f)
+{
+	return run_pass(f, AP_backpointers_to_extents);
+}
+
+int bch_fsck_check_extents_to_backpointers(struct bch_fsck *f)
+{
+	return run_pass(f, AP_extents_to_backpointers);
+}
+
+/* The last allocation pass: the differences are not needed after it. */
+int bch_fsck_check_alloc_to_lru_refs(struct bch_fsck *f)
+{
+	int ret = run_pass(f, AP_alloc_to_lru_refs);
+
+	bch_fsck_alloc_exit(f);
+	return ret;
+}
