@@ -1,6 +1,7 @@
 /* The fsck passes in the kernel's order, and running them. */
 #include "fsck/fsck.h"
 #include "fsck/passes.h"
+#include "btree/iter.h"
 #include "core/shutdown.h"
 #include "util/errcode.h"
 
@@ -52,9 +53,42 @@ int bch_fsck_start_write(struct bch_fsck *f)
 	return 0;
 }
 
+/*
+ * What this fsck cannot check yet, refused before any pass (exit status
+ * 8, nothing written): encryption, and snapshots other than the root
+ * one (the passes would take a snapshot tree for damage).
+ */
+static int supported(struct bch_fsck *f)
+{
+	struct btree_iter it;
+	struct bkey_s_c k;
+	int ret;
+
+	if (f->c->sb.encryption_type)
+		return bch_fsck_op_error(f, -BCH_ERR_encrypted,
+					 "encrypted filesystems cannot be checked yet; nothing was changed");
+	bch_btree_iter_init(&it, f->c, BTREE_ID_snapshots, POS_MIN, 0);
+	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
+		if (k.k->type == KEY_TYPE_snapshot && k.k->p.offset != 0xffffffffULL) {
+			ret = bch_fsck_op_error(f, -BCH_ERR_fs_inconsistent,
+						"filesystems with snapshots (snapshot %llu) cannot be checked yet; nothing was changed",
+						(unsigned long long)k.k->p.offset);
+			break;
+		}
+		bch_btree_iter_advance(&it);
+	}
+	if (ret < 0 && !f->op_error)
+		bch_fsck_op_error(f, ret, "reading the snapshots btree: %s", pb_cstr(&it.err));
+	bch_btree_iter_exit(&it);
+	return ret < 0 ? ret : 0;
+}
+
 int bch_fsck_run(struct bch_fsck *f)
 {
-	int ret = 0;
+	int ret = supported(f);
+
+	if (ret)
+		return ret;
 
 	for (unsigned i = 0; i < bch_fsck_nr_passes && !ret; i++) {
 		const struct bch_fsck_pass *p = &bch_fsck_passes[i];
