@@ -1,6 +1,8 @@
 /* Test driver for the data path: copies host files into a filesystem's root directory, prints files back by path. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +27,17 @@ static const char usage[] =
 "usage: data-tool copy-in [OPTION]... SRCDIR DEVICE...\n"
 "       data-tool cat DEVICE... -- PATH\n"
 "       data-tool falloc DEVICE... -- NAME BYTES\n"
+"       data-tool cmp-tree DEVICE... -- HOSTDIR PREFIX [SKIP]...\n"
 "copy-in: every regular file of SRCDIR becomes a file of the root\n"
 "directory (data ranges only: holes stay holes), then a clean shutdown.\n"
 "  --inode-compression TYPE  set the files' compression option (lz4, ...)\n"
 "  --inode-csum TYPE         set the files' data_checksum option\n"
 "  --chunk BYTES             bytes per write call (default 1 MiB)\n"
 "cat: the file at PATH (from the root directory) to stdout.\n"
-"falloc: a new file NAME in the root with BYTES preallocated.\n";
+"falloc: a new file NAME in the root with BYTES preallocated.\n"
+"cmp-tree: every regular file under HOSTDIR (but those whose path relative\n"
+"to it matches a SKIP pattern) reads back identical from PREFIX/ its path\n"
+"(PREFIX \"\" for the root), the filesystem opened once; prints the count.\n";
 
 #define SNAP		0xffffffffU
 #define ROOT_INO	BCACHEFS_ROOT_INO
@@ -357,6 +363,114 @@ static int cmd_falloc(int argc, char **argv)
 	return 0;
 }
 
+/* The inode at path (from the root, '/' separated): 0, or an error naming the missing name. */
+static int path_lookup(struct tool *t, const char *path, u64 *inum)
+{
+	char *copy = strdup(path), *save = NULL;
+	int ret = copy ? 0 : -BCH_ERR_nomem;
+
+	*inum = ROOT_INO;
+	for (char *p = copy ? strtok_r(copy, "/", &save) : NULL; p && !ret;
+	     p = strtok_r(NULL, "/", &save)) {
+		ret = lookup(t, *inum, p, inum);
+		if (!ret) {
+			pb_printf(&t->err, "%s: no such name", path);
+			ret = -BCH_ERR_inode_not_found;
+		}
+		ret = ret > 0 ? 0 : ret;
+	}
+	free(copy);
+	return ret;
+}
+
+/* File inum's bytes against the host file at host: 0 same, 1 different, negative error. */
+static int file_same(struct tool *t, u64 inum, const char *host)
+{
+	struct bch_inode_unpacked u;
+	size_t chunk = 1 << 20;
+	u8 *a = malloc(chunk), *b = malloc(chunk);
+	FILE *f = fopen(host, "rb");
+	int ret = a && b && f ? inode_read(t, inum, &u) : -BCH_ERR_nomem;
+	struct stat st;
+
+	if (!ret && (fstat(fileno(f), &st) || (u64)st.st_size != u.bi_size))
+		ret = 1;
+	for (u64 pos = 0; !ret && pos < u.bi_size; pos += chunk) {
+		size_t n = u.bi_size - pos < chunk ? u.bi_size - pos : chunk;
+
+		ret = bch_data_read(t->c, inum, SNAP, pos, a, n, &t->err);
+		if (!ret && (fread(b, 1, n, f) != n || memcmp(a, b, n)))
+			ret = 1;
+	}
+	if (f)
+		fclose(f);
+	free(a);
+	free(b);
+	return ret;
+}
+
+struct cmp_walk {
+	struct tool *t;
+	const char *prefix;
+	char **skip;
+	int nr_skip;
+	size_t root_len;
+	u64 nr;
+	int ret;
+};
+
+static struct cmp_walk *cmp_walk;
+
+static int cmp_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	struct cmp_walk *w = cmp_walk;
+	const char *rel = path + w->root_len + 1;
+	char fs_path[4096];
+	u64 inum;
+	int ret;
+
+	if (type != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	for (int i = 0; i < w->nr_skip; i++)
+		if (!fnmatch(w->skip[i], rel, 0))
+			return 0;
+	snprintf(fs_path, sizeof(fs_path), "%s%s%s", w->prefix, *w->prefix ? "/" : "", rel);
+	ret = path_lookup(w->t, fs_path, &inum) ?: file_same(w->t, inum, path);
+	if (ret) {
+		if (ret > 0)
+			pb_printf(&w->t->err, "%s: differs", fs_path);
+		w->ret = ret > 0 ? -BCH_ERR_fs_inconsistent : ret;
+		return 1;
+	}
+	w->nr++;
+	return 0;
+}
+
+static int cmd_cmp_tree(int argc, char **argv)
+{
+	struct tool t = { .err = PRINTBUF };
+	int nr, a = split_devs(argc, argv, &nr), ret;
+	struct cmp_walk w = { .t = &t };
+
+	if (a < 0 || a + 2 > argc || !nr)
+		return 2;
+	w.prefix = argv[a + 1];
+	w.skip = argv + a + 2;
+	w.nr_skip = argc - a - 2;
+	w.root_len = strlen(argv[a]);
+	cmp_walk = &w;
+	ret = fs_open(&t, argv, nr, false);
+	if (ret)
+		return die(&t, "open", ret);
+	if (nftw(argv[a], cmp_one, 16, FTW_PHYS) < 0)
+		w.ret = -BCH_ERR_source_read;
+	if (w.ret)
+		return die(&t, "cmp-tree", w.ret);
+	printf("%llu files read back\n", (unsigned long long)w.nr);
+	bch_fs_close(t.c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int ret = 2;
@@ -367,6 +481,8 @@ int main(int argc, char **argv)
 		ret = cmd_cat(argc - 2, argv + 2);
 	else if (argc > 1 && !strcmp(argv[1], "falloc"))
 		ret = cmd_falloc(argc - 2, argv + 2);
+	else if (argc > 1 && !strcmp(argv[1], "cmp-tree"))
+		ret = cmd_cmp_tree(argc - 2, argv + 2);
 	if (ret == 2)
 		fputs(usage, stderr);
 	return ret;
