@@ -5,7 +5,9 @@ Every corpus image (made by the reference, and by Linux 6.12: clean,
 several devices, and left unclean with its journal to replay) is clean
 for the reference: our fsck -n must find nothing on it (exit status 0,
 no problem line; the unclean one is read as after replay, in memory), and
-leave every device image byte for byte as it was.  Those we cannot check
+leave every device image as it was (no write: size, mtime and ctime to
+the nanosecond unchanged; the images are large and sparse, hashing them
+would cost minutes).  Those we cannot check
 yet (encryption, snapshots) must be refused with exit status 8, still
 writing nothing.
 '
@@ -22,12 +24,12 @@ for img in $(corpus_images); do
 	esac
 	test_expect_success "$img: fsck -n exits $want, writes nothing" '
 		devs=$(corpus_devs '"$img"') &&
-		sha256sum $devs > before &&
+		stat -c "%n %s %y %z" $devs > before &&
 		{ ours fsck -n $devs > out 2>&1; rc=$?; } &&
 		cat out &&
 		test $rc = '"$want"' &&
 		! grep -E "\[[a-z0-9_]+\]" out &&
-		sha256sum $devs > after && test_cmp before after
+		stat -c "%n %s %y %z" $devs > after && test_cmp before after
 	'
 done
 
