@@ -14,6 +14,7 @@
 set -u -o pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
 OURS=${BCH_OURS:-$top/bcachefs}
 REF=${BCH_REF:-$top/tests/oracle/ref-bcachefs}
 DIR=${BCH_BENCH_DIR:-$top/tests/out/bench}/format-source
@@ -65,25 +66,15 @@ EOF
 fi
 du -sh "$TREE" 2> /dev/null | awk '{ print "tree: " $1 " on disk" }'
 
-# once BINARY: a new image, one format --source; prints "SECONDS MAX_RSS_KIB"
-# or "failed"
+# once BINARY: a new image, one format --source, checked by the reference's
+# fsck; prints "SECONDS MAX_RSS_KIB" or "failed"
 once() {
-	local bin=$1 img=$DIR/img log=$DIR/run.log tf=$DIR/time.out i rc
-	for i in 1 2 3; do
-		rm -f "$img" && truncate -s 4G "$img" || return 1
-		/usr/bin/time -o "$tf" -f "%e %M" "$bin" format -q --source="$TREE" "$img" > "$log" 2>&1
-		rc=$?
-		# the reference crashes now and then: once more
-		[ "$bin" = "$REF" ] && grep -q "terminated by signal" "$tf" && continue
-		[ $rc = 0 ] && "$REF" fsck -n "$img" > "$DIR/fsck.log" 2>&1 || { echo failed; return; }
-		tail -n 1 "$tf"
-		return
-	done
-	echo failed
-}
-
-median() {
-	sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+	local img=$DIR/img r
+	rm -f "$img" && truncate -s 4G "$img" || return 1
+	# --force: a retry after a crash of the reference finds its filesystem there
+	r=$(bench_timed "$DIR/run.log" "$1" format -q --force --source="$TREE" "$img")
+	[ "$r" != failed ] && "$REF" fsck -n "$img" > "$DIR/fsck.log" 2>&1 || r=failed
+	echo "$r"
 }
 
 command -v /usr/bin/time > /dev/null || { echo "bench/format-source.sh: needs /usr/bin/time (package time)"; exit 0; }
@@ -103,10 +94,10 @@ if grep -q failed "$DIR/ours.times" "$DIR/ref.times"; then
 	cat "$DIR/ours.times" "$DIR/ref.times"
 	exit 0
 fi
-t_ours=$(awk '{ print $1 }' "$DIR/ours.times" | median)
-t_ref=$(awk '{ print $1 }' "$DIR/ref.times" | median)
-m_ours=$(awk '{ print $2 }' "$DIR/ours.times" | median)
-m_ref=$(awk '{ print $2 }' "$DIR/ref.times" | median)
+t_ours=$(awk '{ print $1 }' "$DIR/ours.times" | bench_median)
+t_ref=$(awk '{ print $1 }' "$DIR/ref.times" | bench_median)
+m_ours=$(awk '{ print $2 }' "$DIR/ours.times" | bench_median)
+m_ref=$(awk '{ print $2 }' "$DIR/ref.times" | bench_median)
 awk -v n="$FILES" -v a="$t_ours" -v b="$t_ref" -v ma="$m_ours" -v mb="$m_ref" 'BEGIN {
 	printf "format --source, %d files: ours %.2f s, reference %.2f s, ratio %.2fx (below 1: ours is faster)\n", n, a, b, a / b
 	printf "peak memory: ours %.0f MiB, reference %.0f MiB, ratio %.2fx\n", ma / 1024, mb / 1024, ma / mb

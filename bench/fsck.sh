@@ -13,6 +13,7 @@
 set -u -o pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
 OURS=${BCH_OURS:-$top/bcachefs}
 REF=${BCH_REF:-$top/tests/oracle/ref-bcachefs}
 DIR=${BCH_BENCH_DIR:-$top/tests/out/bench}/fsck
@@ -64,40 +65,22 @@ EOF
 	echo "$img"
 }
 
-# once BINARY IMG: one fsck -n; prints "SECONDS MAX_RSS_KIB", or "failed"
-once() {
-	local bin=$1 img=$2 tf=$DIR/time.out i rc
-	for i in 1 2 3; do
-		/usr/bin/time -o "$tf" -f "%e %M" "$bin" fsck -n "$img" > "$DIR/fsck.log" 2>&1
-		rc=$?
-		[ "$bin" = "$REF" ] && grep -q "terminated by signal" "$tf" && continue
-		[ $rc = 0 ] || { echo failed; return; }
-		tail -n 1 "$tf"
-		return
-	done
-	echo failed
-}
-
-median() {
-	sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-
 for n in $SIZES; do
 	img=$(image "$n") || continue
 	: > "$DIR/ours.$n" && : > "$DIR/ref.$n"
 	for ((r = 0; r < RUNS; r++)); do
-		once "$OURS" "$img" >> "$DIR/ours.$n"
-		once "$REF" "$img" >> "$DIR/ref.$n"
+		bench_timed "$DIR/fsck.log" "$OURS" fsck -n "$img" >> "$DIR/ours.$n"
+		bench_timed "$DIR/fsck.log" "$REF" fsck -n "$img" >> "$DIR/ref.$n"
 	done
 	if grep -q failed "$DIR/ours.$n" "$DIR/ref.$n"; then
 		echo "$n files: a run failed or found problems ($DIR/fsck.log)"
 		continue
 	fi
 	awk -v n="$n" \
-	    -v a="$(awk '{ print $1 }' "$DIR/ours.$n" | median)" \
-	    -v b="$(awk '{ print $1 }' "$DIR/ref.$n" | median)" \
-	    -v ma="$(awk '{ print $2 }' "$DIR/ours.$n" | median)" \
-	    -v mb="$(awk '{ print $2 }' "$DIR/ref.$n" | median)" 'BEGIN {
+	    -v a="$(awk '{ print $1 }' "$DIR/ours.$n" | bench_median)" \
+	    -v b="$(awk '{ print $1 }' "$DIR/ref.$n" | bench_median)" \
+	    -v ma="$(awk '{ print $2 }' "$DIR/ours.$n" | bench_median)" \
+	    -v mb="$(awk '{ print $2 }' "$DIR/ref.$n" | bench_median)" 'BEGIN {
 		printf "fsck -n, %d files: ours %.2f s, reference %.2f s, ratio %.2fx; ", n, a, b, a / b
 		printf "peak memory ours %.0f MiB, reference %.0f MiB, ratio %.2fx\n", ma / 1024, mb / 1024, ma / mb
 	}'
