@@ -157,10 +157,8 @@ class Tree:
 def size_classes(bucket):
     sizes = [0, 1, 2, 100, 511, 512, 513, 1000, 2047, 2048, 4095, 4096, 4097,
              8191, 8192, 12288, 65535, 65536, 65537, 131072, 131073]
-    # around one to three buckets, of the bucket size asked for and of half
-    # of it (format picks 128 KiB buckets for the test images)
-    for b in (bucket, bucket // 2):
-        sizes += [b - 1, b, b + 1, 2 * b - 4096, 2 * b, 2 * b + 7, 3 * b - 1, 3 * b]
+    b = bucket
+    sizes += [b - 1, b, b + 1, 2 * b - 4096, 2 * b, 2 * b + 7, 3 * b - 1, 3 * b]
     return sorted(set(sizes))
 
 
