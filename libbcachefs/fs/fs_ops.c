@@ -12,7 +12,6 @@
 #include "sb/opts.h"
 #include "util/errcode.h"
 
-#define DT_DIR_TYPE	4
 
 /* ---- the session ---- */
 
@@ -73,17 +72,12 @@ static int op_end(struct bch_ns *ns, int ret, struct printbuf *err)
 	return bch_ns_commit(ns, err);
 }
 
-static bool is_dir(const struct bch_inode_unpacked *u)
-{
-	return bch_mode_to_dtype(u->bi_mode) == DT_DIR_TYPE;
-}
-
 static int dir_get(struct bch_ns *ns, u64 inum, struct bch_inode_unpacked *u,
 		   struct printbuf *err)
 {
 	int ret = bch_ns_inode_get(ns, inum, u, err);
 
-	if (!ret && !is_dir(u)) {
+	if (!ret && !bch_inode_is_dir(u)) {
 		pb_printf(err, "inode %llu is not a directory", (unsigned long long)inum);
 		ret = -BCH_ERR_not_dir;
 	}
@@ -154,7 +148,7 @@ static int link_trans(struct bch_ns *ns, u64 dir, const char *name, u64 inum,
 
 	if (ret)
 		return ret;
-	if (is_dir(&u)) {
+	if (bch_inode_is_dir(&u)) {
 		pb_printf(err, "inode %llu: no hardlinks to directories", (unsigned long long)inum);
 		return -BCH_ERR_is_dir;
 	}
@@ -188,7 +182,7 @@ static int removable(struct bch_ns *ns, const struct bch_inode_unpacked *u, stru
 		pb_printf(err, "inode %llu is a subvolume root", (unsigned long long)u->bi_inum);
 		return -BCH_ERR_unsupported;
 	}
-	if (!is_dir(u))
+	if (!bch_inode_is_dir(u))
 		return 0;
 	ret = bch_ns_dir_empty(ns, u->bi_inum, err);
 	if (ret == 0) {
@@ -253,7 +247,7 @@ static int truncate_trans(struct bch_ns *ns, u64 inum, u64 size, struct printbuf
 
 	if (ret)
 		return ret;
-	if (is_dir(&u)) {
+	if (bch_inode_is_dir(&u)) {
 		pb_printf(err, "inode %llu is a directory", (unsigned long long)inum);
 		return -BCH_ERR_is_dir;
 	}

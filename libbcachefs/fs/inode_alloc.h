@@ -2,6 +2,7 @@
 #ifndef BCH_FS_INODE_ALLOC_H
 #define BCH_FS_INODE_ALLOC_H
 
+#include <sys/stat.h>
 #include <time.h>
 
 #include "fs/ns_types.h"
@@ -24,10 +25,15 @@ unsigned bch_inode_nlink_get(const struct bch_inode_unpacked *);
 int bch_inode_nlink_inc(struct bch_inode_unpacked *, struct printbuf *err);
 int bch_inode_nlink_dec(struct bch_inode_unpacked *, struct printbuf *err);
 
+static inline bool bch_inode_is_dir(const struct bch_inode_unpacked *u)
+{
+	return S_ISDIR(u->bi_mode);
+}
+
 /* Directories (not subvolume roots) count in their parent's link count. */
 static inline bool bch_inode_is_subdir_for_nlink(const struct bch_inode_unpacked *u)
 {
-	return ((u->bi_mode >> 12) & 15) == 4 && !u->bi_subvol;
+	return bch_inode_is_dir(u) && !u->bi_subvol;
 }
 
 static inline struct bch_hash_info bch_inode_hash_info(const struct bch_inode_unpacked *u)

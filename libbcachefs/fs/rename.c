@@ -26,11 +26,6 @@ struct rename {
 	s64 now;
 };
 
-static bool is_dir(const struct bch_inode_unpacked *u)
-{
-	return bch_mode_to_dtype(u->bi_mode) == 4;
-}
-
 static int side_lookup(struct rename *r, struct rename_side *s, struct printbuf *err)
 {
 	int ret = bch_ns_dirent_lookup(r->ns, s->dir_u, s->name, s->len, &s->t, err);
@@ -52,7 +47,7 @@ static int dirs_get(struct rename *r, struct printbuf *err)
 		ret = bch_ns_inode_get(r->ns, r->dst.dir, &r->dst_dir_u, err);
 		r->dst.dir_u = &r->dst_dir_u;
 	}
-	if (!ret && (!is_dir(r->src.dir_u) || !is_dir(r->dst.dir_u))) {
+	if (!ret && (!bch_inode_is_dir(r->src.dir_u) || !bch_inode_is_dir(r->dst.dir_u))) {
 		pb_str(err, "rename: a parent is not a directory");
 		ret = -BCH_ERR_not_dir;
 	}
@@ -80,11 +75,11 @@ static int mode_pick(struct rename *r, unsigned flags, struct printbuf *err)
 		: exists ? RENAME_OVERWRITE : RENAME_PLAIN;
 	if (r->mode != RENAME_OVERWRITE)
 		return 0;
-	if (is_dir(&r->src.inode) != is_dir(&r->dst.inode)) {
+	if (bch_inode_is_dir(&r->src.inode) != bch_inode_is_dir(&r->dst.inode)) {
 		pb_str(err, "rename: a directory replaces only a directory");
-		return is_dir(&r->src.inode) ? -BCH_ERR_not_dir : -BCH_ERR_is_dir;
+		return bch_inode_is_dir(&r->src.inode) ? -BCH_ERR_not_dir : -BCH_ERR_is_dir;
 	}
-	if (is_dir(&r->dst.inode)) {
+	if (bch_inode_is_dir(&r->dst.inode)) {
 		int ret = bch_ns_dir_empty(r->ns, r->dst.t.inum, err);
 
 		if (!ret)

@@ -12,14 +12,13 @@
 #include "keys/key_types.h"
 #include "util/errcode.h"
 
-#define DT_DIR		4
 #define DT_SUBVOL	16
 
 struct hash_ctx {
 	struct bch_fsck *f;
 	const struct bch_hash_desc *desc;
 	struct ns_fix x;
-	struct ns_itab tab;
+	struct ns_itab *tab;
 	struct ns_inode *cur;		/* the owner of the keys being walked */
 	u64 cur_inum;
 	bool cur_bad;			/* its keys were reported (missing owner) */
@@ -115,7 +114,7 @@ static int owner_change(struct hash_ctx *s, struct bkey_s_c k)
 	int ret;
 
 	s->cur_inum = k.k->p.inode;
-	ret = ns_key_has_inode(s->f, &s->x, &s->tab, s->desc->btree, k, &s->buf, &s->cur);
+	ret = ns_key_has_inode(s->f, &s->x, s->tab, s->desc->btree, k, &s->buf, &s->cur);
 	s->cur_bad = ret != 0;
 	if (s->cur)
 		s->cur->count = 0;
@@ -192,7 +191,7 @@ static int backpointer_check(struct hash_ctx *s, struct bkey_s_c k, struct ns_in
 {
 	struct bch_fsck *f = s->f;
 	struct bp_edit e = { k.k->p.inode, k.k->p.offset, false };
-	bool is_dir = ns_dtype(t->mode) == DT_DIR, fix;
+	bool is_dir = bch_mode_to_dtype(t->mode) == DT_DIR, fix;
 	int ret;
 
 	if (t->dir == e.dir && t->dir_offset == e.offset)
@@ -275,7 +274,7 @@ static int dirent_target_check(struct hash_ctx *s, struct bkey_s_c k)
 
 	if (dt == DT_SUBVOL)
 		return 0;
-	t = ns_itab_find(&s->tab, bch_dirent_inum(k));
+	t = ns_itab_find(s->tab, bch_dirent_inum(k));
 	if (!t) {
 		pb_reset(&s->buf);
 		bch_bkey_val_to_text(&s->buf, s->f->c, k);
@@ -290,15 +289,15 @@ static int dirent_target_check(struct hash_ctx *s, struct bkey_s_c k)
 	ret = backpointer_check(s, k, t);
 	if (ret)
 		return ret < 0 ? ret : 0;
-	if (dt != ns_dtype(t->mode)) {
+	if (dt != bch_mode_to_dtype(t->mode)) {
 		pb_reset(&s->buf);
 		bch_bkey_val_to_text(&s->buf, s->f->c, k);
 		if (bch_fsck_problem(s->f, BCH_FSCK_ERR_dirent_d_type_wrong,
 				     "incorrect d_type: got %s, should be %s:\n%s", dtype_name(dt),
-				     dtype_name(ns_dtype(t->mode)), s->buf.buf) &&
-		    (ret = dtype_fix(s, k, ns_dtype(t->mode))))
+				     dtype_name(bch_mode_to_dtype(t->mode)), s->buf.buf) &&
+		    (ret = dtype_fix(s, k, bch_mode_to_dtype(t->mode))))
 			return ret;
-		dt = ns_dtype(t->mode);
+		dt = bch_mode_to_dtype(t->mode);
 	}
 	if (dt == DT_DIR)
 		s->cur->count++;
@@ -319,7 +318,7 @@ static int dirent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 		if (ret)
 			return ret < 0 ? ret : 0;
 	} else if (s->cur_bad) {
-		ret = ns_key_has_inode(f, &s->x, &s->tab, s->desc->btree, k, &s->buf, &s->cur);
+		ret = ns_key_has_inode(f, &s->x, s->tab, s->desc->btree, k, &s->buf, &s->cur);
 		return ret < 0 ? ret : 0;
 	}
 	ret = hash_check(s, k);
@@ -341,7 +340,7 @@ static int xattr_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 
 	if (k.k->p.inode != s->cur_inum || s->cur_bad) {
 		ret = k.k->p.inode != s->cur_inum ? owner_change(s, k) :
-		      ns_key_has_inode(f, &s->x, &s->tab, s->desc->btree, k, &s->buf, &s->cur);
+		      ns_key_has_inode(f, &s->x, s->tab, s->desc->btree, k, &s->buf, &s->cur);
 		if (ret)
 			return ret < 0 ? ret : 0;
 	}
@@ -355,7 +354,7 @@ static int hash_pass(struct bch_fsck *f, const struct bch_hash_desc *desc,
 	struct hash_ctx s = { .f = f, .desc = desc, .x.f = f, .buf = PRINTBUF, .cur_inum = ~0ULL };
 	struct btree_iter it;
 	struct bkey_s_c k;
-	int ret = ns_itab_load(f, &s.tab);
+	int ret = ns_itab_get(f, &s.tab);
 
 	if (ret)
 		return ret;
@@ -372,7 +371,6 @@ static int hash_pass(struct bch_fsck *f, const struct bch_hash_desc *desc,
 	if (!ret && fn == dirent_key)
 		ret = subdir_count_check(&s);
 	ns_fix_end(&s.x);
-	ns_itab_exit(&s.tab);
 	pb_exit(&s.buf);
 	return ret < 0 ? ret : 0;
 }

@@ -38,6 +38,7 @@ enum bch_fsck_answer {
 };
 
 struct bch_fsck_alloc;
+struct ns_itab;
 
 struct bch_fsck {
 	struct bch_fs *c;
@@ -59,6 +60,8 @@ struct bch_fsck {
 	bool writing;			/* bch_fsck_start_write() done */
 	struct printbuf err;		/* why, when op_error */
 	struct bch_fsck_alloc *alloc;	/* alloc_checks.c: differences shared by its passes */
+	struct ns_itab *itab;		/* ns_common.c: the inode table shared by the namespace passes */
+	bool itab_stale;		/* a namespace repair was committed since it was read */
 };
 
 void bch_fsck_init(struct bch_fsck *, struct bch_fs *, enum bch_fsck_mode);

@@ -257,7 +257,7 @@ int bch_check_inodes(struct bch_fsck *f)
 
 struct extent_ctx {
 	struct ns_fix x;
-	struct ns_itab tab;
+	struct ns_itab *tab;
 	struct ns_inode *cur;
 	u64 cur_inum;
 	struct printbuf buf;
@@ -295,9 +295,9 @@ int ns_key_has_inode(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab, 
 		     struct bkey_s_c k, struct printbuf *buf, struct ns_inode **out)
 {
 	struct ns_inode *i = ns_itab_find(tab, k.k->p.inode);
-	unsigned dt = i ? ns_dtype(i->mode) : 0;
-	bool ok_type = btree == BTREE_ID_extents ? dt == 8 || dt == 10 :
-		       btree == BTREE_ID_dirents ? dt == 4 : true;
+	unsigned dt = i ? bch_mode_to_dtype(i->mode) : 0;
+	bool ok_type = btree == BTREE_ID_extents ? dt == DT_REG || dt == DT_LNK :
+		       btree == BTREE_ID_dirents ? dt == DT_DIR : true;
 	enum bch_fsck_err e = !i ? BCH_FSCK_ERR_key_in_missing_inode : BCH_FSCK_ERR_key_in_wrong_inode_type;
 
 	*out = i;
@@ -325,14 +325,14 @@ static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 			return ret;
 		s->cur = NULL;
 		s->cur_inum = k.k->p.inode;
-		ret = ns_key_has_inode(f, &s->x, &s->tab, BTREE_ID_extents, k, &s->buf, &s->cur);
+		ret = ns_key_has_inode(f, &s->x, s->tab, BTREE_ID_extents, k, &s->buf, &s->cur);
 		if (ret)
 			return ret < 0 ? ret : 0;
 		s->cur->counted = 0;
 	}
 	i = s->cur;
 	if (!i) {
-		ret = ns_key_has_inode(f, &s->x, &s->tab, BTREE_ID_extents, k, &s->buf, &i);
+		ret = ns_key_has_inode(f, &s->x, s->tab, BTREE_ID_extents, k, &s->buf, &i);
 		return ret < 0 ? ret : 0;
 	}
 	end = (i->size + ((u64)f->c->sb.block_size << 9) - 1) / ((u64)f->c->sb.block_size << 9) *
@@ -353,13 +353,12 @@ static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 int bch_check_extents(struct bch_fsck *f)
 {
 	struct extent_ctx s = { .x.f = f, .buf = PRINTBUF };
-	int ret = ns_itab_load(f, &s.tab) ?:
+	int ret = ns_itab_get(f, &s.tab) ?:
 		  ns_walk(f, BTREE_ID_extents, extent_key, &s);
 
 	if (!ret && !f->op_error)
 		ret = i_sectors_check(f, &s);
 	ns_fix_end(&s.x);
-	ns_itab_exit(&s.tab);
 	pb_exit(&s.buf);
 	return ret;
 }
@@ -379,7 +378,7 @@ int bch_check_root(struct bch_fsck *f)
 		bch_fsck_fix_failed(f, BCH_FSCK_ERR_root_subvol_missing);
 	if (ret >= 0) {
 		bch_trans_reset(&t);
-		ret = bch_trans_lookup(&t, BTREE_ID_inodes, 0, SPOS(0, BCH_ROOT_INO, BCH_NS_ROOT_SNAPSHOT),
+		ret = bch_trans_lookup(&t, BTREE_ID_inodes, 0, SPOS(0, BCACHEFS_ROOT_INO, BCH_NS_ROOT_SNAPSHOT),
 				       &ik.k, 64, &f->err);
 	}
 	bch_trans_exit(&t);
@@ -388,7 +387,7 @@ int bch_check_root(struct bch_fsck *f)
 	if (!ret || !bkey_is_inode(&ik.k.k) || bch_inode_unpack(bkey_i_to_s_c(&ik.k), &u)) {
 		if (bch_fsck_problem(f, BCH_FSCK_ERR_root_dir_missing, "root directory missing"))
 			bch_fsck_fix_failed(f, BCH_FSCK_ERR_root_dir_missing);
-	} else if (ns_dtype(u.bi_mode) != 4 &&
+	} else if (bch_mode_to_dtype(u.bi_mode) != DT_DIR &&
 		   bch_fsck_problem(f, BCH_FSCK_ERR_root_inode_not_dir, "root inode not a directory")) {
 		bch_fsck_fix_failed(f, BCH_FSCK_ERR_root_inode_not_dir);
 	}
@@ -399,7 +398,7 @@ int bch_check_root(struct bch_fsck *f)
 
 static bool should_reattach(const struct ns_inode *i)
 {
-	if (ns_unlinked(i) || (i->inum == BCH_ROOT_INO && i->subvol == BCH_NS_ROOT_SUBVOL))
+	if (ns_unlinked(i) || (i->inum == BCACHEFS_ROOT_INO && i->subvol == BCH_NS_ROOT_SUBVOL))
 		return false;
 	return !i->dir && !i->dir_offset;
 }
@@ -407,7 +406,7 @@ static bool should_reattach(const struct ns_inode *i)
 static int reattach_problem(struct bch_fsck *f, struct ns_fix *x, struct ns_inode *i)
 {
 	if (!bch_fsck_problem(f, BCH_FSCK_ERR_inode_unreachable, "unreachable inode %llu type %u",
-			      (unsigned long long)i->inum, ns_dtype(i->mode)))
+			      (unsigned long long)i->inum, bch_mode_to_dtype(i->mode)))
 		return 0;
 	return ns_fix_reattach(x, i->inum);
 }
@@ -415,14 +414,13 @@ static int reattach_problem(struct bch_fsck *f, struct ns_fix *x, struct ns_inod
 int bch_check_unreachable_inodes(struct bch_fsck *f)
 {
 	struct ns_fix x = { .f = f };
-	struct ns_itab tab = { 0 };
-	int ret = ns_itab_load(f, &tab);
+	struct ns_itab *tab;
+	int ret = ns_itab_get(f, &tab);
 
-	for (size_t n = 0; !ret && n < tab.nr; n++)
-		if (should_reattach(&tab.d[n]))
-			ret = reattach_problem(f, &x, &tab.d[n]);
+	for (size_t n = 0; !ret && n < tab->nr; n++)
+		if (should_reattach(&tab->d[n]))
+			ret = reattach_problem(f, &x, &tab->d[n]);
 	ns_fix_end(&x);
-	ns_itab_exit(&tab);
 	return ret;
 }
 
@@ -436,7 +434,7 @@ static int dir_path_check(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *
 	struct ns_inode *i = d, *p;
 
 	while (i->state != 1) {
-		if (i->inum == BCH_ROOT_INO) {
+		if (i->inum == BCACHEFS_ROOT_INO) {
 			i->state = 1;
 			break;
 		}
@@ -464,21 +462,20 @@ static int dir_path_check(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *
 int bch_check_directory_structure(struct bch_fsck *f)
 {
 	struct ns_fix x = { .f = f };
-	struct ns_itab tab = { 0 };
-	int ret = ns_itab_load(f, &tab);
+	struct ns_itab *tab;
+	int ret = ns_itab_get(f, &tab);
 
-	for (size_t n = 0; !ret && n < tab.nr; n++) {
-		struct ns_inode *i = &tab.d[n];
+	for (size_t n = 0; !ret && n < tab->nr; n++) {
+		struct ns_inode *i = &tab->d[n];
 
-		if (ns_dtype(i->mode) != 4 || ns_unlinked(i) || i->state)
+		if (bch_mode_to_dtype(i->mode) != DT_DIR || ns_unlinked(i) || i->state)
 			continue;
 		if (should_reattach(i))
 			ret = reattach_problem(f, &x, i);
 		else
-			ret = dir_path_check(f, &x, &tab, i);
+			ret = dir_path_check(f, &x, tab, i);
 	}
 	ns_fix_end(&x);
-	ns_itab_exit(&tab);
 	return ret;
 }
 
@@ -514,21 +511,20 @@ static void set_nlink(struct bch_inode_unpacked *u, void *ctx)
 int bch_check_nlinks(struct bch_fsck *f)
 {
 	struct ns_fix x = { .f = f };
-	struct ns_itab tab = { 0 };
-	int ret = ns_itab_load(f, &tab) ?: ns_walk(f, BTREE_ID_dirents, count_link, &tab);
+	struct ns_itab *tab;
+	int ret = ns_itab_get(f, &tab) ?: ns_walk(f, BTREE_ID_dirents, count_link, tab);
 
-	for (size_t n = 0; !ret && n < tab.nr; n++) {
-		struct ns_inode *i = &tab.d[n];
+	for (size_t n = 0; !ret && n < tab->nr; n++) {
+		struct ns_inode *i = &tab->d[n];
 		u32 have = ns_unlinked(i) ? 0 : i->nlink + 1;
 
-		if (ns_dtype(i->mode) == 4 || !i->nlink || have == i->count)
+		if (bch_mode_to_dtype(i->mode) == DT_DIR || !i->nlink || have == i->count)
 			continue;
 		if (bch_fsck_problem(f, BCH_FSCK_ERR_inode_wrong_nlink,
 				     "inode %llu type %u has wrong i_nlink (%u, should be %u)",
-				     (unsigned long long)i->inum, ns_dtype(i->mode), have, i->count))
+				     (unsigned long long)i->inum, bch_mode_to_dtype(i->mode), have, i->count))
 			ret = ns_fix_inode(&x, i->inum, set_nlink, &i->count);
 	}
 	ns_fix_end(&x);
-	ns_itab_exit(&tab);
 	return ret;
 }

@@ -31,7 +31,7 @@ static int itab_push(struct ns_itab *t, const struct bch_inode_unpacked *u)
 }
 
 /* Inodes come in key order, so the table is sorted as it fills. */
-int ns_itab_load(struct bch_fsck *f, struct ns_itab *t)
+static int itab_load(struct bch_fsck *f, struct ns_itab *t)
 {
 	struct btree_iter it;
 	struct bkey_s_c k;
@@ -53,10 +53,39 @@ int ns_itab_load(struct bch_fsck *f, struct ns_itab *t)
 	return ret < 0 ? ret : 0;
 }
 
-void ns_itab_exit(struct ns_itab *t)
+int ns_itab_get(struct bch_fsck *f, struct ns_itab **out)
 {
-	free(t->d);
-	*t = (struct ns_itab) { 0 };
+	struct ns_itab *t = f->itab;
+	int ret;
+
+	if (!t) {
+		t = f->itab = calloc(1, sizeof(*t));
+		if (!t)
+			return bch_fsck_op_error(f, -BCH_ERR_nomem, "inode table");
+		f->itab_stale = true;
+	}
+	if (f->itab_stale) {
+		ret = itab_load(f, t);
+		if (ret)
+			return ret;
+		f->itab_stale = false;
+	} else {
+		for (size_t n = 0; n < t->nr; n++) {
+			t->d[n].count = 0;
+			t->d[n].counted = 0;
+			t->d[n].state = 0;
+		}
+	}
+	*out = t;
+	return 0;
+}
+
+void bch_fsck_ns_exit(struct bch_fsck *f)
+{
+	if (f->itab)
+		free(f->itab->d);
+	free(f->itab);
+	f->itab = NULL;
 }
 
 struct ns_inode *ns_itab_find(struct ns_itab *t, u64 inum)
@@ -101,6 +130,7 @@ int ns_fix_commit(struct ns_fix *x, const char *what)
 {
 	int ret = bch_ns_commit(&x->ns, &x->f->err);
 
+	x->f->itab_stale = true;
 	if (ret)
 		bch_fsck_op_error(x->f, ret, "committing %s", what);
 	return ret;
@@ -144,7 +174,7 @@ static int lostfound_get(struct ns_fix *x, struct bch_inode_unpacked *lf)
 	struct bch_inode_unpacked root;
 	struct bch_dirent_target t;
 	struct bch_create_args a = { .mode = 040700 };
-	int ret = bch_ns_inode_get(&x->ns, BCH_ROOT_INO, &root, &x->f->err);
+	int ret = bch_ns_inode_get(&x->ns, BCACHEFS_ROOT_INO, &root, &x->f->err);
 
 	if (ret)
 		return ret;
@@ -153,7 +183,7 @@ static int lostfound_get(struct ns_fix *x, struct bch_inode_unpacked *lf)
 		return ret;
 	if (ret)
 		return bch_ns_inode_get(&x->ns, t.inum, lf, &x->f->err);
-	return bch_ns_create(&x->ns, BCH_ROOT_INO, "lost+found", &a, lf, &x->f->err);
+	return bch_ns_create(&x->ns, BCACHEFS_ROOT_INO, "lost+found", &a, lf, &x->f->err);
 }
 
 int ns_fix_reattach(struct ns_fix *x, u64 inum)
@@ -189,10 +219,4 @@ int ns_fix_reattach(struct ns_fix *x, u64 inum)
 err:
 	bch_trans_reset(&x->ns.t);
 	return bch_fsck_op_error(x->f, ret, "reattaching inode %llu", (unsigned long long)inum);
-}
-
-void ns_key_to_text(struct printbuf *out, struct bch_fs *c, enum btree_id btree, struct bkey_s_c k)
-{
-	(void)btree;
-	bch_bkey_val_to_text(out, c, k);
 }

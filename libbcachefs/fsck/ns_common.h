@@ -2,11 +2,12 @@
 #ifndef BCH_FSCK_NS_COMMON_H
 #define BCH_FSCK_NS_COMMON_H
 
+#include <dirent.h>
+
 #include "fsck/fsck.h"
+#include "fs/inode_alloc.h"
 #include "fs/ns_types.h"
 #include "keys/inode.h"
-
-#define BCH_ROOT_INO	4096
 
 /* What the passes need of each inode (root snapshot only), filled from the inodes btree. */
 struct ns_inode {
@@ -28,14 +29,14 @@ struct ns_itab {
 	size_t nr, size;
 };
 
-int ns_itab_load(struct bch_fsck *, struct ns_itab *);
-void ns_itab_exit(struct ns_itab *);
+/*
+ * The inode table the passes share (f->itab): read from the inodes btree
+ * by the first pass that asks, again only after a namespace repair was
+ * committed (ns_fix_commit marks it stale); the per-pass fields come
+ * back zeroed.  0, or an error (reported through f).
+ */
+int ns_itab_get(struct bch_fsck *, struct ns_itab **);
 struct ns_inode *ns_itab_find(struct ns_itab *, u64 inum);
-
-static inline unsigned ns_dtype(u16 mode)
-{
-	return (mode >> 12) & 15;
-}
 static inline bool ns_unlinked(const struct ns_inode *i)
 {
 	return i->flags & (1U << BCH_INODE_unlinked);
@@ -66,9 +67,6 @@ int ns_fix_reattach(struct ns_fix *, u64 inum);
 /* The key's inode exists and may own it: 0, 1 when not (deleted if repaired), or an error. */
 int ns_key_has_inode(struct bch_fsck *, struct ns_fix *, struct ns_itab *, enum btree_id,
 		     struct bkey_s_c, struct printbuf *, struct ns_inode **);
-
-/* A key as text for messages. */
-void ns_key_to_text(struct printbuf *, struct bch_fs *, enum btree_id, struct bkey_s_c);
 
 int bch_check_snapshot_trees(struct bch_fsck *);
 int bch_check_snapshots(struct bch_fsck *);

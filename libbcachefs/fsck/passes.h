@@ -15,5 +15,7 @@ int bch_fsck_check_extents_to_backpointers(struct bch_fsck *);
 int bch_fsck_check_alloc_to_lru_refs(struct bch_fsck *);
 /* frees the differences the allocation passes share */
 void bch_fsck_alloc_exit(struct bch_fsck *);
+/* frees the namespace passes' inode table */
+void bch_fsck_ns_exit(struct bch_fsck *);
 
 #endif
