@@ -669,6 +669,11 @@ int bch_btree_flush_all(struct bch_fs *c, struct printbuf *err)
 	unsigned pass;
 	int ret = 0;
 
+	if (c->memory_only) {
+		pb_str(err, "the filesystem is memory-only: nothing may be written");
+		return -BCH_ERR_bad_argument;
+	}
+
 	if (!c->overlay || !bch_overlay_nr_total(c->overlay))
 		return 0;
 	if (!c->allocator) {
@@ -702,7 +707,7 @@ int bch_btree_flush_all(struct bch_fs *c, struct printbuf *err)
 
 int bch_btree_reclaim(struct bch_fs *c, struct printbuf *err)
 {
-	if (c->flushing || !c->allocator || !c->overlay)
+	if (c->flushing || !c->allocator || !c->overlay || c->memory_only)
 		return 0;
 	if (!bch_journal_needs_reclaim(c) && bch_overlay_bytes(c->overlay) <= BCH_OVERLAY_BYTES_MAX)
 		return 0;

@@ -1192,7 +1192,7 @@ static int acc_journal(struct btree_trans *t, struct jset_builder *jb, const str
 		       struct bkey_i *k)
 {
 	struct jset_entry *e;
-	u64 offset = le32_to_cpu(jb->j->u64s);
+	u64 offset = jb ? le32_to_cpu(jb->j->u64s) : 0;
 
 	memset(k, 0, sizeof(*k));
 	k->k.u64s = BKEY_U64s + a->nr;
@@ -1203,6 +1203,8 @@ static int acc_journal(struct btree_trans *t, struct jset_builder *jb, const str
 	k->k.bversion.lo = (t->seq << 32) | offset;
 	for (unsigned i = 0; i < a->nr; i++)
 		k->v[i] = cpu_to_le64((u64)a->d[i]);
+	if (!jb)
+		return 0;
 	/* Linux 6.12 journals accounting deltas as btree_keys, and replays only those */
 	e = bch_jset_entry_add(jb, BCH_JSET_ENTRY_btree_keys, BTREE_ID_accounting, 0,
 			       k->k.u64s);
@@ -1252,7 +1254,8 @@ static int commit_apply(struct btree_trans *t, struct jset_builder *jb, struct p
 
 	if (!acc_keys)
 		return -BCH_ERR_nomem;
-	if (t->name)
+	/* jb NULL: a memory-only filesystem, nothing journaled */
+	if (t->name && jb)
 		ret = bch_jset_add_trans_name(jb, t->name);
 	for (size_t i = 0; i < t->nr_updates && !ret; i++) {
 		struct btree_update *u = &t->updates[i];
@@ -1260,7 +1263,8 @@ static int commit_apply(struct btree_trans *t, struct jset_builder *jb, struct p
 		if (update_is_noop(u))
 			continue;
 		seq_fields_set(t, u);
-		ret = bch_jset_add_key(jb, u->btree_id, u->level, u->k);
+		if (jb)
+			ret = bch_jset_add_key(jb, u->btree_id, u->level, u->k);
 	}
 	for (size_t i = 0; i < t->nr_acc && !ret; i++) {
 		struct bkey_i *k = (void *)((u64 *)acc_keys + nr_acc_keys * (BKEY_U64s + 3));
@@ -1317,7 +1321,7 @@ static int sb_prepare(struct btree_trans *t, struct printbuf *err)
 			ret = bch_fs_replicas_mark(c, (const struct bch_replicas_entry_v1 *)&acc.replicas,
 						   err);
 	}
-	if (!ret && c->sb_dirty && !c->opts.new_fs)
+	if (!ret && c->sb_dirty && !c->opts.new_fs && !c->memory_only)
 		ret = bch_fs_sb_write_all(c, err);
 	return ret;
 }
@@ -1344,6 +1348,12 @@ int bch_trans_commit(struct btree_trans *t, struct printbuf *err)
 	ret = run_triggers(t, err) ?: sb_prepare(t, err);
 	if (ret)
 		goto out;
+	if (c->memory_only) {
+		jb = NULL;
+		t->seq = c->memory_seq;
+		ret = commit_apply(t, jb, err);
+		goto out;
+	}
 	ret = bch_journal_reserve(c, journal_u64s_needed(t), &jb, &t->seq, err);
 	if (!ret)
 		ret = commit_apply(t, jb, err);

@@ -78,6 +78,12 @@ struct bch_fs {
 	bool sb_dirty;
 	/* in bch_btree_flush_all(): its own commits must not start another */
 	bool flushing;
+	/*
+	 * bch_fs_start_memory_only(): commits change the overlay and the
+	 * in-memory superblock only; nothing reaches a device (fsck -n)
+	 */
+	bool memory_only;
+	u64 memory_seq;		/* the seq those commits are given */
 };
 
 static inline struct bch_dev *bch_dev_get(const struct bch_fs *c, unsigned idx)

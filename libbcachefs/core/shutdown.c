@@ -148,3 +148,18 @@ int bch_fs_start_write(struct bch_fs *c, struct printbuf *err)
 	}
 	return bch_fs_sb_write_all(c, err) ?: bch_allocator_start(c, err);
 }
+
+int bch_fs_start_memory_only(struct bch_fs *c, struct printbuf *err)
+{
+	if (c->memory_only)
+		return 0;
+	if (c->journal.w.started) {
+		pb_str(err, "filesystem already writing to its devices");
+		return -BCH_ERR_bad_argument;
+	}
+	c->memory_only = true;
+	/* after every seq replayed, so the overlay orders these last */
+	c->memory_seq = (c->journal.max_seq > c->journal.blacklist_seq ?
+			 c->journal.max_seq : c->journal.blacklist_seq) + 1;
+	return bch_allocator_start(c, err);
+}

@@ -22,5 +22,14 @@ int bch_fs_clean_shutdown(struct bch_fs *c, struct printbuf *err);
  */
 int bch_fs_start_write(struct bch_fs *c, struct printbuf *err);
 
+/*
+ * Lets a read-only filesystem take commits that live in memory only: the
+ * overlay and the allocator see them, and later reads too, but no journal
+ * entry, node or superblock is written (there is no reclaim; the devices
+ * stay open read-only).  What fsck -n uses to carry one pass's repairs to
+ * the next, as the kernel's nochanges option does.
+ */
+int bch_fs_start_memory_only(struct bch_fs *c, struct printbuf *err);
+
 
 #endif

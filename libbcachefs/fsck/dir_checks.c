@@ -203,8 +203,6 @@ static int backpointer_check(struct hash_ctx *s, struct bkey_s_c k, struct ns_in
 		if (ns_unlinked(t))
 			bch_fsck_problem(f, BCH_FSCK_ERR_inode_unlinked_but_has_dirent,
 					 "inode %llu unlinked but has dirent", (unsigned long long)t->inum);
-		if (f->mode == BCH_FSCK_NO)
-			return 0;
 		goto set;
 	}
 	if ((is_dir || !t->nlink) &&

@@ -44,9 +44,9 @@ int bch_fsck_start_write(struct bch_fsck *f)
 
 	if (f->writing)
 		return 0;
-	if (f->mode == BCH_FSCK_NO)
-		return bch_fsck_op_error(f, -BCH_ERR_bad_argument, "a repair was attempted in -n mode");
-	ret = bch_fs_start_write(f->c, &f->err);
+	/* -n: updates that are not fixes of a problem (and the passes after) see them in memory */
+	ret = f->mode == BCH_FSCK_NO ? bch_fs_start_memory_only(f->c, &f->err) :
+		bch_fs_start_write(f->c, &f->err);
 	if (ret)
 		return bch_fsck_op_error(f, ret, "could not start writing");
 	f->writing = true;
@@ -101,7 +101,7 @@ int bch_fsck_run(struct bch_fsck *f)
 		if (ret && !f->op_error)
 			bch_fsck_op_error(f, ret, "%s failed", p->name);
 	}
-	if (f->writing && !ret) {
+	if (f->writing && !ret && f->mode != BCH_FSCK_NO) {
 		ret = bch_fsck_record_errors(f, &f->err) ?:
 			bch_fs_clean_shutdown(f->c, &f->err);
 		if (ret)
