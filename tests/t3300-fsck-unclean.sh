@@ -1,0 +1,112 @@
+#!/bin/bash
+test_description='fsck of filesystems the kernel left unclean
+
+Linux 6.12 (kernel-vm) writes into four filesystems we formatted and is
+powered off without unmounting them, each at another point of a workload:
+right after copying a tree in; after deleting a directory with hardlinked
+files, renaming and truncating; after a clean remount and a few small
+changes; in the middle of writing a large file. Each then has journal
+entries to replay. Our fsck -n replays them in memory, reports the
+filesystem clean (as the reference does) and writes nothing: the image is
+byte for byte the same. Our fsck -y replays them for real and finds
+nothing to fix; the reference then finds the result clean, and the files
+the workload did not touch read back identical.
+'
+. "$(dirname "$0")/lib/test-lib.sh"
+. "$BCH_ROOT/tests/lib/oracle.sh"
+
+[ "${BCH_FILTER_OURS:-0}" = 1 ] && skip_all "tests our own library, not the reference"
+have_ours || skip_all "no bcachefs to test at $BCH_OURS (set BCH_OURS)"
+"$BCH_REF" version > /dev/null 2>&1 || skip_all "the reference tools do not run here"
+KVM=${KB_KERNEL_VM:-$BCH_ROOT/tests/oracle/kernel-vm}
+IMGS="a b c d"
+
+python3 "$BCH_ROOT/tests/lib/mksource.py" --small src > /dev/null || exit 1
+mkdir share &&
+tar -C src -cf share/small.tar tree sizes || exit 1
+for x in $IMGS; do
+	truncate -s 256M $x.img && ours format -q $x.img > /dev/null 2>&1 || exit 1
+done
+
+cat > share/script.sh <<'EOF'
+set -e
+: > /host/started
+mkdir -p /mnt/a /mnt/b /mnt/c /mnt/d
+mount -t bcachefs /dev/vda /mnt/a
+tar -xf /host/small.tar -C /mnt/a
+sync
+mount -t bcachefs /dev/vdb /mnt/b
+tar -xf /host/small.tar -C /mnt/b
+sync
+rm -rf /mnt/b/tree/d1 /mnt/b/sizes/random-0000819*
+mv /mnt/b/tree /mnt/b/tree2
+for f in /mnt/b/sizes/random-0001*; do truncate -s 1000 $f; done
+sync
+mount -t bcachefs /dev/vdc /mnt/c
+tar -xf /host/small.tar -C /mnt/c
+umount /mnt/c
+mount -t bcachefs /dev/vdc /mnt/c
+mkdir /mnt/c/new
+echo hello > /mnt/c/new/file
+ln /mnt/c/new/file /mnt/c/new/link
+dd if=/dev/urandom of=/mnt/c/new/big bs=64k count=100 2> /dev/null
+sync
+mount -t bcachefs /dev/vdd /mnt/d
+tar -xf /host/small.tar -C /mnt/d
+dd if=/dev/urandom of=/mnt/d/big bs=64k count=200 2> /dev/null &
+sleep 1
+: > /host/finished
+EOF
+
+"$KVM" -t 900 -d a.img -d b.img -d c.img -d d.img -s "$PWD/share" share/script.sh > vm.log 2>&1
+vm_rc=$?
+[ -f share/started ] || skip_all "the kernel VM did not run (kernel-vm status $vm_rc): $(tail -n 1 vm.log)"
+
+test_expect_success 'the kernel ran the workload and left every filesystem unclean' '
+	cat vm.log &&
+	test -f share/finished &&
+	for x in $IMGS; do
+		ours show-super $x.img > $x.sb 2>&1 &&
+		grep -E "^Clean: +0$" $x.sb > /dev/null || { echo "$x is clean"; grep -i clean $x.sb; return 1; }
+	done
+'
+
+# files of the tree the workload left alone in each image
+keep_a="tree/d2/f710 sizes/random-00008191 sizes/random-00000513"
+keep_b="sizes/random-00004096 sizes/random-00000513"
+keep_c="tree/d2/f710 sizes/random-00012288"
+keep_d="sizes/random-00002048"
+
+for x in $IMGS; do
+	test_expect_success "$x: our fsck -n replays, finds it clean and writes nothing" '
+		sha256sum < '$x'.img > '$x'.sum0 &&
+		ours fsck -n '$x'.img > '$x'.n.out 2>&1 &&
+		cat '$x'.n.out &&
+		grep -q "^journal read: replaying entries" '$x'.n.out &&
+		! grep -v "^journal read: replaying entries" '$x'.n.out | grep -q . &&
+		sha256sum < '$x'.img > '$x'.sum1 &&
+		test_cmp '$x'.sum0 '$x'.sum1
+	'
+	test_expect_success "$x: the reference finds it clean too" '
+		cp --sparse=always '$x'.img '$x'.ref.img &&
+		v=$(ref_fsck_verdict '$x'.ref.out '$x'.ref.img) &&
+		echo "reference: $v" &&
+		test "$v" = clean
+	'
+	eval "keep=\$keep_$x"
+	test_expect_success "$x: our fsck -y replays; nothing to fix, the reference agrees, files intact" '
+		cp --sparse=always '$x'.img '$x'.y.img &&
+		ours fsck -y '$x'.y.img > '$x'.y.out 2>&1 &&
+		cat '$x'.y.out &&
+		! grep -v "^journal read: replaying entries" '$x'.y.out | grep -q . &&
+		v=$(ref_fsck_verdict '$x'.after.out '$x'.y.img) &&
+		echo "reference after: $v" &&
+		test "$v" = clean &&
+		ours fsck -n '$x'.y.img &&
+		for f in '"$keep"'; do
+			ours cat '$x'.y.img /$f > cat.out && cmp cat.out src/$f || return 1
+		done
+	'
+done
+
+test_done
