@@ -412,7 +412,16 @@ static void names_free(struct name_list *l)
 	free(l->offs);
 }
 
-/* The names of a directory, read in full first: the directory stream is closed while copying. */
+static int name_cmp(const void *a, const void *b, void *buf)
+{
+	return strcmp((const char *)buf + *(const size_t *)a, (const char *)buf + *(const size_t *)b);
+}
+
+/*
+ * The names of a directory, read in full first (the directory stream is
+ * closed while copying) and sorted: the same tree gets the same inode
+ * numbers whatever order the source filesystem lists it in.
+ */
 static int read_names(struct import_ctx *x, int fd, bool top, struct name_list *l)
 {
 	int dup_fd = dup(fd);
@@ -435,6 +444,8 @@ static int read_names(struct import_ctx *x, int fd, bool top, struct name_list *
 	if (!ret && errno)
 		ret = fail_errno(x, "reading the directory");
 	closedir(d);
+	if (!ret)
+		qsort_r(l->offs, l->nr, sizeof(l->offs[0]), name_cmp, l->buf);
 	return ret;
 }
 
