@@ -12,6 +12,7 @@ extern const struct cmd_def cmd_show_super_def;
 extern const struct cmd_def cmd_list_journal_def;
 extern const struct cmd_def cmd_cat_def;
 extern const struct cmd_def cmd_fsck_def;
+extern const struct cmd_def cmd_debug_def;
 
 const struct cmd_def *const bch_cmds[] = {
 	&cmd_format_def,
@@ -20,6 +21,7 @@ const struct cmd_def *const bch_cmds[] = {
 	&cmd_list_def,
 	&cmd_list_journal_def,
 	&cmd_cat_def,
+	&cmd_debug_def,
 	&cmd_version_def,
 	NULL,
 };

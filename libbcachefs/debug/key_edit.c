@@ -1,0 +1,347 @@
+/* Precise changes to one key: through a field name, or in place in its leaf. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "debug/key_edit.h"
+#include "btree/iter.h"
+#include "checksum/checksum.h"
+#include "core/fs.h"
+#include "keys/extents.h"
+#include "keys/inode.h"
+#include "sb/opts.h"
+#include "util/errcode.h"
+#include "util/names.h"
+
+struct field {
+	const char *name;
+	unsigned offset, bytes;
+	unsigned bits;		/* the widest value it takes (0: bytes * 8) */
+};
+
+#define F(type, name) { #name, offsetof(type, name), sizeof(((type *)0)->name), 0 }
+
+static const struct field inode_fields[] = {
+	F(struct bch_inode_unpacked, bi_journal_seq),
+	F(struct bch_inode_unpacked, bi_hash_seed),
+	F(struct bch_inode_unpacked, bi_size),
+	F(struct bch_inode_unpacked, bi_sectors),
+	F(struct bch_inode_unpacked, bi_version),
+	F(struct bch_inode_unpacked, bi_flags),
+	F(struct bch_inode_unpacked, bi_mode),
+	/* on disk the times are 96 bits wide, but 64 here */
+#define x(name, bits) { #name, offsetof(struct bch_inode_unpacked, name), 8, bits < 64 ? bits : 64 },
+	BCH_INODE_FIELDS_V3()
+#undef x
+	{ NULL }
+};
+
+static const struct field alloc_fields[] = {
+	F(struct bch_alloc_v4, journal_seq),
+	F(struct bch_alloc_v4, flags),
+	F(struct bch_alloc_v4, gen),
+	F(struct bch_alloc_v4, oldest_gen),
+	F(struct bch_alloc_v4, data_type),
+	F(struct bch_alloc_v4, stripe_redundancy),
+	F(struct bch_alloc_v4, dirty_sectors),
+	F(struct bch_alloc_v4, cached_sectors),
+	{ "io_time_read", offsetof(struct bch_alloc_v4, io_time[0]), 8 },
+	{ "io_time_write", offsetof(struct bch_alloc_v4, io_time[1]), 8 },
+	F(struct bch_alloc_v4, stripe),
+	F(struct bch_alloc_v4, nr_external_backpointers),
+	F(struct bch_alloc_v4, fragmentation_lru),
+	F(struct bch_alloc_v4, stripe_sectors),
+	{ NULL }
+};
+
+static const struct field dirent_fields[] = {
+	{ "d_inum", 0, 8 },
+	{ "d_type", 8, 1 },
+	{ NULL }
+};
+
+#undef F
+
+static const struct field *field_find(const struct field *t, const char *name, size_t len)
+{
+	for (; t->name; t++)
+		if (strlen(t->name) == len && !memcmp(t->name, name, len))
+			return t;
+	return NULL;
+}
+
+static int name_index(const char * const names[], const char *s)
+{
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(names[i], s))
+			return i;
+	return -1;
+}
+
+/* A host value into bytes bytes at p, little-endian; false if it does not fit. */
+static bool put_le(void *p, unsigned bytes, u64 v)
+{
+	if (bytes < 8 && v >> (bytes * 8))
+		return false;
+	for (unsigned i = 0; i < bytes; i++)
+		((u8 *)p)[i] = v >> (i * 8);
+	return true;
+}
+
+/* A host-order field of an in-memory struct (the unpacked inode). */
+static bool put_host(void *p, unsigned bytes, u64 v)
+{
+	switch (bytes) {
+	case 8: *(u64 *)p = v; return true;
+	case 4: *(u32 *)p = v; return v == (u32)v;
+	case 2: *(u16 *)p = v; return v == (u16)v;
+	case 1: *(u8 *)p = v; return v == (u8)v;
+	}
+	return false;
+}
+
+static int bad(struct printbuf *err, const char *assign, const char *why)
+{
+	pb_printf(err, "%s: %s", assign, why);
+	return -BCH_ERR_bad_argument;
+}
+
+static int set_inode(struct bkey_i *k, const struct field *f, u64 v, const char *assign,
+		     struct printbuf *err)
+{
+	struct bch_inode_unpacked u;
+
+	if (!bkey_is_inode(&k->k))
+		return bad(err, assign, "not an inode key");
+	if (bch_inode_unpack(bkey_i_to_s_c(k), &u))
+		return bad(err, assign, "the inode cannot be decoded");
+	if (f->bits && f->bits < 64 && v >> f->bits)
+		return bad(err, assign, "value too large for the field");
+	if (!put_host((u8 *)&u + f->offset, f->bytes, v))
+		return bad(err, assign, "value too large for the field");
+	if (bch_inode_pack(&u, k, BKEY_U64s_MAX))
+		return bad(err, assign, "the inode does not fit a key");
+	return 0;
+}
+
+static int set_value_bytes(struct bkey_i *k, unsigned off, unsigned bytes, u64 v,
+			   const char *assign, struct printbuf *err)
+{
+	if (off + bytes > bkey_val_bytes(&k->k))
+		return bad(err, assign, "past the end of the value");
+	if (!put_le((u8 *)k->v + off, bytes, v))
+		return bad(err, assign, "value too large for the field");
+	return 0;
+}
+
+int bch_key_set_field(struct bkey_i *k, const char *assign, struct printbuf *err)
+{
+	const char *eq = strchr(assign, '='), *val, *at;
+	const struct field *f;
+	size_t len;
+	u64 v;
+	int i;
+
+	if (!eq || eq == assign)
+		return bad(err, assign, "expected FIELD=VALUE");
+	len = eq - assign;
+	val = eq + 1;
+	if (len == 4 && !memcmp(assign, "type", 4)) {
+		i = name_index(bch_bkey_type_names, val);
+		if (i < 0 && bch_parse_u64(val, &v))
+			return bad(err, assign, "unknown key type");
+		k->k.type = i >= 0 ? (unsigned)i : v;
+		return 0;
+	}
+	if (len == 9 && !memcmp(assign, "data_type", 9) && k->k.type == KEY_TYPE_alloc_v4 &&
+	    (i = name_index(bch_data_type_names, val)) >= 0)
+		v = i;
+	else if (bch_parse_u64(val, &v))
+		return bad(err, assign, "the value is not a number");
+
+	if (len == 4 && !memcmp(assign, "size", 4)) {
+		if (v != (u32)v)
+			return bad(err, assign, "value too large for the field");
+		k->k.size = v;
+		return 0;
+	}
+	at = memchr(assign, '@', len);
+	if (at) {
+		static const struct { const char *name; unsigned bytes; } w[] = {
+			{ "u8", 1 }, { "u16", 2 }, { "u32", 4 }, { "u64", 8 },
+		};
+		u64 off;
+		char num[24];
+
+		if ((size_t)(eq - at - 1) >= sizeof(num))
+			return bad(err, assign, "bad offset");
+		memcpy(num, at + 1, eq - at - 1);
+		num[eq - at - 1] = 0;
+		if (bch_parse_u64(num, &off))
+			return bad(err, assign, "bad offset");
+		for (unsigned j = 0; j < sizeof(w) / sizeof(w[0]); j++)
+			if (strlen(w[j].name) == (size_t)(at - assign) &&
+			    !memcmp(w[j].name, assign, at - assign))
+				return set_value_bytes(k, off, w[j].bytes, v, assign, err);
+		return bad(err, assign, "width must be u8, u16, u32 or u64");
+	}
+	if ((f = field_find(inode_fields, assign, len)))
+		return set_inode(k, f, v, assign, err);
+	if (k->k.type == KEY_TYPE_alloc_v4 && (f = field_find(alloc_fields, assign, len)))
+		return set_value_bytes(k, f->offset, f->bytes, v, assign, err);
+	if (k->k.type == KEY_TYPE_dirent && (f = field_find(dirent_fields, assign, len)))
+		return set_value_bytes(k, f->offset, f->bytes, v, assign, err);
+	return bad(err, assign, "no such field for this key type");
+}
+
+/* ---- in place ---- */
+
+/* A bset as written: where it starts in the node, its header and the bytes it covers. */
+struct bset_loc {
+	u8 *start;
+	struct bset *i;
+	size_t bytes;
+	unsigned offset;	/* sectors into the node */
+};
+
+static struct bset_loc bset_at(u8 *data, unsigned offset)
+{
+	struct bset_loc l = { data + ((size_t)offset << 9), NULL, 0, offset };
+	size_t hdr = offset ? sizeof(struct btree_node_entry) : sizeof(struct btree_node);
+
+	l.i = offset ? &((struct btree_node_entry *)l.start)->keys
+		     : &((struct btree_node *)l.start)->keys;
+	l.bytes = hdr + 8 * (size_t)le16_to_cpu(l.i->u64s);
+	return l;
+}
+
+static unsigned bset_sectors(const struct bch_fs *c, const struct bset_loc *l)
+{
+	size_t block = (size_t)c->sb.block_size << 9;
+
+	return (l->bytes + block - 1) / block * block >> 9;
+}
+
+/* The newest copy of the key at pos among the node's bsets, and its bset. */
+static struct bkey_packed *newest_copy(const struct bch_fs *c, const struct btree *b, u8 *data,
+				       struct bpos pos, struct bset_loc *where)
+{
+	struct bkey_packed *found = NULL;
+
+	for (unsigned off = 0; off < b->written;) {
+		struct bset_loc l = bset_at(data, off);
+		struct bkey_packed *k = (void *)l.i->_data;
+		const void *end = l.i->_data + le16_to_cpu(l.i->u64s);
+
+		for (; (const void *)k < end && k->u64s; k = (void *)bkeyp_next(k)) {
+			struct bkey u;
+
+			if (bch_bkey_unpack(&b->unpacker, k, &u) && bpos_eq(u.p, pos)) {
+				found = k;
+				*where = l;
+			}
+		}
+		off += bset_sectors(c, &l);
+	}
+	return found;
+}
+
+static void bset_reseal(const struct bset_loc *l)
+{
+	u64 seq = le64_to_cpu(l->i->seq);
+	struct bch_nonce nonce = { {
+		l->offset << 9, (u32)seq, (u32)(seq >> 32),
+		(u32)le64_to_cpu(l->i->journal_seq) ^ (2U << 28),
+	} };
+
+	*(struct bch_csum *)l->start = bch_checksum(bset_csum_type(l->i), nonce,
+						    l->start + sizeof(struct bch_csum),
+						    l->bytes - sizeof(struct bch_csum));
+}
+
+static int node_write_replicas(struct bch_fs *c, const struct btree *b, const u8 *data,
+			       struct printbuf *err)
+{
+	struct bch_ptr_iter it;
+	struct extent_ptr_decoded p;
+	int ret = 0;
+
+	bch_ptr_iter_init(&it, bkey_i_to_s_c(&b->key));
+	while (!ret && bch_ptr_iter_next(&it, &p)) {
+		struct bch_dev *ca = bch_dev_get(c, ptr_dev(&p.ptr));
+
+		if (!ca) {
+			pb_printf(err, "the node's device %u is missing", (unsigned)ptr_dev(&p.ptr));
+			return -BCH_ERR_sb_missing_device;
+		}
+		ret = bch_dev_pwrite(ca, data, (size_t)b->written << 9, ptr_offset(&p.ptr) << 9, err) ?:
+		      bch_dev_flush(ca, err);
+	}
+	return ret;
+}
+
+static int key_replace(const struct btree *b, struct bkey_packed *k, const struct bkey_i *new,
+		       struct printbuf *err)
+{
+	struct bkey u;
+
+	bch_bkey_unpack(&b->unpacker, k, &u);
+	if (new) {
+		if (bkey_val_bytes(&new->k) != (k->u64s - bkeyp_key_u64s(&b->unpacker, k)) * 8) {
+			pb_str(err, "the new value is not as long as the old one: it cannot be written in place");
+			return -BCH_ERR_bad_argument;
+		}
+		memcpy((void *)bkeyp_val(&b->unpacker, k), new->v, bkey_val_bytes(&new->k));
+		return 0;
+	}
+	/* a deleted key of size 0, as the kernel writes one in every btree */
+	u.type = KEY_TYPE_deleted;
+	u.size = 0;
+	if (bkeyp_format_of(k) == KEY_FORMAT_CURRENT)
+		memcpy(k, &u, sizeof(u));
+	else if (!bch_bkey_pack(&b->format, &u, k)) {
+		pb_str(err, "the deleted key does not fit the node's key format");
+		return -BCH_ERR_bad_argument;
+	}
+	return 0;
+}
+
+int bch_key_rewrite_in_place(struct bch_fs *c, enum btree_id btree, struct bpos pos,
+			     const struct bkey_i *new, struct printbuf *err)
+{
+	struct btree_iter it;
+	const struct btree *b;
+	struct bset_loc where;
+	struct bkey_packed *k;
+	u8 *data = NULL;
+	int ret;
+
+	bch_btree_iter_init(&it, c, btree, pos, 0);
+	ret = bch_btree_iter_peek_node(&it, &b);
+	if (ret <= 0 || !it.have_root || b->level) {
+		pb_printf(err, "no leaf of btree %s holds that position", bch_btree_id_names[btree]);
+		ret = ret < 0 ? ret : -BCH_ERR_not_found;
+		goto out;
+	}
+	data = malloc((size_t)b->written << 9);
+	if (!data) {
+		ret = -BCH_ERR_nomem;
+		goto out;
+	}
+	memcpy(data, b->data, (size_t)b->written << 9);
+	k = newest_copy(c, b, data, pos, &where);
+	if (!k) {
+		pb_str(err, "the leaf has no key at that position");
+		ret = -BCH_ERR_not_found;
+		goto out;
+	}
+	ret = key_replace(b, k, new, err);
+	if (!ret) {
+		bset_reseal(&where);
+		ret = node_write_replicas(c, b, data, err);
+	}
+out:
+	free(data);
+	bch_btree_iter_exit(&it);
+	return ret;
+}

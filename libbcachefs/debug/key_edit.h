@@ -1,0 +1,36 @@
+/* One key of a btree changed precisely: damage for fsck tests and bug reports (bcachefs debug). */
+#ifndef BCH_DEBUG_KEY_EDIT_H
+#define BCH_DEBUG_KEY_EDIT_H
+
+#include "core/fs_types.h"
+#include "util/printbuf.h"
+
+union bch_key_buf {
+	struct bkey_i k;
+	u64 u64s[BKEY_U64s_MAX];
+};
+
+/*
+ * Applies one FIELD=VALUE to k (room for BKEY_U64s_MAX u64s):
+ *   type=NAME, size=N              the key header
+ *   bi_NAME=N                      any field of an inode key (repacked as inode_v3)
+ *   gen, data_type, dirty_sectors, cached_sectors, ...   an alloc_v4 field
+ *   d_inum=N, d_type=N             a dirent
+ *   u8@OFF=N u16@ u32@ u64@        little-endian bytes at OFF in the value
+ * VALUE is a number (0x... allowed) or, for data_type and type, a name.
+ * 0, or -BCH_ERR_bad_argument with the reason in err.
+ */
+int bch_key_set_field(struct bkey_i *k, const char *assign, struct printbuf *err);
+
+/*
+ * Rewrites the leaf holding the key at (btree, pos) where it lies, its
+ * bset checksummed again, bypassing the journal: the newest copy of the
+ * key becomes a deleted key (new NULL) or gets new's value, which must be
+ * as long.  For clean filesystems (a key in the journal would win) and
+ * for damage the journal could not carry without the allocator acting on
+ * it.  Every replica of the node is written.
+ */
+int bch_key_rewrite_in_place(struct bch_fs *c, enum btree_id btree, struct bpos pos,
+			     const struct bkey_i *new, struct printbuf *err);
+
+#endif
