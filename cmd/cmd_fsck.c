@@ -138,6 +138,8 @@ const struct cmd_def cmd_fsck_def = {
 	.run		= cmd_fsck,
 	.group		= "Repair",
 	.epilog		= "An unclean filesystem is checked as after journal replay (in memory with -n).\n"
+			  "With -n nothing is written: the repairs -y would make are made in memory\n"
+			  "only, so that each problem is reported once, not again as its consequences.\n"
 			  "Without -n, -y or -p each repair is asked about on the terminal.\n"
 			  "\nExit status: 0 no problems, 1 problems fixed, 4 problems left unfixed,\n"
 			  "8 operational error (fsck could not check the filesystem), 16 usage error.\n",

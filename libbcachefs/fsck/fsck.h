@@ -76,8 +76,9 @@ bool bch_fsck_err_autofix(enum bch_fsck_err);
  * A problem of type `id` found: the message (fmt, which should name the
  * key or object) goes out with the type's name, is counted, and the
  * decision comes back: true when the caller must repair it now (-y;
- * -p and the type is safe; ASK and the answer was yes), false to leave
- * it (-n, or not fixed).  A caller that then fails to repair calls
+ * -p and the type is safe; ASK and the answer was yes; -n, where the
+ * filesystem is memory-only and the repair is not counted as a fix),
+ * false to leave it.  A caller that then fails to repair calls
  * bch_fsck_fix_failed().
  */
 bool bch_fsck_problem(struct bch_fsck *, enum bch_fsck_err id, const char *fmt, ...)

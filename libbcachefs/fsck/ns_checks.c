@@ -1,5 +1,6 @@
 /* fsck passes over snapshots, subvolumes, inodes, extents, the root, reachability and link counts (one snapshot). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "fsck/ns_common.h"
 #include "btree/iter.h"
@@ -43,6 +44,7 @@ static void key_text(struct printbuf *b, struct bch_fsck *f, struct bkey_s_c k)
 struct single_ctx {
 	struct printbuf buf;
 	unsigned nr;
+	struct ns_fix x;
 };
 
 static int snapshot_tree_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
@@ -60,16 +62,27 @@ static int snapshot_tree_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 		bch_fsck_fix_failed(f, BCH_FSCK_ERR_snapshot_tree_to_missing_snapshot);
 	else if (le32_to_cpu(st->master_subvol) != BCH_NS_ROOT_SUBVOL &&
 		 bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_tree_to_missing_subvol,
-				  "snapshot tree points to a missing subvolume: %s", s->buf.buf))
-		bch_fsck_fix_failed(f, BCH_FSCK_ERR_snapshot_tree_to_missing_subvol);
+				  "snapshot tree points to a missing subvolume: %s", s->buf.buf)) {
+		/* one snapshot, the root one: its subvolume is the root subvolume */
+		union { struct bkey_i k; u64 pad[BKEY_U64s + 2]; } nk;
+		struct bch_snapshot_tree v = *st;
+
+		if (bkey_val_bytes(k.k) != sizeof(v))
+			return 0;
+		v.master_subvol = cpu_to_le32(BCH_NS_ROOT_SUBVOL);
+		nk.k.k = *k.k;
+		memcpy(nk.k.v, &v, sizeof(v));
+		return ns_fix_put(&s->x, BTREE_ID_snapshot_trees, &nk.k);
+	}
 	return 0;
 }
 
 int bch_check_snapshot_trees(struct bch_fsck *f)
 {
-	struct single_ctx s = { PRINTBUF };
+	struct single_ctx s = { PRINTBUF, .x.f = f };
 	int ret = ns_walk(f, BTREE_ID_snapshot_trees, snapshot_tree_key, &s);
 
+	ns_fix_end(&s.x);
 	pb_exit(&s.buf);
 	return ret;
 }

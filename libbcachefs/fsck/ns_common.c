@@ -169,6 +169,20 @@ int ns_fix_delete(struct ns_fix *x, enum btree_id btree, struct bpos pos)
 	return ns_fix_commit(x, "a deletion");
 }
 
+int ns_fix_put(struct ns_fix *x, enum btree_id btree, const struct bkey_i *k)
+{
+	int ret = ns_fix_begin(x);
+
+	if (ret)
+		return ret;
+	ret = bch_trans_update(&x->ns.t, btree, 0, k, 0);
+	if (ret) {
+		bch_trans_reset(&x->ns.t);
+		return bch_fsck_op_error(x->f, ret, "updating a key");
+	}
+	return ns_fix_commit(x, "an update");
+}
+
 static int lostfound_get(struct ns_fix *x, struct bch_inode_unpacked *lf)
 {
 	struct bch_inode_unpacked root;

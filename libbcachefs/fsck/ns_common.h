@@ -60,6 +60,8 @@ int ns_fix_inode(struct ns_fix *, u64 inum, ns_inode_edit_fn, void *ctx);
 
 /* Deletes the key at pos in btree (with triggers) and commits. */
 int ns_fix_delete(struct ns_fix *, enum btree_id, struct bpos pos);
+/* Writes k (its triggers run) and commits. */
+int ns_fix_put(struct ns_fix *, enum btree_id, const struct bkey_i *k);
 
 /* Puts inum into lost+found (made if missing) under its number, as the kernel reattaches. */
 int ns_fix_reattach(struct ns_fix *, u64 inum);

@@ -104,7 +104,12 @@ bool bch_fsck_vproblem(struct bch_fsck *f, enum bch_fsck_err id, const char *fmt
 		f->nr_fixed++;
 	}
 	pb_exit(&m);
-	return fix;
+	/*
+	 * -n repairs too, in memory only (the filesystem is memory-only, see
+	 * bch_fsck_start_write()): the passes after see what -y would leave,
+	 * so -n reports the problems -y would fix, not their consequences.
+	 */
+	return fix || f->mode == BCH_FSCK_NO;
 }
 
 bool bch_fsck_problem(struct bch_fsck *f, enum bch_fsck_err id, const char *fmt, ...)
