@@ -1,0 +1,181 @@
+#!/bin/bash
+test_description='fsck cases in the e2fsprogs style: tests/fsck/NAME/
+
+One clean image (the small tree of tests/lib/mksource.py, by our format
+--source); each case damages a copy of it in one precise way and expects:
+- our fsck -n exits 4 and names the error types of the case'"'"'s "types"
+  file, which are the types the reference records in the superblock errors
+  section when its fsck -y runs on the same damaged image;
+- our fsck -y prints "expect.1" and exits 1, a second run prints
+  "expect.2" and exits 0 (outputs with numbers of 10 digits or more, which
+  hash seeds and times make random, replaced by N);
+- the reference'"'"'s fsck -n then finds the image clean, and every file of the
+  tree but those matching the case'"'"'s "touched" patterns reads back identical;
+- Linux 6.12 mounts every repaired image with -o fsck,fix_errors=no and
+  logs nothing about it (one boot for all the cases).
+
+A case is a directory with "script" (bash: damages $IMG; `dbg ARGS` runs
+bcachefs debug ARGS $IMG), "types", "expect.1", "expect.2" and optionally
+"touched". BCH_FSCK_BLESS=1 writes expect.1 and expect.2 from our output.
+'
+. "$(dirname "$0")/lib/test-lib.sh"
+. "$BCH_ROOT/tests/lib/oracle.sh"
+. "$BCH_ROOT/tests/lib/kernel-batch.sh"
+
+[ "${BCH_FILTER_OURS:-0}" = 1 ] && skip_all "tests our own library, not the reference"
+CMPTREE="$BCH_ROOT/build/rel/tests/tools/data-tool"
+[ -x "$CMPTREE" ] || skip_all "data-tool is not built (make test-tools)"
+have_ours || skip_all "no bcachefs to test at $BCH_OURS (set BCH_OURS)"
+"$BCH_REF" version > /dev/null 2>&1 || skip_all "the reference tools do not run here"
+export BCH_REF_CACHE=0
+CASES=$BCH_ROOT/tests/fsck
+
+# ---- what a case script may use ----
+
+# dbg ARGS...: bcachefs debug on the damaged image
+dbg() {
+	ours debug "$@" "$IMG"
+}
+
+# nth_pos BTREE N [PATTERN]: the position of the Nth key of BTREE (matching PATTERN) in the clean image
+nth_pos() {
+	ours list -b "$1" "$BASE" | grep "^u64s" | grep -e "${3:-.}" | sed -n "$2p" | cut -d" " -f5
+}
+
+# key_pos ARGS...: the position of the key bcachefs debug print ARGS names
+key_pos() {
+	dbg print "$@" | sed -n '1s/^u64s [0-9]* type [a-z_0-9]* \([^ ]*\) .*/\1/p'
+}
+
+# user_bucket: "DEV:BUCKET SECTORS" of the first user-data bucket with more than 16 dirty sectors
+user_bucket() {
+	ours list -b alloc "$BASE" | awk '
+		/^u64s/ { pos = $5; sub(/:0$/, "", pos); user = 0 }
+		/ data_type user$/ { user = 1 }
+		user && $1 == "dirty_sectors" && $2 > 16 { print pos, $2; exit }'
+}
+
+# inode_flags PATH: bi_flags of PATH's inode, as a number
+inode_flags() {
+	echo $((0x$(dbg print --inode "$1" | sed -n 's/^  flags=(\([0-9a-f]*\))$/\1/p')))
+}
+
+# ---- the cycle ----
+
+our_types() {
+	sed -n 's/.* \[\([a-z_0-9]*\)\]\(: .*\)\{0,1\}$/\1/p' "$1" | sort -u
+}
+
+ref_types() {
+	ref show-super -f errors "$1" | sed -n '/^errors (size/,$p' |
+		awk 'NR > 1 && NF >= 2 { print $1 }' | sort -u
+}
+
+norm() {
+	sed -E 's/[0-9]{10,}/N/g'
+}
+
+# run_fsck OUT IMG: our fsck -y, its normalized output and exit status in OUT
+run_fsck() {
+	ours fsck -y "$2" > "$1.raw" 2>&1
+	echo "Exit status is $?" >> "$1.raw"
+	norm < "$1.raw" > "$1"
+}
+
+python3 "$BCH_ROOT/tests/lib/mksource.py" --small src > /dev/null &&
+truncate -s 64M base.img &&
+ours format --source=src base.img > format.out 2>&1 &&
+ours fsck -n base.img > /dev/null || { cat format.out; skip_all "could not make the clean image"; }
+BASE=$PWD/base.img
+
+test_expect_success 'bcachefs debug: bad requests are refused, naming what is wrong, and change nothing' '
+	cp --sparse=always base.img bad.img &&
+	sha256sum < bad.img > bad.sum0 &&
+	test_expect_code 2 ours debug set -b nosuch -p 0:1:0 -s gen=1 bad.img 2> err &&
+	grep -q "unknown btree .nosuch." err &&
+	test_expect_code 2 ours debug copy --inode /tree/f152 bad.img 2> err &&
+	grep -q -- "--to" err &&
+	test_expect_code 1 ours debug set --inode /tree/f152 -s bi_nosuch=1 bad.img 2> err &&
+	grep -q "bi_nosuch=1: no such field" err &&
+	test_expect_code 1 ours debug set --inode /tree/f152 -s bi_nlink=99999999999 bad.img 2> err &&
+	grep -q "too large" err &&
+	test_expect_code 1 ours debug delete --inode /no/such/file bad.img 2> err &&
+	grep -q "\"no\" not found" err &&
+	test_expect_code 1 ours debug delete -b alloc -p 0:99999:0 --in-place bad.img 2> err &&
+	grep -q "no key at 0:99999:0" err &&
+	sha256sum < bad.img > bad.sum1 &&
+	test_cmp bad.sum0 bad.sum1 &&
+	ours debug print --inode /tree/f152 bad.img > print.out &&
+	grep -q "^u64s [0-9]* type inode_v3 0:[0-9]*:U32_MAX" print.out
+'
+
+# BCH_FSCK_CASES="GLOB...": only the cases matching
+mapfile -t NAMES < <(cd "$CASES" && ls -d ${BCH_FSCK_CASES:-*} | tr -d /)
+for name in "${NAMES[@]}"; do
+	d=$CASES/$name
+	test_expect_success "$name: damage, then our fsck -n names the case's types, as the reference does" '
+		cp --sparse=always base.img '$name'.img &&
+		( IMG=$PWD/'$name'.img; . "'$d'/script" ) &&
+		cp --sparse=always '$name'.img '$name'.ref.img &&
+		sha256sum < '$name'.img > '$name'.sum0 &&
+		{ ours fsck -n '$name'.img > '$name'.n.out 2>&1; rc=$?; } ;
+		cat '$name'.n.out &&
+		sha256sum < '$name'.img > '$name'.sum1 &&
+		test_cmp '$name'.sum0 '$name'.sum1 &&
+		{ test $rc = 4 || { echo "fsck -n exit $rc, expected 4"; false; }; } &&
+		our_types '$name'.n.out > '$name'.ours &&
+		test_cmp "'$d'/types" '$name'.ours &&
+		for _ in 1 2 3; do
+			ref fsck -y '$name'.ref.img > '$name'.ref.out 2>&1 < /dev/null
+			[ $? -lt 128 ] && break
+		done &&
+		ref_types '$name'.ref.img > '$name'.reftypes &&
+		{ test_cmp "'$d'/types" '$name'.reftypes || { cat '$name'.ref.out; false; }; }
+	'
+	test_expect_success "$name: fsck -y repairs (expect.1), a second run finds nothing (expect.2)" '
+		run_fsck '$name'.1 '$name'.img &&
+		run_fsck '$name'.2 '$name'.img &&
+		if [ -n "${BCH_FSCK_BLESS:-}" ]; then
+			cp '$name'.1 "'$d'/expect.1" && cp '$name'.2 "'$d'/expect.2"
+		fi &&
+		test_cmp "'$d'/expect.1" '$name'.1 &&
+		test_cmp "'$d'/expect.2" '$name'.2
+	'
+	test_expect_success "$name: the reference finds the repaired image clean; untouched files intact" '
+		v=$(ref_fsck_verdict '$name'.after.out '$name'.img) &&
+		echo "reference after repair: $v" &&
+		{ test "$v" = clean || { cat '$name'.after.out; false; }; } &&
+		skip=$(cat "'$d'/touched" 2>/dev/null; true) &&
+		"$CMPTREE" cmp-tree '$name'.img -- src "" $skip
+	'
+done
+
+# ---- the kernel: every repaired image mounted with fsck, one boot ----
+cat > steps.sh <<'EOF'
+steps() {
+	set -e
+	s() { echo "$1" > "$o/step"; echo "--- $1"; }
+	s fsck-mount
+	mount -t bcachefs -o fsck,fix_errors=no,ro "$devs" /mnt
+	s unmount
+	umount /mnt
+	s ok
+}
+EOF
+kb_init_steps kvm steps.sh
+for name in "${NAMES[@]}"; do
+	[ -f $name.img ] && kb_add "$name" "$PWD/$name.img"
+done
+KB_ROW_TIMEOUT=600 kb_run > kvm.log 2>&1
+if why=$(kb_unavailable); then
+	say "# the kernel VM is not available: $why"
+else
+	test_set_prereq KVM
+fi
+for name in "${NAMES[@]}"; do
+	test_expect_success KVM "$name: Linux 6.12 mounts the repaired image with fsck and reports nothing" "
+		kb_check_run $name && kb_check_dmesg $name
+	"
+done
+
+test_done
