@@ -155,32 +155,30 @@ int ns_fix_inode(struct ns_fix *x, u64 inum, ns_inode_edit_fn fn, void *ctx)
 	return ns_fix_commit(x, "an inode");
 }
 
-int ns_fix_delete(struct ns_fix *x, enum btree_id btree, struct bpos pos)
+/* One key written (k) or deleted (k NULL, at pos), and committed. */
+static int fix_key(struct ns_fix *x, enum btree_id btree, struct bpos pos, const struct bkey_i *k)
 {
 	int ret = ns_fix_begin(x);
 
 	if (ret)
 		return ret;
-	ret = bch_trans_delete(&x->ns.t, btree, 0, pos, 0);
+	ret = k ? bch_trans_update(&x->ns.t, btree, 0, k, 0) :
+		  bch_trans_delete(&x->ns.t, btree, 0, pos, 0);
 	if (ret) {
 		bch_trans_reset(&x->ns.t);
-		return bch_fsck_op_error(x->f, ret, "deleting a key");
+		return bch_fsck_op_error(x->f, ret, k ? "updating a key" : "deleting a key");
 	}
-	return ns_fix_commit(x, "a deletion");
+	return ns_fix_commit(x, k ? "an update" : "a deletion");
+}
+
+int ns_fix_delete(struct ns_fix *x, enum btree_id btree, struct bpos pos)
+{
+	return fix_key(x, btree, pos, NULL);
 }
 
 int ns_fix_put(struct ns_fix *x, enum btree_id btree, const struct bkey_i *k)
 {
-	int ret = ns_fix_begin(x);
-
-	if (ret)
-		return ret;
-	ret = bch_trans_update(&x->ns.t, btree, 0, k, 0);
-	if (ret) {
-		bch_trans_reset(&x->ns.t);
-		return bch_fsck_op_error(x->f, ret, "updating a key");
-	}
-	return ns_fix_commit(x, "an update");
+	return fix_key(x, btree, k->k.p, k);
 }
 
 static int lostfound_get(struct ns_fix *x, struct bch_inode_unpacked *lf)
