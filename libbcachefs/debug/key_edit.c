@@ -1,4 +1,5 @@
 /* Precise changes to one key: through a field name, or in place in its leaf. */
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,6 @@
 #include "core/fs.h"
 #include "keys/extents.h"
 #include "keys/inode.h"
-#include "sb/opts.h"
 #include "util/errcode.h"
 #include "util/names.h"
 
@@ -100,6 +100,18 @@ static bool put_host(void *p, unsigned bytes, u64 v)
 	return false;
 }
 
+/* A number: decimal, 0x hex or 0 octal, the whole string; false if not. */
+static bool parse_num(const char *s, u64 *v)
+{
+	char *end;
+
+	if (!*s || *s == '-')
+		return false;
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return !errno && !*end;
+}
+
 static int bad(struct printbuf *err, const char *assign, const char *why)
 {
 	pb_printf(err, "%s: %s", assign, why);
@@ -148,7 +160,7 @@ int bch_key_set_field(struct bkey_i *k, const char *assign, struct printbuf *err
 	val = eq + 1;
 	if (len == 4 && !memcmp(assign, "type", 4)) {
 		i = name_index(bch_bkey_type_names, val);
-		if (i < 0 && bch_parse_u64(val, &v))
+		if (i < 0 && !parse_num(val, &v))
 			return bad(err, assign, "unknown key type");
 		k->k.type = i >= 0 ? (unsigned)i : v;
 		return 0;
@@ -156,7 +168,7 @@ int bch_key_set_field(struct bkey_i *k, const char *assign, struct printbuf *err
 	if (len == 9 && !memcmp(assign, "data_type", 9) && k->k.type == KEY_TYPE_alloc_v4 &&
 	    (i = name_index(bch_data_type_names, val)) >= 0)
 		v = i;
-	else if (bch_parse_u64(val, &v))
+	else if (!parse_num(val, &v))
 		return bad(err, assign, "the value is not a number");
 
 	if (len == 4 && !memcmp(assign, "size", 4)) {
@@ -177,7 +189,7 @@ int bch_key_set_field(struct bkey_i *k, const char *assign, struct printbuf *err
 			return bad(err, assign, "bad offset");
 		memcpy(num, at + 1, eq - at - 1);
 		num[eq - at - 1] = 0;
-		if (bch_parse_u64(num, &off))
+		if (!parse_num(num, &off))
 			return bad(err, assign, "bad offset");
 		for (unsigned j = 0; j < sizeof(w) / sizeof(w[0]); j++)
 			if (strlen(w[j].name) == (size_t)(at - assign) &&

@@ -17,7 +17,7 @@ union bch_key_buf {
  *   gen, data_type, dirty_sectors, cached_sectors, ...   an alloc_v4 field
  *   d_inum=N, d_type=N             a dirent
  *   u8@OFF=N u16@ u32@ u64@        little-endian bytes at OFF in the value
- * VALUE is a number (0x... allowed) or, for data_type and type, a name.
+ * VALUE is a number (decimal, 0x hex, 0 octal) or, for data_type and type, a name.
  * 0, or -BCH_ERR_bad_argument with the reason in err.
  */
 int bch_key_set_field(struct bkey_i *k, const char *assign, struct printbuf *err);
