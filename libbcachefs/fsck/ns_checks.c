@@ -115,10 +115,16 @@ int bch_check_snapshots(struct bch_fsck *f)
 	return ret;
 }
 
+static void set_subvol(struct bch_inode_unpacked *u, void *ctx)
+{
+	u->bi_subvol = *(const u64 *)ctx;
+}
+
 static int subvol_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 {
 	struct single_ctx *s = p;
 	const struct bch_subvolume *sv = k.v;
+	struct bch_inode_unpacked u;
 	struct btree_trans t;
 	union { struct bkey_i k; u64 pad[64]; } ik;
 	int ret;
@@ -140,18 +146,30 @@ static int subvol_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	bch_trans_exit(&t);
 	if (ret < 0)
 		return ret;
-	if ((!ret || !bkey_is_inode(&ik.k.k)) &&
-	    bch_fsck_problem(f, BCH_FSCK_ERR_subvol_to_missing_root,
-			     "subvolume points to a missing root inode: %s", s->buf.buf))
-		bch_fsck_fix_failed(f, BCH_FSCK_ERR_subvol_to_missing_root);
+	if (!ret || !bkey_is_inode(&ik.k.k) || bch_inode_unpack(bkey_i_to_s_c(&ik.k), &u)) {
+		if (bch_fsck_problem(f, BCH_FSCK_ERR_subvol_to_missing_root,
+				     "subvolume points to a missing root inode: %s", s->buf.buf))
+			bch_fsck_fix_failed(f, BCH_FSCK_ERR_subvol_to_missing_root);
+		return 0;
+	}
+	if (u.bi_subvol != k.k->p.offset &&
+	    bch_fsck_problem(f, BCH_FSCK_ERR_subvol_root_wrong_bi_subvol,
+			     "subvol root %llu has wrong bi_subvol field: got %llu, should be %llu",
+			     (unsigned long long)u.bi_inum, (unsigned long long)u.bi_subvol,
+			     (unsigned long long)k.k->p.offset)) {
+		u64 subvol = k.k->p.offset;
+
+		return ns_fix_inode(&s->x, u.bi_inum, set_subvol, &subvol);
+	}
 	return 0;
 }
 
 int bch_check_subvols(struct bch_fsck *f)
 {
-	struct single_ctx s = { PRINTBUF };
+	struct single_ctx s = { PRINTBUF, .x.f = f };
 	int ret = ns_walk(f, BTREE_ID_subvolumes, subvol_key, &s);
 
+	ns_fix_end(&s.x);
 	pb_exit(&s.buf);
 	return ret;
 }
@@ -189,9 +207,20 @@ static int lookup(struct inode_ctx *s, enum btree_id btree, struct bpos pos)
 static int inode_dirent_check(struct bch_fsck *f, struct inode_ctx *s,
 			      const struct bch_inode_unpacked *u)
 {
-	int ret = lookup(s, BTREE_ID_dirents, SPOS(u->bi_dir, u->bi_dir_offset, u->bi_snapshot));
 	enum bch_fsck_err e;
+	int ret = 0;
 
+	/* the root of a subvolume is named in its parent subvolume, which must exist */
+	if (u->bi_subvol) {
+		ret = lookup(s, BTREE_ID_subvolumes, SPOS(0, u->bi_parent_subvol, 0));
+		if (ret < 0)
+			return ret;
+		ret = ret && s->key.k.k.type == KEY_TYPE_subvolume ? 1 : -BCH_ERR_not_found;
+	}
+	if (ret != -BCH_ERR_not_found)
+		ret = lookup(s, BTREE_ID_dirents, SPOS(u->bi_dir, u->bi_dir_offset, u->bi_snapshot));
+	else
+		ret = 0;
 	if (ret < 0)
 		return ret;
 	if (!ret || s->key.k.k.type != KEY_TYPE_dirent)
@@ -217,6 +246,62 @@ static int deleted_list_add(struct inode_ctx *s, struct bpos p)
 	return ret ?: ns_fix_commit(&s->x, "a deleted_inodes key");
 }
 
+/* What inode_fields_check() found wrong and the repair clears. */
+struct field_fixes {
+	bool child_snapshot_flag, parent_subvol, subvol;
+};
+
+static void fields_fix(struct bch_inode_unpacked *u, void *ctx)
+{
+	const struct field_fixes *x = ctx;
+
+	if (x->child_snapshot_flag)
+		u->bi_flags &= ~(1U << BCH_INODE_has_child_snapshot);
+	if (x->parent_subvol || x->subvol)
+		u->bi_parent_subvol = 0;
+	if (x->subvol)
+		u->bi_subvol = 0;
+}
+
+/* The flags and subvolume fields of an inode, with one snapshot and one subvolume. */
+static int inode_fields_check(struct bch_fsck *f, struct inode_ctx *s,
+			      const struct bch_inode_unpacked *u)
+{
+	struct field_fixes x = { 0 };
+	int ret;
+
+	if ((u->bi_flags & (1U << BCH_INODE_has_child_snapshot)) &&
+	    bch_fsck_problem(f, BCH_FSCK_ERR_inode_has_child_snapshots_wrong,
+			     "inode %llu has_child_snapshots flag wrong (should be 0)",
+			     (unsigned long long)u->bi_inum))
+		x.child_snapshot_flag = true;
+	if (u->bi_parent_subvol && (!u->bi_subvol || u->bi_subvol == BCH_NS_ROOT_SUBVOL) &&
+	    bch_fsck_problem(f, BCH_FSCK_ERR_inode_bi_parent_nonzero,
+			     "inode %llu has subvol %llu but nonzero parent subvol %llu",
+			     (unsigned long long)u->bi_inum, (unsigned long long)u->bi_subvol,
+			     (unsigned long long)u->bi_parent_subvol))
+		x.parent_subvol = true;
+	if (u->bi_subvol) {
+		ret = lookup(s, BTREE_ID_subvolumes, SPOS(0, u->bi_subvol, 0));
+		if (ret < 0)
+			return ret;
+		if (!ret || s->key.k.k.type != KEY_TYPE_subvolume)
+			x.subvol = bch_fsck_problem(f, BCH_FSCK_ERR_inode_bi_subvol_missing,
+						    "inode %llu bi_subvol points to missing subvolume %llu",
+						    (unsigned long long)u->bi_inum,
+						    (unsigned long long)u->bi_subvol);
+		else if (le64_to_cpu(((const struct bch_subvolume *)s->key.k.v)->inode) != u->bi_inum)
+			x.subvol = bch_fsck_problem(f, BCH_FSCK_ERR_inode_bi_subvol_wrong,
+						    "inode %llu points to subvol %llu, which points to inode %llu",
+						    (unsigned long long)u->bi_inum,
+						    (unsigned long long)u->bi_subvol,
+						    (unsigned long long)le64_to_cpu(((const struct bch_subvolume *)s->key.k.v)->inode));
+	}
+	if (!x.child_snapshot_flag && !x.parent_subvol && !x.subvol)
+		return 0;
+	return ns_fix_inode(&s->x, u->bi_inum, fields_fix, &x);
+}
+
 static int inode_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 {
 	struct inode_ctx *s = p;
@@ -228,6 +313,9 @@ static int inode_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 		return 0;
 	if (u.bi_dir || u.bi_dir_offset)
 		ret = inode_dirent_check(f, s, &u);
+	if (ret)
+		return ret;
+	ret = inode_fields_check(f, s, &u);
 	if (ret)
 		return ret;
 	unlinked = u.bi_flags & (1U << BCH_INODE_unlinked);
@@ -409,11 +497,15 @@ int bch_check_root(struct bch_fsck *f)
 
 /* ---- reachability ---- */
 
-static bool should_reattach(const struct ns_inode *i)
+/*
+ * No backpointer, or one into a directory that does not exist (its inode
+ * was lost: the kernel's fsck gives up on those, exit 8).
+ */
+static bool should_reattach(struct ns_itab *tab, const struct ns_inode *i)
 {
 	if (ns_unlinked(i) || (i->inum == BCACHEFS_ROOT_INO && i->subvol == BCH_NS_ROOT_SUBVOL))
 		return false;
-	return !i->dir && !i->dir_offset;
+	return (!i->dir && !i->dir_offset) || (i->dir && !ns_itab_find(tab, i->dir));
 }
 
 static int reattach_problem(struct bch_fsck *f, struct ns_fix *x, struct ns_inode *i)
@@ -431,7 +523,7 @@ int bch_check_unreachable_inodes(struct bch_fsck *f)
 	int ret = ns_itab_get(f, &tab);
 
 	for (size_t n = 0; !ret && n < tab->nr; n++)
-		if (should_reattach(&tab->d[n]))
+		if (should_reattach(tab, &tab->d[n]))
 			ret = reattach_problem(f, &x, &tab->d[n]);
 	ns_fix_end(&x);
 	return ret;
@@ -463,11 +555,8 @@ static int dir_path_check(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *
 		}
 		i = p;
 	}
-	for (i = d; i->state == 2; i = ns_itab_find(tab, i->dir)) {
+	for (i = d; i && i->state == 2; i = i->dir ? ns_itab_find(tab, i->dir) : NULL)
 		i->state = 1;
-		if (!i->dir)
-			break;
-	}
 	(void)x;
 	return 0;
 }
@@ -483,7 +572,7 @@ int bch_check_directory_structure(struct bch_fsck *f)
 
 		if (bch_mode_to_dtype(i->mode) != DT_DIR || ns_unlinked(i) || i->state)
 			continue;
-		if (should_reattach(i))
+		if (should_reattach(tab, i))
 			ret = reattach_problem(f, &x, i);
 		else
 			ret = dir_path_check(f, &x, tab, i);
