@@ -15,8 +15,11 @@ One clean image (the small tree of tests/lib/mksource.py, by our format
   logs nothing about it (one boot for all the cases).
 
 A case is a directory with "script" (bash: damages $IMG; `dbg ARGS` runs
-bcachefs debug ARGS $IMG), "types", "expect.1", "expect.2" and optionally
-"touched". BCH_FSCK_BLESS=1 writes expect.1 and expect.2 from our output.
+bcachefs debug ARGS $IMG; $SRC is the tree), "types", "expect.1", "expect.2" and optionally
+"touched", "unordered" (the lines of expect.1 are compared sorted: the
+order of entries in one directory follows its random hash seed) and
+"ref-gives-up" (the reference'"'"'s fsck -y exits 8 on this
+damage: its types are not compared, ours must still repair it). BCH_FSCK_BLESS=1 writes expect.1 and expect.2 from our output.
 '
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$BCH_ROOT/tests/lib/oracle.sh"
@@ -66,9 +69,19 @@ our_types() {
 	sed -n 's/.* \[\([a-z_0-9]*\)\]\(: .*\)\{0,1\}$/\1/p' "$1" | sort -u
 }
 
+# the error types the reference recorded in IMG's superblock (a name of
+# 44 or more characters runs into its count: the longest known name wins)
+ERR_NAMES=$(grep -o 'x([0-9]*, [a-z_0-9]*,' "$BCH_ROOT/include/bcachefs/errors_format.h" |
+	sed 's/x([0-9]*, \([a-z_0-9]*\),/\1/')
 ref_types() {
 	ref show-super -f errors "$1" | sed -n '/^errors (size/,$p' |
-		awk 'NR > 1 && NF >= 2 { print $1 }' | sort -u
+		awk -v names="$ERR_NAMES" '
+			BEGIN { n = split(names, a, "\n"); for (i = 1; i <= n; i++) known[a[i]] = 1 }
+			NR > 1 && NF >= 2 {
+				t = $1
+				while (!(t in known) && t ~ /[0-9]$/) t = substr(t, 1, length(t) - 1)
+				print (t in known) ? t : $1
+			}' | sort -u
 }
 
 norm() {
@@ -115,7 +128,7 @@ for name in "${NAMES[@]}"; do
 	d=$CASES/$name
 	test_expect_success "$name: damage, then our fsck -n names the case's types, as the reference does" '
 		cp --sparse=always base.img '$name'.img &&
-		( IMG=$PWD/'$name'.img; . "'$d'/script" ) &&
+		( IMG=$PWD/'$name'.img SRC=$PWD/src; . "'$d'/script" ) &&
 		cp --sparse=always '$name'.img '$name'.ref.img &&
 		sha256sum < '$name'.img > '$name'.sum0 &&
 		{ ours fsck -n '$name'.img > '$name'.n.out 2>&1; rc=$?; } ;
@@ -127,10 +140,16 @@ for name in "${NAMES[@]}"; do
 		test_cmp "'$d'/types" '$name'.ours &&
 		for _ in 1 2 3; do
 			ref fsck -y '$name'.ref.img > '$name'.ref.out 2>&1 < /dev/null
-			[ $? -lt 128 ] && break
+			refrc=$?
+			[ $refrc -lt 128 ] && break
 		done &&
-		ref_types '$name'.ref.img > '$name'.reftypes &&
-		{ test_cmp "'$d'/types" '$name'.reftypes || { cat '$name'.ref.out; false; }; }
+		if [ -f "'$d'/ref-gives-up" ]; then
+			echo "the reference gives up (exit $refrc): $(cat "'$d'/ref-gives-up")" &&
+			test $refrc = 8
+		else
+			ref_types '$name'.ref.img > '$name'.reftypes &&
+			{ test_cmp "'$d'/types" '$name'.reftypes || { cat '$name'.ref.out; false; }; }
+		fi
 	'
 	test_expect_success "$name: fsck -y repairs (expect.1), a second run finds nothing (expect.2)" '
 		run_fsck '$name'.1 '$name'.img &&
@@ -138,7 +157,12 @@ for name in "${NAMES[@]}"; do
 		if [ -n "${BCH_FSCK_BLESS:-}" ]; then
 			cp '$name'.1 "'$d'/expect.1" && cp '$name'.2 "'$d'/expect.2"
 		fi &&
-		test_cmp "'$d'/expect.1" '$name'.1 &&
+		if [ -f "'$d'/unordered" ]; then
+			sort "'$d'/expect.1" > '$name'.1.want && sort '$name'.1 > '$name'.1.got &&
+			test_cmp '$name'.1.want '$name'.1.got
+		else
+			test_cmp "'$d'/expect.1" '$name'.1
+		fi &&
 		test_cmp "'$d'/expect.2" '$name'.2
 	'
 	test_expect_success "$name: the reference finds the repaired image clean; untouched files intact" '
