@@ -44,6 +44,8 @@ struct btree {
 	size_t live_u64s;
 	size_t nr_packed;
 	size_t nr_unpacked;
+	/* the read dropped keys (invalid): a flush rewrites it whole, never appends */
+	bool dropped_keys;
 
 	/* node cache (btree/cache.c) */
 	u64 hash;

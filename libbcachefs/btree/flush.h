@@ -56,6 +56,7 @@ struct bch_flush_node {
 	size_t nr;
 	struct bkey_format format;
 	unsigned written;		/* sectors; 0: nothing on disk (no append) */
+	bool rewrite;			/* rewritten whole even if no update changes it */
 	size_t live_u64s;		/* of the keys as stored */
 	u64 max_journal_seq;
 };

@@ -120,6 +120,8 @@ static int plan_append(const struct bch_flush_geom *g, const struct bch_flush_no
 	u64 seq = 0;
 	int ret;
 
+	if (n->rewrite)
+		return 0;
 	for (size_t u = 0; u < nr_upd; u++) {
 		const struct bkey_i *k = upd[u].k;
 

@@ -147,6 +147,7 @@ static int add_bset_keys(struct bch_fs *c, struct btree *b, const struct bset *i
 	const void *end = i->_data + le16_to_cpu(i->u64s);
 	struct bkey_where where = { .btree = b->btree_id, .level = b->level };
 	struct printbuf msg = PRINTBUF;
+	enum bch_sb_error_id err_id;
 	int ret;
 
 	/* each key takes at least one u64: this bounds the count */
@@ -162,12 +163,14 @@ static int add_bset_keys(struct bch_fs *c, struct btree *b, const struct bset *i
 			log_where(c, b);
 			pb_printf(&c->log, "key of bad size %u at u64 %zu of bset; rest of bset dropped\n",
 				  k->u64s, (size_t)((const u64 *)k - i->_data));
+			b->dropped_keys = true;
 			break;
 		}
 		if (!bch_bkey_unpack(&b->unpacker, k, u)) {
 			log_where(c, b);
 			pb_printf(&c->log, "key with unknown format %u dropped\n",
 				  bkeyp_format_of(k));
+			b->dropped_keys = true;
 			continue;
 		}
 
@@ -175,11 +178,15 @@ static int add_bset_keys(struct bch_fs *c, struct btree *b, const struct bset *i
 
 		u->pad = bkeyp_format_of(k) == KEY_FORMAT_LOCAL_BTREE ? BKEY_PAD_WAS_PACKED : 0;
 		pb_reset(&msg);
-		if (bch_bkey_validate(c, kc, &where, &msg)) {
+		if (bch_bkey_validate_id(c, kc, &where, &msg, &err_id)) {
 			log_where(c, b);
 			pb_str(&c->log, "invalid key ");
 			bch_bkey_val_to_text(&c->log, c, kc);
 			pb_printf(&c->log, ": %s; dropping\n", pb_cstr(&msg));
+			b->dropped_keys = true;
+			if (c->invalid_key)
+				c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level, kc,
+					       err_id, pb_cstr(&msg));
 			continue;
 		}
 		b->vals[b->nr_keys++] = kc.v;
@@ -253,6 +260,7 @@ static int read_bsets(struct bch_fs *c, struct btree *b, unsigned limit,
 	b->nr_bsets = 0;
 	b->nr_keys = 0;
 	b->max_journal_seq = 0;
+	b->dropped_keys = false;
 
 	while (b->written < limit && b->nr_bsets < MAX_BSETS) {
 		bool first = !b->written;

@@ -1141,6 +1141,8 @@ static int run_triggers(struct btree_trans *t, struct printbuf *err)
 
 static bool update_is_noop(const struct btree_update *u)
 {
+	if (u->flags & BCH_UPDATE_FORCE)
+		return false;
 	if (key_deleted(&u->k->k))
 		return !u->old;
 	return u->old && u->old->k.u64s == u->k->k.u64s &&

@@ -41,6 +41,8 @@
 /* Update flags */
 #define BCH_UPDATE_NO_TRIGGERS	(1U << 0)	/* the caller keeps derived metadata itself */
 #define BCH_UPDATE_NO_EXTENT_OVERWRITE (1U << 1) /* the caller already trimmed what it overwrites */
+/* committed even when it changes nothing: the node is written again (fsck: a node holding an invalid key) */
+#define BCH_UPDATE_FORCE	(1U << 2)
 
 struct btree_update {
 	u8 btree_id;

@@ -4,6 +4,7 @@
 
 #include "bcachefs/format.h"
 #include "sb/sb_types.h"
+#include "bkey/bkey.h"
 #include "journal/journal_types.h"
 #include "util/printbuf.h"
 
@@ -84,6 +85,14 @@ struct bch_fs {
 	 */
 	bool memory_only;
 	u64 memory_seq;		/* the seq those commits are given */
+	/*
+	 * Called for each key a node read drops as invalid (after the message
+	 * in log): its btree and level, the key, the fsck error type of the
+	 * failed check and the message.  fsck reports and repairs them.
+	 */
+	void (*invalid_key)(void *ctx, enum btree_id, unsigned level, struct bkey_s_c,
+			    unsigned err_id, const char *msg);
+	void *invalid_key_ctx;
 };
 
 static inline struct bch_dev *bch_dev_get(const struct bch_fs *c, unsigned idx)

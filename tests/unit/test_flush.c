@@ -201,6 +201,34 @@ START_TEST(test_nothing)
 }
 END_TEST
 
+/* The same updates, on a node whose read dropped keys: rewritten whole, every live key kept. */
+START_TEST(test_nothing_but_must_rewrite)
+{
+	u64 off[] = { 10, 20 };
+	u64 uoff[] = { 15, 20 };
+	bool del[] = { true, false };
+	struct keyset ks;
+	struct updset us;
+	struct bch_flush_plan p = { 0 };
+	struct bch_flush_node n;
+
+	keyset_make(&ks, off, 2, 1, 0xaa);
+	updset_make(&us, uoff, del, 2, 1, 0xaa, 1);
+	n = node_of(&ks, POS_MIN, SPOS_MAX, BLOCK_SECTORS);
+	n.rewrite = true;
+	ck_assert_int_eq(bch_flush_plan(&geom, &n, 1, us.u, us.nr, &p), 0);
+	ck_assert_int_eq(p.action, BCH_FLUSH_REWRITE);
+	check_pieces(&p, POS_MIN, SPOS_MAX);
+	ck_assert_uint_eq(p.nr, 2);
+	ck_assert_uint_eq(p.keys[0].p.offset, 10);
+	ck_assert_uint_eq(p.keys[1].p.offset, 20);
+
+	bch_flush_plan_exit(&p);
+	updset_free(&us);
+	keyset_free(&ks);
+}
+END_TEST
+
 /* A full node, or one never written, is rewritten: the merge is exact. */
 START_TEST(test_rewrite_merge)
 {
@@ -450,6 +478,7 @@ static Suite *flush_suite(void)
 
 	tcase_add_test(tp, test_append);
 	tcase_add_test(tp, test_nothing);
+	tcase_add_test(tp, test_nothing_but_must_rewrite);
 	tcase_add_loop_test(tp, test_rewrite_merge, 0, 2);
 	tcase_add_loop_test(tp, test_split_bulk, 0, 8);
 	tcase_add_loop_test(tp, test_shrink_rewrites, 0, 3);
