@@ -1,7 +1,12 @@
 /* The fsck passes in the kernel's order, and running them. */
 #include "fsck/fsck.h"
 #include "fsck/passes.h"
+#include <stdlib.h>
+
 #include "btree/iter.h"
+#include "btree/trans.h"
+#include "keys/key_types.h"
+#include "util/names.h"
 #include "core/shutdown.h"
 #include "util/errcode.h"
 
@@ -37,6 +42,118 @@ const struct bch_fsck_pass bch_fsck_passes[] = {
 #undef p
 };
 const unsigned bch_fsck_nr_passes = sizeof(bch_fsck_passes) / sizeof(bch_fsck_passes[0]);
+
+/* ---- keys dropped as invalid by node reads ---- */
+
+struct bch_fsck_invalid {
+	enum btree_id btree;
+	unsigned level;
+	enum bch_fsck_err err;
+	struct bpos pos;
+	char *text;			/* the key and what is wrong with it */
+};
+
+/* Past this many, more invalid keys are counted but not kept (each is repaired once found). */
+#define INVALID_MAX	(1U << 20)
+
+static void invalid_key_seen(void *ctx, enum btree_id btree, unsigned level, struct bkey_s_c k,
+			     unsigned err_id, const char *msg)
+{
+	struct bch_fsck *f = ctx;
+	struct bch_fsck_invalid *e;
+	struct printbuf b = PRINTBUF;
+
+	/* a node read again (evicted from the cache) drops the same keys again */
+	for (size_t i = 0; i < f->nr_invalid; i++)
+		if (f->invalid[i].btree == btree && f->invalid[i].level == level &&
+		    bpos_eq(f->invalid[i].pos, k.k->p))
+			return;
+	if (f->nr_invalid == f->invalid_size) {
+		size_t n = f->invalid_size ? f->invalid_size * 2 : 16;
+
+		if (n > INVALID_MAX || !(e = realloc(f->invalid, n * sizeof(*e)))) {
+			bch_fsck_op_error(f, -BCH_ERR_nomem, "too many invalid keys to keep track of");
+			return;
+		}
+		f->invalid = e;
+		f->invalid_size = n;
+	}
+	pb_printf(&b, "btree %s level %u: ", bch_btree_id_names[btree], level);
+	bch_bkey_val_to_text(&b, f->c, k);
+	pb_printf(&b, ": %s", msg);
+	e = &f->invalid[f->nr_invalid++];
+	*e = (struct bch_fsck_invalid) {
+		.btree = btree, .level = level, .pos = k.k->p,
+		.err = err_id < BCH_FSCK_ERR_NR ? (enum bch_fsck_err)err_id : BCH_FSCK_ERR_NR - 1,
+		.text = b.buf ? b.buf : NULL,
+	};
+}
+
+/*
+ * The key a reader sees at an invalid key's place (an older version, or
+ * none) is written again, so the next flush rewrites the node without
+ * the invalid one.
+ */
+static int invalid_key_repair(struct bch_fsck *f, const struct bch_fsck_invalid *e)
+{
+	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } *k = malloc(sizeof(*k));
+	struct printbuf err = PRINTBUF;
+	struct btree_trans t;
+	int ret = k ? bch_fsck_start_write(f) : -BCH_ERR_nomem;
+
+	if (ret)
+		goto out;
+	bch_trans_init(&t, f->c);
+	t.name = "fsck";
+	ret = bch_trans_lookup(&t, e->btree, e->level, e->pos, &k->k, BKEY_U64s_MAX, &err);
+	if (ret > 0)
+		ret = bch_trans_update(&t, e->btree, e->level, &k->k,
+				       BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_FORCE);
+	else if (!ret)
+		ret = bch_trans_delete(&t, e->btree, e->level, e->pos,
+				       BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_FORCE);
+	ret = ret ?: bch_trans_commit(&t, &err);
+	bch_trans_exit(&t);
+	if (ret)
+		bch_fsck_op_error(f, ret, "removing an invalid key: %s", pb_cstr(&err));
+	f->itab_stale = true;
+out:
+	pb_exit(&err);
+	free(k);
+	return ret;
+}
+
+static int invalid_keys_report(struct bch_fsck *f)
+{
+	int ret = 0;
+
+	while (!ret && f->nr_invalid_done < f->nr_invalid) {
+		const struct bch_fsck_invalid *e = &f->invalid[f->nr_invalid_done++];
+
+		if (!bch_fsck_problem(f, e->err, "invalid key in %s", e->text ?: "(no memory)"))
+			continue;
+		if (e->level) {
+			/* node pointers: the topology pass's business, not done yet */
+			bch_fsck_fix_failed(f, e->err);
+			continue;
+		}
+		ret = invalid_key_repair(f, e);
+	}
+	return ret;
+}
+
+void bch_fsck_invalid_exit(struct bch_fsck *f)
+{
+	if (f->c && f->c->invalid_key_ctx == f) {
+		f->c->invalid_key = NULL;
+		f->c->invalid_key_ctx = NULL;
+	}
+	for (size_t i = 0; i < f->nr_invalid; i++)
+		free(f->invalid[i].text);
+	free(f->invalid);
+	f->invalid = NULL;
+	f->nr_invalid = f->invalid_size = f->nr_invalid_done = 0;
+}
 
 int bch_fsck_start_write(struct bch_fsck *f)
 {
@@ -85,8 +202,11 @@ static int supported(struct bch_fsck *f)
 
 int bch_fsck_run(struct bch_fsck *f)
 {
-	int ret = supported(f);
+	int ret;
 
+	f->c->invalid_key = invalid_key_seen;
+	f->c->invalid_key_ctx = f;
+	ret = supported(f);
 	if (ret)
 		return ret;
 
@@ -100,6 +220,8 @@ int bch_fsck_run(struct bch_fsck *f)
 		ret = p->fn(f);
 		if (ret && !f->op_error)
 			bch_fsck_op_error(f, ret, "%s failed", p->name);
+		if (!ret)
+			ret = invalid_keys_report(f);
 	}
 	if (f->writing && !ret && f->mode != BCH_FSCK_NO) {
 		ret = bch_fsck_record_errors(f, &f->err) ?:

@@ -17,5 +17,7 @@ int bch_fsck_check_alloc_to_lru_refs(struct bch_fsck *);
 void bch_fsck_alloc_exit(struct bch_fsck *);
 /* frees the namespace passes' inode table */
 void bch_fsck_ns_exit(struct bch_fsck *);
+/* Forgets the invalid keys node reads reported (passes.c). */
+void bch_fsck_invalid_exit(struct bch_fsck *);
 
 #endif
