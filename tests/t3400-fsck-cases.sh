@@ -7,8 +7,8 @@ One clean image (the small tree of tests/lib/mksource.py, by our format
   file, which are the types the reference records in the superblock errors
   section when its fsck -y runs on the same damaged image;
 - our fsck -y prints "expect.1" and exits 1, a second run prints
-  "expect.2" and exits 0 (outputs with numbers of 10 digits or more, which
-  hash seeds and times make random, replaced by N);
+  "expect.2" and exits 0 (numbers of 10 digits or more, which hash seeds
+  and times make random, and inode times replaced by N);
 - the reference'"'"'s fsck -n then finds the image clean, and every file of the
   tree but those matching the case'"'"'s "touched" patterns reads back identical;
 - Linux 6.12 mounts every repaired image with -o fsck,fix_errors=no and
@@ -18,7 +18,7 @@ A case is a directory with "script" (bash: damages $IMG; `dbg ARGS` runs
 bcachefs debug ARGS $IMG; $SRC is the tree), "types", "expect.1", "expect.2" and optionally
 "touched", "unordered" (the lines of expect.1 are compared sorted: the
 order of entries in one directory follows its random hash seed) and
-"ref-gives-up" (the reference'"'"'s fsck -y exits 8 on this
+"ref-gives-up" (the reference'"'"'s fsck -y exits 8 or crashes on this
 damage: its types are not compared, ours must still repair it). BCH_FSCK_BLESS=1 writes expect.1 and expect.2 from our output.
 '
 . "$(dirname "$0")/lib/test-lib.sh"
@@ -85,7 +85,7 @@ ref_types() {
 }
 
 norm() {
-	sed -E 's/[0-9]{10,}/N/g'
+	sed -E 's/[0-9]{10,}/N/g; s/(bi_[acmo]time=)[0-9]+/\1N/g'
 }
 
 # run_fsck OUT IMG: our fsck -y, its normalized output and exit status in OUT
@@ -138,14 +138,17 @@ for name in "${NAMES[@]}"; do
 		{ test $rc = 4 || { echo "fsck -n exit $rc, expected 4"; false; }; } &&
 		our_types '$name'.n.out > '$name'.ours &&
 		test_cmp "'$d'/types" '$name'.ours &&
-		for _ in 1 2 3; do
-			ref fsck -y '$name'.ref.img > '$name'.ref.out 2>&1 < /dev/null
-			refrc=$?
-			[ $refrc -lt 128 ] && break
-		done &&
+		{
+			for _ in 1 2 3; do
+				ref fsck -y '$name'.ref.img > '$name'.ref.out 2>&1 < /dev/null
+				refrc=$?
+				[ $refrc -lt 128 ] && break
+			done
+			true
+		} &&
 		if [ -f "'$d'/ref-gives-up" ]; then
 			echo "the reference gives up (exit $refrc): $(cat "'$d'/ref-gives-up")" &&
-			test $refrc = 8
+			{ test $refrc = 8 || test $refrc -ge 128; }
 		else
 			ref_types '$name'.ref.img > '$name'.reftypes &&
 			{ test_cmp "'$d'/types" '$name'.reftypes || { cat '$name'.ref.out; false; }; }
