@@ -3,8 +3,9 @@
 # shellcheck shell=bash
 #
 #	kb_init DIR            work in DIR (made; shared with the guest): writes
-#	                       the source tree (tests/lib/tree-tar.py, ~5000
-#	                       files) and the checksums read back
+#	                       the source tree (tests/lib/tree-tar.py, about
+#	                       $KB_TREE_FILES files, default 5000) and the
+#	                       checksums read back
 #	kb_init_steps DIR FILE work in DIR, the guest running the steps() of
 #	                       FILE (busybox sh, `s NAME` before each step,
 #	                       set -e; $devs the device list, $o the output
@@ -63,7 +64,8 @@ kb_init() {
 	KB_DIR=$1
 	mkdir -p "$KB_DIR/out" &&
 	: > "$KB_DIR/filesystems" &&
-	python3 "$BCH_ROOT/tests/lib/tree-tar.py" "$KB_DIR/tree.tar" "$KB_DIR/manifest" &&
+	python3 "$BCH_ROOT/tests/lib/tree-tar.py" "$KB_DIR/tree.tar" "$KB_DIR/manifest" \
+		"${KB_TREE_FILES:-5000}" &&
 	# read back a tenth of the files and every large one
 	awk 'NR % 10 == 0 || /big-/' "$KB_DIR/manifest" > "$KB_DIR/sample.md5"
 }
