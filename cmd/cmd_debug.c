@@ -60,14 +60,6 @@ struct debug_args {
 	int nr_devs;
 };
 
-static int btree_by_name(const char *s)
-{
-	for (unsigned id = 0; id < BTREE_ID_NR; id++)
-		if (bch_btree_id_names[id] && !strcmp(bch_btree_id_names[id], s))
-			return id;
-	return -1;
-}
-
 static int parse_args(const struct cmd_def *def, int argc, char **argv, struct debug_args *a)
 {
 	struct cmd_opts_state st;
@@ -79,13 +71,13 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 	while ((o = cmd_next_opt(def, &st)) >= 0) {
 		switch (o) {
 		case DO_btree:
-			if ((a->btree = btree_by_name(st.arg)) < 0) {
+			if ((a->btree = bch_name_index(bch_btree_id_names, BTREE_ID_NR, st.arg)) < 0) {
 				cmd_usage_error(def, "unknown btree '%s'", st.arg);
 				return CMD_EXIT_USAGE;
 			}
 			break;
 		case DO_to_btree:
-			if ((a->to_btree = btree_by_name(st.arg)) < 0) {
+			if ((a->to_btree = bch_name_index(bch_btree_id_names, BTREE_ID_NR, st.arg)) < 0) {
 				cmd_usage_error(def, "unknown btree '%s'", st.arg);
 				return CMD_EXIT_USAGE;
 			}

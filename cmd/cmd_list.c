@@ -12,6 +12,7 @@
 enum list_mode { MODE_KEYS, MODE_FORMATS, MODE_NODES, MODE_NODES_ONDISK };
 
 static const char * const list_modes[] = { "keys", "formats", "nodes", "nodes-ondisk", NULL };
+#define LIST_MODES_NR	(sizeof(list_modes) / sizeof(list_modes[0]) - 1)
 
 enum { OPT_BTREE, OPT_TYPE, OPT_LEVEL, OPT_START, OPT_END, OPT_MODE, OPT_VERBOSE,
        OPT_CACHE };
@@ -38,14 +39,6 @@ struct list_args {
 	u64 cache_bytes;
 };
 
-static int name_index(const char * const names[], const char *s)
-{
-	for (int i = 0; names[i]; i++)
-		if (names[i] && !strcmp(names[i], s))
-			return i;
-	return -1;
-}
-
 static int parse_args(const struct cmd_def *def, int *argc, char ***argv,
 		      struct list_args *a)
 {
@@ -61,14 +54,14 @@ static int parse_args(const struct cmd_def *def, int *argc, char ***argv,
 	while ((o = cmd_next_opt(def, &st)) >= 0) {
 		switch (o) {
 		case OPT_BTREE:
-			if ((o = name_index(bch_btree_id_names, st.arg)) < 0) {
+			if ((o = bch_name_index(bch_btree_id_names, BTREE_ID_NR, st.arg)) < 0) {
 				cmd_usage_error(def, "unknown btree '%s'", st.arg);
 				return CMD_EXIT_USAGE;
 			}
 			a->btree = o;
 			break;
 		case OPT_TYPE:
-			if ((a->key_type = name_index(bch_bkey_type_names, st.arg)) < 0) {
+			if ((a->key_type = bch_name_index(bch_bkey_type_names, KEY_TYPE_MAX, st.arg)) < 0) {
 				cmd_usage_error(def, "unknown key type '%s'", st.arg);
 				return CMD_EXIT_USAGE;
 			}
@@ -91,7 +84,7 @@ static int parse_args(const struct cmd_def *def, int *argc, char ***argv,
 			}
 			break;
 		case OPT_MODE:
-			if ((o = name_index(list_modes, st.arg)) < 0) {
+			if ((o = bch_name_index(list_modes, LIST_MODES_NR, st.arg)) < 0) {
 				cmd_usage_error(def, "unknown mode '%s'", st.arg);
 				return CMD_EXIT_USAGE;
 			}

@@ -60,14 +60,6 @@ static int bbpos_cmp(struct bbpos l, struct bbpos r)
 
 /* ---- option values ---- */
 
-static int btree_by_name(const char *s)
-{
-	for (int i = 0; bch_btree_id_names[i]; i++)
-		if (!strcmp(bch_btree_id_names[i], s))
-			return i;
-	return -1;
-}
-
 /* Decimal, or the names the reference accepts for the largest values. */
 static bool parse_pos_field(const char *s, u64 max, u64 *v)
 {
@@ -98,7 +90,7 @@ static bool parse_bbpos(char *s, struct bbpos *out)
 
 	for (char *p = s; p && nr < 5; nr++)
 		f[nr] = strsep(&p, ":");
-	if (nr < 3 || nr > 4 || (btree = btree_by_name(f[0])) < 0 ||
+	if (nr < 3 || nr > 4 || (btree = bch_name_index(bch_btree_id_names, BTREE_ID_NR, f[0])) < 0 ||
 	    !parse_pos_field(f[1], ~0ULL, &ino) ||
 	    !parse_pos_field(f[2], ~0ULL, &off) ||
 	    (f[3] && !parse_pos_field(f[3], ~0U, &snap)))
@@ -146,7 +138,7 @@ static int parse_opt(const struct cmd_def *def, int o, const char *arg,
 		a->nr_trans++;
 		break;
 	case OPT_KEY:
-		if (a->nr_key_btrees == FILTERS_MAX || (btree = btree_by_name(arg)) < 0) {
+		if (a->nr_key_btrees == FILTERS_MAX || (btree = bch_name_index(bch_btree_id_names, BTREE_ID_NR, arg)) < 0) {
 			cmd_usage_error(def, "invalid btree '%s'", arg);
 			return CMD_EXIT_USAGE;
 		}

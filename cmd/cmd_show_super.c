@@ -36,14 +36,6 @@ struct show_super_args {
 	const char *dev;
 };
 
-static int field_index(const char *name)
-{
-	for (int i = 0; bch_sb_field_names[i]; i++)
-		if (!strcmp(bch_sb_field_names[i], name))
-			return i;
-	return -1;
-}
-
 /* "all", or names separated by ',' or ';' (blanks around the list are ignored) */
 static bool parse_fields(const struct cmd_def *def, const char *arg, u64 *out)
 {
@@ -65,7 +57,7 @@ static bool parse_fields(const struct cmd_def *def, const char *arg, u64 *out)
 
 	*out = 0;
 	while (ok && (name = strsep(&s, ",;"))) {
-		int i = field_index(name);
+		int i = bch_name_index(bch_sb_field_names, BCH_SB_FIELD_NR, name);
 
 		if (i < 0) {
 			cmd_usage_error(def, "unknown superblock field '%s'", name);
@@ -94,7 +86,7 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv,
 			a->default_fields = false;
 			break;
 		case OPT_FIELD_ONLY:
-			a->field_only = field_index(st.arg);
+			a->field_only = bch_name_index(bch_sb_field_names, BCH_SB_FIELD_NR, st.arg);
 			if (a->field_only < 0) {
 				cmd_usage_error(def, "unknown superblock field '%s'", st.arg);
 				return CMD_EXIT_USAGE;

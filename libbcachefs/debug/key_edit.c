@@ -70,14 +70,6 @@ static const struct field *field_find(const struct field *t, const char *name, s
 	return NULL;
 }
 
-static int name_index(const char * const names[], const char *s)
-{
-	for (int i = 0; names[i]; i++)
-		if (!strcmp(names[i], s))
-			return i;
-	return -1;
-}
-
 /* A host value into bytes bytes at p, little-endian; false if it does not fit. */
 static bool put_le(void *p, unsigned bytes, u64 v)
 {
@@ -159,14 +151,14 @@ int bch_key_set_field(struct bkey_i *k, const char *assign, struct printbuf *err
 	len = eq - assign;
 	val = eq + 1;
 	if (len == 4 && !memcmp(assign, "type", 4)) {
-		i = name_index(bch_bkey_type_names, val);
+		i = bch_name_index(bch_bkey_type_names, KEY_TYPE_MAX, val);
 		if (i < 0 && !parse_num(val, &v))
 			return bad(err, assign, "unknown key type");
 		k->k.type = i >= 0 ? (unsigned)i : v;
 		return 0;
 	}
 	if (len == 9 && !memcmp(assign, "data_type", 9) && k->k.type == KEY_TYPE_alloc_v4 &&
-	    (i = name_index(bch_data_type_names, val)) >= 0)
+	    (i = bch_name_index(bch_data_type_names, BCH_DATA_NR, val)) >= 0)
 		v = i;
 	else if (!parse_num(val, &v))
 		return bad(err, assign, "the value is not a number");

@@ -1,4 +1,6 @@
 /* Names of the format's enumerations, generated from the format's x-macro lists. */
+#include <string.h>
+
 #include "names.h"
 #include "printbuf.h"
 
@@ -79,6 +81,14 @@ static const struct {
 	BCH_METADATA_VERSIONS()
 #undef x
 };
+
+int bch_name_index(const char * const names[], unsigned nr, const char *s)
+{
+	for (unsigned i = 0; i < nr; i++)
+		if (names[i] && !strcmp(names[i], s))
+			return i;
+	return -1;
+}
 
 const char *bch_version_name(unsigned version)
 {

@@ -34,6 +34,9 @@ const char *bch_version_name(unsigned version);
 struct printbuf;
 void bch_version_to_text(struct printbuf *, unsigned version);
 
+/* The value named s among the first nr entries of names (empty ones skipped), or -1. */
+int bch_name_index(const char * const names[], unsigned nr, const char *s);
+
 /* Name or "(unknown N)"-style fallback chosen by the caller. */
 static inline const char *bch_name_or_null(const char * const names[],
 					   unsigned nr, unsigned v)

@@ -162,14 +162,6 @@ static int run(char **devs, unsigned nr, const struct append_opts *o)
 	return ret ? 1 : 0;
 }
 
-static int btree_by_name(const char *name)
-{
-	for (unsigned i = 0; i < BTREE_ID_NR; i++)
-		if (bch_btree_id_names[i] && !strcmp(bch_btree_id_names[i], name))
-			return i;
-	return -1;
-}
-
 int main(int argc, char **argv)
 {
 	struct append_opts o = { .rejournal = -1, .now = time(NULL) };
@@ -186,7 +178,7 @@ int main(int argc, char **argv)
 			break;
 		if (!strcmp(argv[i], "--log"))
 			o.log = arg;
-		else if (!strcmp(argv[i], "--rejournal") && (o.rejournal = btree_by_name(arg)) >= 0)
+		else if (!strcmp(argv[i], "--rejournal") && (o.rejournal = bch_name_index(bch_btree_id_names, BTREE_ID_NR, arg)) >= 0)
 			;
 		else if (!strcmp(argv[i], "--noflush"))
 			o.noflush = strtoul(arg, NULL, 10);

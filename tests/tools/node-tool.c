@@ -144,14 +144,6 @@ static int cmd_formats(int argc, char **argv)
 
 /* ---- rewrite ---- */
 
-static int btree_by_name(const char *s)
-{
-	for (unsigned id = 0; id < BTREE_ID_NR; id++)
-		if (bch_btree_id_names[id] && !strcmp(bch_btree_id_names[id], s))
-			return id;
-	return -1;
-}
-
 /* Writes sectors [0, sectors) of buf to every replica the pointer names. */
 static int write_replicas(struct bch_fs *c, const struct bkey_i *ptr, const void *buf,
 			  unsigned sectors)
@@ -322,7 +314,7 @@ static int cmd_rewrite(int argc, char **argv)
 {
 	struct bpos pos;
 	struct bch_fs *c;
-	int id = argc >= 4 ? btree_by_name(argv[0]) : -1;
+	int id = argc >= 4 ? bch_name_index(bch_btree_id_names, BTREE_ID_NR, argv[0]) : -1;
 
 	if (id < 0 || !bch_bpos_parse(argv[2], &pos)) {
 		fputs(usage, stderr);

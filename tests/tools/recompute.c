@@ -82,14 +82,6 @@ static int cmd_check(int argc, char **argv)
 /* ---- damage ---- */
 
 
-static int btree_by_name(const char *s)
-{
-	for (unsigned id = 0; id < BTREE_ID_NR; id++)
-		if (bch_btree_id_names[id] && !strcmp(bch_btree_id_names[id], s))
-			return id;
-	return -1;
-}
-
 /* alloc FIELD VALUE, or delete (field NULL): the key rewritten in its leaf (debug/key_edit.h). */
 static int damage(struct bch_fs *c, enum btree_id id, struct bpos pos, const char *field, u64 value)
 {
@@ -128,7 +120,7 @@ static int damage_put(int argc, char **argv)
 	struct btree_trans t;
 	struct bpos pos, from;
 	struct bch_fs *c;
-	int id = argc >= 4 ? btree_by_name(argv[0]) : -1, nr_args = 3, ret;
+	int id = argc >= 4 ? bch_name_index(bch_btree_id_names, BTREE_ID_NR, argv[0]) : -1, nr_args = 3, ret;
 	u64 size = 0;
 
 	if (id < 0 || !bch_bpos_parse(argv[1], &pos)) {
@@ -188,7 +180,7 @@ static int cmd_damage(int argc, char **argv)
 		if (!bch_bpos_parse(argv[1], &pos) || bch_parse_u64(argv[3], &v) || v > ~0U)
 			id = -1;
 	} else if (argc >= 4 && !strcmp(argv[0], "delete")) {
-		id = btree_by_name(argv[1]);
+		id = bch_name_index(bch_btree_id_names, BTREE_ID_NR, argv[1]);
 		nr_args = 3;
 		if (!bch_bpos_parse(argv[2], &pos))
 			id = -1;
