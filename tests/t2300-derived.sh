@@ -7,7 +7,7 @@ usage, backpointers and accounting, and compares them, and what the alloc
 keys imply for the freespace, need_discard, lru and bucket_gens btrees,
 and the rebalance_work btree, with what the image holds. The images were
 written by the reference and by Linux 6.12 and are fsck-clean, so nothing
-may differ. Then single keys are damaged in copies (a leaf rewritten in
+may differ. Then single keys are damaged in copies (bcachefs debug --in-place: a leaf rewritten in
 place, its bset re-checksummed) and the difference must be reported
 precisely: device, bucket, field, expected and found; the reference'"'"'s
 fsck -n must name the same damage.
@@ -101,7 +101,7 @@ test_expect_success 'a wrong dirty_sectors in an alloc key: bucket, field, expec
 	set -- $(first_user_bucket alloc.img) &&
 	bucket=$1 gen=$2 sectors=$3 &&
 	test -n "$sectors" &&
-	"$TOOL" damage alloc $bucket dirty_sectors $((sectors - 9)) alloc.img &&
+	ours debug set --in-place -b alloc -p $bucket:0 -s dirty_sectors=$((sectors - 9)) alloc.img &&
 	test_must_fail "$TOOL" alloc.img > out &&
 	cat out &&
 	echo "alloc $bucket gen $gen: dirty_sectors: expected $sectors, found $((sectors - 9))" > want &&
@@ -115,7 +115,7 @@ test_expect_success 'a bucket generation moved on: every pointer into it is a st
 	cp --sparse=always "$BCH_CORPUS/full/dev0.img" gen.img &&
 	set -- $(first_user_bucket gen.img) &&
 	bucket=$1 gen=$2 &&
-	"$TOOL" damage alloc $bucket gen $((gen + 1)) gen.img &&
+	ours debug set --in-place -b alloc -p $bucket:0 -s gen=$((gen + 1)) gen.img &&
 	test_must_fail "$TOOL" -a gen.img > out &&
 	ours list -b extents gen.img | grep -c "ptr: $bucket:[0-9]* gen $gen" > want &&
 	grep -c "^ptr extents l0 .* ptr $bucket:[0-9]* gen $gen: stale dirty pointer (bucket gen $((gen + 1)))$" out > got &&
@@ -130,7 +130,7 @@ test_expect_success 'a deleted backpointer: reported missing, with the value it 
 	line=$(ours list -b backpointers bp.img | grep "btree=extents" | sed -n 100p) &&
 	pos=$(echo "$line" | cut -d" " -f5) &&
 	val=${line#*ver 0: } &&
-	"$TOOL" damage delete backpointers $pos bp.img &&
+	ours debug delete --in-place -b backpointers -p $pos bp.img &&
 	test_must_fail "$TOOL" bp.img > out &&
 	cat out &&
 	echo "backpointers $pos: missing: $val data_type=user" > want &&
@@ -144,7 +144,7 @@ test_expect_success 'a deleted node backpointer (level 1 of a btree)' '
 	line=$(ours list -b backpointers nodebp.img | grep " l=1 " | head -n 1) &&
 	pos=$(echo "$line" | cut -d" " -f5) &&
 	val=${line#*ver 0: } &&
-	"$TOOL" damage delete backpointers $pos nodebp.img &&
+	ours debug delete --in-place -b backpointers -p $pos nodebp.img &&
 	test_must_fail "$TOOL" nodebp.img > out &&
 	echo "backpointers $pos: missing: $val data_type=btree" > want &&
 	head -n 1 out > got && test_cmp want got
@@ -155,7 +155,7 @@ test_expect_success 'a deleted extent: its bucket, backpointer and counters all 
 	line=$(ours list -b extents ext.img | grep "type extent " | head -n 1) &&
 	pos=$(echo "$line" | cut -d" " -f5) &&
 	inum=${pos%%:*} &&
-	"$TOOL" damage delete extents $pos ext.img &&
+	ours debug delete --in-place -b extents -p $pos ext.img &&
 	test_must_fail "$TOOL" ext.img > out &&
 	cat out &&
 	grep -q "^alloc .*: dirty_sectors: expected" out &&
@@ -171,7 +171,7 @@ damage_index() {
 	cp --sparse=always "$BCH_CORPUS/$1/dev0.img" idx.img &&
 	line=$(ours list -b $2 idx.img | grep "^u64s" | sed -n "$3p") &&
 	pos=$(echo "$line" | cut -d" " -f5) &&
-	"$TOOL" damage delete $2 $pos idx.img > /dev/null &&
+	ours debug delete --in-place -b $2 -p $pos idx.img > /dev/null &&
 	{ "$TOOL" idx.img; test $? -eq 1; }
 }
 
@@ -194,7 +194,7 @@ test_expect_success 'a deleted accounting key: the counter and its expected valu
 	line=$(ours list -b accounting acc.img | grep " inum " | head -n 1) &&
 	pos=$(echo "$line" | cut -d" " -f5) &&
 	counters=${line#*inum  } &&
-	"$TOOL" damage delete accounting $pos acc.img &&
+	ours debug delete --in-place -b accounting -p $pos acc.img &&
 	test_must_fail "$TOOL" acc.img > out &&
 	cat out &&
 	grep -q "^accounting inum [0-9]*: expected $counters, found no key$" out
@@ -202,7 +202,7 @@ test_expect_success 'a deleted accounting key: the counter and its expected valu
 
 test_expect_success 'a deleted bucket_gens key: the generations no key holds' '
 	cp --sparse=always "$BCH_CORPUS/full/dev0.img" gens.img &&
-	"$TOOL" damage delete bucket_gens 0:0:0 gens.img &&
+	ours debug delete --in-place -b bucket_gens -p 0:0:0 gens.img &&
 	test_must_fail "$TOOL" gens.img > out &&
 	cat out &&
 	grep -q "^bucket_gens 0:[0-9]*: no key holds gen [1-9][0-9]*$" out &&
