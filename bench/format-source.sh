@@ -15,22 +15,8 @@ set -u -o pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/lib.sh"
-OURS=${BCH_OURS:-$top/bcachefs}
-REF=${BCH_REF:-$top/tests/oracle/ref-bcachefs}
-DIR=${BCH_BENCH_DIR:-$top/tests/out/bench}/format-source
-RUNS=${BCH_BENCH_RUNS:-3}
+bench_setup format-source
 FILES=${BCH_BENCH_FILES:-100000}
-
-if [ ! -x "$OURS" ]; then
-	echo "bench/format-source.sh: no bcachefs to time at $OURS (build it, or set BCH_OURS); nothing to do"
-	exit 0
-fi
-"$REF" version > /dev/null 2>&1 || {
-	echo "bench/format-source.sh: the reference tools do not run ($REF); nothing to do"
-	exit 0
-}
-
-mkdir -p "$DIR" || exit 1
 TREE=$DIR/tree.$FILES
 if [ ! -f "$TREE.done" ]; then
 	rm -rf "$TREE"
@@ -77,7 +63,6 @@ once() {
 	echo "$r"
 }
 
-command -v /usr/bin/time > /dev/null || { echo "bench/format-source.sh: needs /usr/bin/time (package time)"; exit 0; }
 # warm the page cache with the tree
 find "$TREE" -type f -print0 | xargs -0 cat > /dev/null 2>&1
 

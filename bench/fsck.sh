@@ -14,22 +14,8 @@ set -u -o pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/lib.sh"
-OURS=${BCH_OURS:-$top/bcachefs}
-REF=${BCH_REF:-$top/tests/oracle/ref-bcachefs}
-DIR=${BCH_BENCH_DIR:-$top/tests/out/bench}/fsck
-RUNS=${BCH_BENCH_RUNS:-3}
+bench_setup fsck
 SIZES=${BCH_BENCH_SIZES:-100000 1000000}
-
-if [ ! -x "$OURS" ]; then
-	echo "bench/fsck.sh: no bcachefs to time at $OURS (build it, or set BCH_OURS); nothing to do"
-	exit 0
-fi
-"$REF" version > /dev/null 2>&1 || {
-	echo "bench/fsck.sh: the reference tools do not run ($REF); nothing to do"
-	exit 0
-}
-command -v /usr/bin/time > /dev/null || { echo "bench/fsck.sh: needs /usr/bin/time (package time)"; exit 0; }
-mkdir -p "$DIR" || exit 1
 
 # image N: the image of N files, made once
 image() {
