@@ -1190,6 +1190,10 @@ static void seq_fields_set(struct btree_trans *t, struct btree_update *u)
 	}
 }
 
+/*
+ * The accounting key of a delta, versioned by where it goes in the journal
+ * (offset: the jset's size before it), and added to jb when there is one.
+ */
 static int acc_journal(struct btree_trans *t, struct jset_builder *jb, const struct trans_acc *a,
 		       struct bkey_i *k)
 {
@@ -1331,7 +1335,7 @@ static int sb_prepare(struct btree_trans *t, struct printbuf *err)
 int bch_trans_commit(struct btree_trans *t, struct printbuf *err)
 {
 	struct bch_fs *c = t->c;
-	struct jset_builder *jb;
+	struct jset_builder *jb = NULL;
 	int ret = 0;
 
 	if (*pb_cstr(&t->err)) {
@@ -1350,13 +1354,11 @@ int bch_trans_commit(struct btree_trans *t, struct printbuf *err)
 	ret = run_triggers(t, err) ?: sb_prepare(t, err);
 	if (ret)
 		goto out;
-	if (c->memory_only) {
-		jb = NULL;
+	/* memory-only: no journal entry (jb stays NULL), the overlay alone takes it */
+	if (c->memory_only)
 		t->seq = c->memory_seq;
-		ret = commit_apply(t, jb, err);
-		goto out;
-	}
-	ret = bch_journal_reserve(c, journal_u64s_needed(t), &jb, &t->seq, err);
+	else
+		ret = bch_journal_reserve(c, journal_u64s_needed(t), &jb, &t->seq, err);
 	if (!ret)
 		ret = commit_apply(t, jb, err);
 out:
