@@ -62,7 +62,10 @@ struct bch_fsck {
 	struct bch_fsck_alloc *alloc;	/* alloc_checks.c: differences shared by its passes */
 	struct ns_itab *itab;		/* ns_common.c: the inode table shared by the namespace passes */
 	bool itab_stale;		/* a namespace repair was committed since it was read */
-	/* keys node reads dropped as invalid: reported and repaired after each pass (passes.c) */
+	/*
+	 * keys node reads dropped as invalid: reported and repaired after each
+	 * pass (passes.c); the first nr_invalid_done are sorted and unique
+	 */
 	struct bch_fsck_invalid *invalid;
 	size_t nr_invalid, invalid_size, nr_invalid_done;
 };

@@ -204,23 +204,25 @@ static int lookup(struct inode_ctx *s, enum btree_id btree, struct bpos pos)
 	return ret;
 }
 
+/* Subvolume id into s->key: 1, 0 when there is none, or an error. */
+static int subvol_get(struct inode_ctx *s, u64 id)
+{
+	int ret = lookup(s, BTREE_ID_subvolumes, SPOS(0, id, 0));
+
+	return ret > 0 ? s->key.k.k.type == KEY_TYPE_subvolume : ret;
+}
+
 static int inode_dirent_check(struct bch_fsck *f, struct inode_ctx *s,
 			      const struct bch_inode_unpacked *u)
 {
 	enum bch_fsck_err e;
-	int ret = 0;
+	int ret = 1;
 
 	/* the root of a subvolume is named in its parent subvolume, which must exist */
-	if (u->bi_subvol) {
-		ret = lookup(s, BTREE_ID_subvolumes, SPOS(0, u->bi_parent_subvol, 0));
-		if (ret < 0)
-			return ret;
-		ret = ret && s->key.k.k.type == KEY_TYPE_subvolume ? 1 : -BCH_ERR_not_found;
-	}
-	if (ret != -BCH_ERR_not_found)
+	if (u->bi_subvol)
+		ret = subvol_get(s, u->bi_parent_subvol);
+	if (ret > 0)
 		ret = lookup(s, BTREE_ID_dirents, SPOS(u->bi_dir, u->bi_dir_offset, u->bi_snapshot));
-	else
-		ret = 0;
 	if (ret < 0)
 		return ret;
 	if (!ret || s->key.k.k.type != KEY_TYPE_dirent)
@@ -282,20 +284,22 @@ static int inode_fields_check(struct bch_fsck *f, struct inode_ctx *s,
 			     (unsigned long long)u->bi_parent_subvol))
 		x.parent_subvol = true;
 	if (u->bi_subvol) {
-		ret = lookup(s, BTREE_ID_subvolumes, SPOS(0, u->bi_subvol, 0));
+		u64 root;
+
+		ret = subvol_get(s, u->bi_subvol);
 		if (ret < 0)
 			return ret;
-		if (!ret || s->key.k.k.type != KEY_TYPE_subvolume)
+		root = ret ? le64_to_cpu(((const struct bch_subvolume *)s->key.k.v)->inode) : 0;
+		if (!ret)
 			x.subvol = bch_fsck_problem(f, BCH_FSCK_ERR_inode_bi_subvol_missing,
 						    "inode %llu bi_subvol points to missing subvolume %llu",
 						    (unsigned long long)u->bi_inum,
 						    (unsigned long long)u->bi_subvol);
-		else if (le64_to_cpu(((const struct bch_subvolume *)s->key.k.v)->inode) != u->bi_inum)
+		else if (root != u->bi_inum)
 			x.subvol = bch_fsck_problem(f, BCH_FSCK_ERR_inode_bi_subvol_wrong,
 						    "inode %llu points to subvol %llu, which points to inode %llu",
 						    (unsigned long long)u->bi_inum,
-						    (unsigned long long)u->bi_subvol,
-						    (unsigned long long)le64_to_cpu(((const struct bch_subvolume *)s->key.k.v)->inode));
+						    (unsigned long long)u->bi_subvol, (unsigned long long)root);
 	}
 	if (!x.child_snapshot_flag && !x.parent_subvol && !x.subvol)
 		return 0;

@@ -51,6 +51,7 @@ struct bch_fsck_invalid {
 	enum bch_fsck_err err;
 	struct bpos pos;
 	char *text;			/* the key and what is wrong with it */
+	bool reported;
 };
 
 /* Past this many, more invalid keys are counted but not kept (each is repaired once found). */
@@ -63,11 +64,6 @@ static void invalid_key_seen(void *ctx, enum btree_id btree, unsigned level, str
 	struct bch_fsck_invalid *e;
 	struct printbuf b = PRINTBUF;
 
-	/* a node read again (evicted from the cache) drops the same keys again */
-	for (size_t i = 0; i < f->nr_invalid; i++)
-		if (f->invalid[i].btree == btree && f->invalid[i].level == level &&
-		    bpos_eq(f->invalid[i].pos, k.k->p))
-			return;
 	if (f->nr_invalid == f->invalid_size) {
 		size_t n = f->invalid_size ? f->invalid_size * 2 : 16;
 
@@ -81,12 +77,41 @@ static void invalid_key_seen(void *ctx, enum btree_id btree, unsigned level, str
 	pb_printf(&b, "btree %s level %u: ", bch_btree_id_names[btree], level);
 	bch_bkey_val_to_text(&b, f->c, k);
 	pb_printf(&b, ": %s", msg);
-	e = &f->invalid[f->nr_invalid++];
-	*e = (struct bch_fsck_invalid) {
+	f->invalid[f->nr_invalid++] = (struct bch_fsck_invalid) {
 		.btree = btree, .level = level, .pos = k.k->p,
 		.err = err_id < BCH_FSCK_ERR_NR ? (enum bch_fsck_err)err_id : BCH_FSCK_ERR_NR - 1,
-		.text = b.buf ? b.buf : NULL,
+		.text = b.buf,
 	};
+}
+
+/* By place; among copies of one place (a node read again), the reported one first. */
+static int invalid_cmp(const void *l, const void *r)
+{
+	const struct bch_fsck_invalid *a = l, *b = r;
+
+	if (a->btree != b->btree)
+		return a->btree < b->btree ? -1 : 1;
+	if (a->level != b->level)
+		return a->level < b->level ? -1 : 1;
+	return bpos_cmp(a->pos, b->pos) ?: (int)b->reported - (int)a->reported;
+}
+
+/* Sorts the keys and keeps one entry per place: the reported one, if any is. */
+static void invalid_keys_dedup(struct bch_fsck *f)
+{
+	size_t n = 0;
+
+	qsort(f->invalid, f->nr_invalid, sizeof(f->invalid[0]), invalid_cmp);
+	for (size_t i = 0; i < f->nr_invalid; i++) {
+		struct bch_fsck_invalid *e = &f->invalid[i];
+
+		if (n && f->invalid[n - 1].btree == e->btree && f->invalid[n - 1].level == e->level &&
+		    bpos_eq(f->invalid[n - 1].pos, e->pos))
+			free(e->text);
+		else
+			f->invalid[n++] = *e;
+	}
+	f->nr_invalid = f->nr_invalid_done = n;
 }
 
 /*
@@ -127,9 +152,15 @@ static int invalid_keys_report(struct bch_fsck *f)
 {
 	int ret = 0;
 
-	while (!ret && f->nr_invalid_done < f->nr_invalid) {
-		const struct bch_fsck_invalid *e = &f->invalid[f->nr_invalid_done++];
+	if (f->nr_invalid == f->nr_invalid_done)
+		return 0;
+	invalid_keys_dedup(f);
+	for (size_t i = 0; i < f->nr_invalid && !ret; i++) {
+		struct bch_fsck_invalid *e = &f->invalid[i];
 
+		if (e->reported)
+			continue;
+		e->reported = true;
 		if (!bch_fsck_problem(f, e->err, "invalid key in %s", e->text ?: "(no memory)"))
 			continue;
 		if (e->level) {
