@@ -1,4 +1,5 @@
 /* bcachefs debug: print, change, copy or delete one key of an unmounted filesystem. */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,8 @@
 #include "debug/key_edit.h"
 #include "fs/fs_ops.h"
 #include "fs/inode_alloc.h"
+#include "fs/dirent_ops.h"
+#include "keys/dirent.h"
 #include "fs/namei.h"
 #include "keys/key_types.h"
 #include "util/errcode.h"
@@ -22,6 +25,7 @@ enum debug_opt {
 	DO_set,
 	DO_to,
 	DO_to_btree,
+	DO_to_dir,
 	DO_triggers,
 	DO_in_place,
 	DO_NR
@@ -36,6 +40,8 @@ static const struct cmd_option debug_opts[] = {
 			    "Change a field (repeatable; for set, copy and move)", NULL, "What to do" },
 	[DO_to]		= { "to", 0, CMD_ARG_REQUIRED, "POS", "Where copy and move put the key" },
 	[DO_to_btree]	= { "to-btree", 0, CMD_ARG_REQUIRED, "BTREE", "The btree they put it in (default: its own)" },
+	[DO_to_dir]	= { "to-dir", 0, CMD_ARG_REQUIRED, "PATH",
+			    "Where copy and move put a dirent: directory PATH, at its name's hash" },
 	[DO_triggers]	= { "triggers", 0, CMD_ARG_NONE, NULL,
 			    "Run the key's triggers, so derived metadata follows (default: the key alone changes)" },
 	[DO_in_place]	= { "in-place", 0, CMD_ARG_NONE, NULL,
@@ -53,7 +59,7 @@ struct debug_args {
 	int btree, to_btree;
 	bool have_pos, have_to, triggers, in_place;
 	struct bpos pos, to;
-	const char *inode_path, *dirent_path;
+	const char *inode_path, *dirent_path, *to_dir;
 	const char *sets[MAX_SETS];
 	unsigned nr_sets;
 	char **devs;
@@ -96,6 +102,9 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 		case DO_dirent:
 			a->dirent_path = st.arg;
 			break;
+		case DO_to_dir:
+			a->to_dir = st.arg;
+			break;
 		case DO_set:
 			if (a->nr_sets == MAX_SETS) {
 				cmd_usage_error(def, "at most %u --set", MAX_SETS);
@@ -128,9 +137,9 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 		cmd_usage_error(def, "choose the key with -b and -p, or --inode, or --dirent");
 		return CMD_EXIT_USAGE;
 	}
-	if ((a->action == DA_copy || a->action == DA_move) != a->have_to ||
-	    (a->to_btree >= 0 && !a->have_to)) {
-		cmd_usage_error(def, "--to goes with copy and move, and only with them");
+	if ((a->action == DA_copy || a->action == DA_move) != (a->have_to || a->to_dir) ||
+	    (a->have_to && a->to_dir) || (a->to_btree >= 0 && !a->have_to)) {
+		cmd_usage_error(def, "copy and move take one of --to and --to-dir, and only they do");
 		return CMD_EXIT_USAGE;
 	}
 	if (a->action == DA_set && !a->nr_sets) {
@@ -180,6 +189,80 @@ static int resolve(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 	return ret;
 }
 
+/*
+ * --to-dir: the dirent's place in directory to_dir (its name's hash slot,
+ * which must be free) and, for move, the inodes a rename changes with it:
+ * the backpointer of the inode it names and, for a subdirectory, the link
+ * counts of the two directories.  Nothing checks for loops: that is the
+ * point of moving a directory below itself.
+ */
+struct to_dir_plan {
+	struct bch_inode_unpacked inodes[3];
+	unsigned nr;
+};
+
+static int to_dir_plan(struct bch_fs *c, struct debug_args *a, const struct bkey_i *k,
+		       struct to_dir_plan *pl, struct printbuf *err)
+{
+	struct bkey_s_c d = bkey_i_to_s_c(k);
+	struct bch_inode_unpacked dir, from, u;
+	union { struct bkey_i k; u64 pad[BKEY_U64s + 64]; } slot;
+	struct bch_ns ns;
+	u64 inum;
+	int ret;
+
+	pl->nr = 0;
+	if (a->btree != BTREE_ID_dirents || k->k.type != KEY_TYPE_dirent) {
+		pb_str(err, "--to-dir moves dirents only");
+		return -BCH_ERR_bad_argument;
+	}
+	ret = bch_ns_init(&ns, c, err);
+	if (ret)
+		return ret;
+	ret = bch_ns_path_lookup(&ns, a->to_dir, &inum, err) ?:
+	      bch_ns_inode_get(&ns, inum, &dir, err);
+	if (!ret && bch_mode_to_dtype(dir.bi_mode) != DT_DIR) {
+		pb_printf(err, "%s: not a directory", a->to_dir);
+		ret = -BCH_ERR_bad_argument;
+	}
+	if (ret)
+		goto out;
+	a->to = SPOS(inum, bch_dirent_name_hash(&dir, bch_dirent_name(d), bch_dirent_name_len(d)),
+		     k->k.p.snapshot);
+	a->have_to = true;
+	ret = bch_trans_lookup(&ns.t, BTREE_ID_dirents, 0, a->to, &slot.k, BKEY_U64s + 64, err);
+	if (ret > 0 && slot.k.k.type != KEY_TYPE_deleted) {
+		pb_printf(err, "%s: the slot of \"%.*s\" is taken (a hash collision)", a->to_dir,
+			  (int)bch_dirent_name_len(d), bch_dirent_name(d));
+		ret = -BCH_ERR_bad_argument;
+	}
+	if (ret < 0 || a->action != DA_move || bch_dirent_type(d) == DT_SUBVOL)
+		goto out;
+	ret = bch_ns_inode_get(&ns, bch_dirent_inum(d), &u, err) ?:
+	      bch_ns_inode_get(&ns, k->k.p.inode, &from, err);
+	if (ret)
+		goto out;
+	if (u.bi_inum == dir.bi_inum) {
+		pb_printf(err, "%s: the dirent names this directory itself", a->to_dir);
+		ret = -BCH_ERR_bad_argument;
+		goto out;
+	}
+	if (u.bi_dir == k->k.p.inode && u.bi_dir_offset == k->k.p.offset) {
+		u.bi_dir = a->to.inode;
+		u.bi_dir_offset = a->to.offset;
+		pl->inodes[pl->nr++] = u;
+	}
+	if (bch_inode_is_subdir_for_nlink(&u) && from.bi_inum != dir.bi_inum) {
+		from.bi_nlink--;
+		dir.bi_nlink++;
+		pl->inodes[pl->nr++] = from;
+		pl->inodes[pl->nr++] = dir;
+	}
+out:
+	bch_ns_exit(&ns);
+	return ret < 0 ? ret : 0;
+}
+
 static void key_print(struct bch_fs *c, const struct bkey_i *k)
 {
 	struct printbuf buf = PRINTBUF;
@@ -196,6 +279,8 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 	struct btree_trans t;
 	unsigned flags = a->triggers ? 0 : BCH_UPDATE_NO_TRIGGERS;
 	int ret;
+
+	struct to_dir_plan plan = { .nr = 0 };
 
 	if (!k)
 		return -BCH_ERR_nomem;
@@ -215,6 +300,8 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 	ret = 0;
 	for (unsigned i = 0; i < a->nr_sets && !ret; i++)
 		ret = bch_key_set_field(&k->k, a->sets[i], err);
+	if (!ret && a->to_dir)
+		ret = to_dir_plan(c, a, &k->k, &plan, err);
 	if (ret || a->action == DA_print) {
 		if (!ret)
 			key_print(c, &k->k);
@@ -239,6 +326,12 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 		if (a->have_to)
 			k->k.k.p = a->to;
 		ret = bch_trans_update(&t, a->to_btree >= 0 ? a->to_btree : a->btree, 0, &k->k, flags);
+	}
+	for (unsigned i = 0; i < plan.nr && !ret; i++) {
+		union { struct bkey_i k; u64 pad[BKEY_U64s + 64]; } ib;
+
+		ret = bch_inode_pack(&plan.inodes[i], &ib.k, BKEY_U64s + 64) ?:
+		      bch_trans_update(&t, BTREE_ID_inodes, 0, &ib.k, flags);
 	}
 	ret = ret ?: bch_trans_commit(&t, err) ?: bch_fs_clean_shutdown(c, err);
 out:
@@ -282,6 +375,9 @@ const struct cmd_def cmd_debug_def = {
 			  "  delete  delete the key\n"
 			  "  copy    write the key (with any --set changes) at --to as well\n"
 			  "  move    the same, and delete the original\n"
+			  "A dirent moved with --to-dir takes the inode it names along, as a rename\n"
+			  "would (its backpointer, the directories' link counts), but unchecked: a\n"
+			  "directory may be moved below itself.\n"
 			  "FIELD is type or size (the key header), bi_* (an inode: every field of\n"
 			  "`list`), an alloc_v4 field (gen, data_type, dirty_sectors, cached_sectors,\n"
 			  "...), d_inum or d_type (a dirent), or u8@OFF, u16@OFF, u32@OFF, u64@OFF\n"

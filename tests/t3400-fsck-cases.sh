@@ -116,6 +116,13 @@ test_expect_success 'bcachefs debug: bad requests are refused, naming what is wr
 	grep -q "\"no\" not found" err &&
 	test_expect_code 1 ours debug delete -b alloc -p 0:99999:0 --in-place bad.img 2> err &&
 	grep -q "no key at 0:99999:0" err &&
+	test_expect_code 1 ours debug move --inode /tree/d0 --to-dir /tree bad.img 2> err &&
+	grep -q "to-dir moves dirents only" err &&
+	test_expect_code 1 ours debug move --dirent /tree/d0 --to-dir /tree/f152 bad.img 2> err &&
+	grep -q "/tree/f152: not a directory" err &&
+	test_expect_code 1 ours debug copy --dirent /tree/d0 --to-dir /tree bad.img 2> err &&
+	grep -q "slot of \"d0\" is taken" err &&
+	test_expect_code 2 ours debug move --dirent /tree/d0 --to-dir /tree --to 1:2 bad.img 2> err &&
 	sha256sum < bad.img > bad.sum1 &&
 	test_cmp bad.sum0 bad.sum1 &&
 	ours debug print --inode /tree/f152 bad.img > print.out &&

@@ -1,4 +1,5 @@
 /* fsck passes over the hashed btrees: directory entries (placement, targets, backpointers, d_type, subdirectory counts) and xattrs. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "fsck/ns_common.h"
@@ -24,7 +25,61 @@ struct hash_ctx {
 	bool cur_bad;			/* its keys were reported (missing owner) */
 	struct printbuf buf;
 	union { struct bkey_i k; u64 pad[BCH_HASH_KEY_U64s]; } key;	/* a key being moved or rewritten */
+	/*
+	 * The offsets (in the current owner) that keys were moved forward to,
+	 * a min-heap: the walk reaches them again and must not count them twice.
+	 */
+	u64 *moved;
+	size_t nr_moved, moved_size;
 };
+
+static int moved_push(struct hash_ctx *s, u64 offset)
+{
+	size_t i = s->nr_moved;
+
+	if (i == s->moved_size) {
+		size_t n = i ? i * 2 : 16;
+		u64 *m = realloc(s->moved, n * sizeof(*m));
+
+		if (!m)
+			return bch_fsck_op_error(s->f, -BCH_ERR_nomem, "remembering moved hashed keys");
+		s->moved = m;
+		s->moved_size = n;
+	}
+	for (s->nr_moved++; i && s->moved[(i - 1) / 2] > offset; i = (i - 1) / 2)
+		s->moved[i] = s->moved[(i - 1) / 2];
+	s->moved[i] = offset;
+	return 0;
+}
+
+static void moved_pop(struct hash_ctx *s)
+{
+	u64 last = s->moved[--s->nr_moved];
+	size_t i = 0, c;
+
+	while ((c = 2 * i + 1) < s->nr_moved) {
+		if (c + 1 < s->nr_moved && s->moved[c + 1] < s->moved[c])
+			c++;
+		if (last <= s->moved[c])
+			break;
+		s->moved[i] = s->moved[c];
+		i = c;
+	}
+	if (s->nr_moved)
+		s->moved[i] = last;
+}
+
+/* 1 when the walk has come to a key it already checked (moved there), 0 otherwise. */
+static bool moved_here(struct hash_ctx *s, struct bkey_s_c k)
+{
+	bool here = false;
+
+	while (s->nr_moved && s->moved[0] <= k.k->p.offset) {
+		here |= s->moved[0] == k.k->p.offset;
+		moved_pop(s);
+	}
+	return here;
+}
 
 static struct bch_hash_info owner_hash(const struct ns_inode *i)
 {
@@ -79,7 +134,8 @@ static int hash_redo(struct hash_ctx *s, struct bkey_s_c k, u64 hash)
 		bch_trans_reset(&s->x.ns.t);
 		return bch_fsck_op_error(s->f, ret, "moving a hashed key");
 	}
-	return ns_fix_commit(&s->x, "a moved hashed key") ?: 1;
+	return ns_fix_commit(&s->x, "a moved hashed key") ?:
+	       (pos > k.k->p.offset ? moved_push(s, pos) : 0) ?: 1;
 }
 
 /* 0: in place; 1: moved (s->key holds it at its new slot); or an error. */
@@ -114,6 +170,7 @@ static int owner_change(struct hash_ctx *s, struct bkey_s_c k)
 	int ret;
 
 	s->cur_inum = k.k->p.inode;
+	s->nr_moved = 0;
 	ret = ns_key_has_inode(s->f, &s->x, s->tab, s->desc->btree, k, &s->buf, &s->cur);
 	s->cur_bad = ret != 0;
 	if (s->cur)
@@ -319,6 +376,8 @@ static int dirent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 		ret = ns_key_has_inode(f, &s->x, s->tab, s->desc->btree, k, &s->buf, &s->cur);
 		return ret < 0 ? ret : 0;
 	}
+	if (moved_here(s, k))
+		return 0;
 	ret = hash_check(s, k);
 	if (ret < 0)
 		return ret;
@@ -342,6 +401,8 @@ static int xattr_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 		if (ret)
 			return ret < 0 ? ret : 0;
 	}
+	if (moved_here(s, k))
+		return 0;
 	ret = hash_check(s, k);
 	return ret < 0 ? ret : 0;
 }
@@ -370,6 +431,7 @@ static int hash_pass(struct bch_fsck *f, const struct bch_hash_desc *desc,
 		ret = subdir_count_check(&s);
 	ns_fix_end(&s.x);
 	pb_exit(&s.buf);
+	free(s.moved);
 	return ret < 0 ? ret : 0;
 }
 

@@ -5,6 +5,7 @@
 #include "fsck/ns_common.h"
 #include "btree/iter.h"
 #include "btree/trans.h"
+#include "fs/dirent_ops.h"
 #include "fs/hash_table.h"
 #include "fs/inode_alloc.h"
 #include "keys/dirent.h"
@@ -120,6 +121,33 @@ static void set_subvol(struct bch_inode_unpacked *u, void *ctx)
 	u->bi_subvol = *(const u64 *)ctx;
 }
 
+/*
+ * A subvolume whose root inode is gone gets a new, empty root directory
+ * under the same number (the kernel deletes the subvolume, which for the
+ * root one loses everything): the entries still keyed under it are then
+ * found again, and the link count is set by the dirents pass.
+ */
+static int subvol_root_make(struct ns_fix *x, struct bkey_s_c k)
+{
+	const struct bch_subvolume *sv = k.v;
+	struct bch_inode_unpacked u;
+	int ret = ns_fix_begin(x);
+
+	if (ret)
+		return ret;
+	bch_ns_inode_init(&x->ns, &u, NULL, S_IFDIR | 0755, 0, 0, 0, bch_ns_now(&x->ns));
+	u.bi_inum = le64_to_cpu(sv->inode);
+	u.bi_subvol = k.k->p.offset;
+	u.bi_parent_subvol = le32_to_cpu(sv->fs_path_parent);
+	ret = bch_ns_inode_write(&x->ns, &u, &x->f->err);
+	if (ret) {
+		bch_trans_reset(&x->ns.t);
+		return bch_fsck_op_error(x->f, ret, "making a new root for subvolume %llu",
+					 (unsigned long long)k.k->p.offset);
+	}
+	return ns_fix_commit(x, "a new subvolume root");
+}
+
 static int subvol_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 {
 	struct single_ctx *s = p;
@@ -149,7 +177,7 @@ static int subvol_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	if (!ret || !bkey_is_inode(&ik.k.k) || bch_inode_unpack(bkey_i_to_s_c(&ik.k), &u)) {
 		if (bch_fsck_problem(f, BCH_FSCK_ERR_subvol_to_missing_root,
 				     "subvolume points to a missing root inode: %s", s->buf.buf))
-			bch_fsck_fix_failed(f, BCH_FSCK_ERR_subvol_to_missing_root);
+			return subvol_root_make(&s->x, k);
 		return 0;
 	}
 	if (u.bi_subvol != k.k->p.offset &&
@@ -534,6 +562,40 @@ int bch_check_unreachable_inodes(struct bch_fsck *f)
 }
 
 /*
+ * A loop is broken where the walk came back: that directory's dirent goes
+ * (its parent counts one subdirectory less) and the directory is put in
+ * lost+found, with everything below it.
+ */
+static int loop_break(struct ns_fix *x, struct ns_inode *p)
+{
+	struct bch_fsck *f = x->f;
+	struct bch_inode_unpacked dir;
+	union { struct bkey_i k; u64 pad[BCH_HASH_KEY_U64s]; } bk;
+	int ret = ns_fix_begin(x);
+
+	if (ret)
+		return ret;
+	ret = bch_trans_lookup(&x->ns.t, BTREE_ID_dirents, 0, SPOS(p->dir, p->dir_offset, x->ns.snapshot),
+			       &bk.k, BCH_HASH_KEY_U64s, &f->err);
+	if (ret > 0 && bk.k.k.type == KEY_TYPE_dirent &&
+	    bch_dirent_inum(bkey_i_to_s_c(&bk.k)) == p->inum) {
+		ret = bch_ns_inode_get(&x->ns, p->dir, &dir, &f->err) ?:
+		      bch_ns_dirent_delete(&x->ns, &dir, p->dir_offset, &f->err);
+		if (!ret && dir.bi_nlink) {
+			dir.bi_nlink--;
+			ret = bch_ns_inode_write(&x->ns, &dir, &f->err);
+		}
+		ret = ret ?: ns_fix_commit(x, "a dirent deletion");
+	}
+	if (ret < 0) {
+		bch_trans_reset(&x->ns.t);
+		return bch_fsck_op_error(f, ret, "removing the dirent of inode %llu", (unsigned long long)p->inum);
+	}
+	p->dir = p->dir_offset = 0;
+	return ns_fix_reattach(x, p->inum);
+}
+
+/*
  * Every directory's chain of parents (bi_dir) reaches the root; state
  * marks directories known to reach it (1) and those on the current
  * chain (2), so each directory is walked once.
@@ -552,16 +614,19 @@ static int dir_path_check(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *
 		if (!p)
 			break;
 		if (p->state == 2) {
+			int ret = 0;
+
 			if (bch_fsck_problem(f, BCH_FSCK_ERR_dir_loop, "directory structure loop at inode %llu",
 					     (unsigned long long)p->inum))
-				bch_fsck_fix_failed(f, BCH_FSCK_ERR_dir_loop);
-			break;
+				ret = loop_break(x, p);
+			for (i = d; i && i->state == 2; i = i->dir ? ns_itab_find(tab, i->dir) : NULL)
+				i->state = 1;
+			return ret;
 		}
 		i = p;
 	}
 	for (i = d; i && i->state == 2; i = i->dir ? ns_itab_find(tab, i->dir) : NULL)
 		i->state = 1;
-	(void)x;
 	return 0;
 }
 
