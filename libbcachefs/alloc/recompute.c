@@ -111,6 +111,21 @@ struct rebalance_cmp {
 	struct bpos last;
 };
 
+/*
+ * The indirect extents (reflink btree keys with a refcount), in order:
+ * the reflink pointers of the extents btree, walked after it, count
+ * their references.
+ */
+struct reflink_ent {
+	u64 start, end;		/* in the reflink btree's offsets */
+	u64 stored, counted;
+};
+
+struct reflink_table {
+	struct reflink_ent *d;
+	size_t nr, size;
+};
+
 /* A run of consecutive buckets with the same problem, reported as one line. */
 struct bucket_run {
 	enum bch_recompute_kind kind;
@@ -134,6 +149,7 @@ struct recompute {
 	bool collect_bps;	/* second pass: only gather the backpointers of differing buckets */
 	struct bp_vec want_bps, found_bps;
 	bool saw_stripes;
+	struct reflink_table reflink;
 	struct bch_recompute_finding f;	/* the difference being described, for opts.found */
 	size_t line_start;
 };
@@ -644,6 +660,116 @@ static void ptrs_judge_gens(struct recompute *r, struct bch_ptr_derived *ptrs, u
 	}
 }
 
+/* ---- indirect extents ---- */
+
+static const __le64 *key_refcount(struct bkey_s_c k)
+{
+	if (k.k->type != KEY_TYPE_reflink_v && k.k->type != KEY_TYPE_indirect_inline_data)
+		return NULL;
+	return bkey_val_bytes(k.k) >= sizeof(__le64) ? k.v : NULL;
+}
+
+static int reflink_add(struct recompute *r, struct bkey_s_c k)
+{
+	struct reflink_table *t = &r->reflink;
+	const __le64 *refcount = key_refcount(k);
+
+	if (!refcount)
+		return 0;
+	if (t->nr == t->size) {
+		size_t n = t->size ? t->size * 2 : 256;
+		struct reflink_ent *d = realloc(t->d, n * sizeof(*d));
+
+		if (!d) {
+			pb_str(r->out, "error: out of memory\n");
+			return -BCH_ERR_nomem;
+		}
+		t->d = d;
+		t->size = n;
+	}
+	t->d[t->nr++] = (struct reflink_ent) {
+		.start = k.k->p.offset - k.k->size, .end = k.k->p.offset,
+		.stored = le64_to_cpu(*refcount),
+	};
+	return 0;
+}
+
+/* The first indirect extent ending after idx. */
+static size_t reflink_find(const struct reflink_table *t, u64 idx)
+{
+	size_t l = 0, h = t->nr;
+
+	while (l < h) {
+		size_t m = l + (h - l) / 2;
+
+		if (t->d[m].end <= idx)
+			l = m + 1;
+		else
+			h = m;
+	}
+	return l;
+}
+
+/*
+ * A reflink pointer references every indirect extent its range touches,
+ * padding included (as the kernel's gc counts); each stretch of the range
+ * no indirect extent covers is a difference.
+ */
+static void reflink_p_count(struct recompute *r, struct bkey_s_c k)
+{
+	const struct bch_reflink_p *p = k.v;
+	struct reflink_table *t = &r->reflink;
+	u64 idx = le64_to_cpu(p->idx) - le32_to_cpu(p->front_pad);
+	u64 end = le64_to_cpu(p->idx) + k.k->size + le32_to_cpu(p->back_pad);
+	size_t i = reflink_find(t, idx);
+
+	while (idx < end) {
+		if (i < t->nr && t->d[i].start <= idx) {
+			t->d[i].counted++;
+			idx = t->d[i++].end;
+			continue;
+		}
+
+		u64 next = i < t->nr && t->d[i].start < end ? t->d[i].start : end;
+		struct bch_recompute_finding *f = finding(r, BCH_RC_reflink_missing);
+
+		f->btree = BTREE_ID_extents;
+		f->pos = k.k->p;
+		f->start = idx;
+		f->end = next;
+		if (report_start(r, BCH_RECOMPUTE_reflink)) {
+			pb_str(r->out, "pointer to missing indirect extent: ");
+			bch_bkey_val_to_text(r->out, r->c, k);
+			pb_printf(r->out, ": missing range %llu-%llu", (unsigned long long)idx,
+				  (unsigned long long)next);
+			report_end(r);
+		}
+		idx = next;
+	}
+}
+
+/* After the walk: every indirect extent's refcount against its references. */
+static void reflink_refcounts(struct recompute *r)
+{
+	const struct reflink_table *t = &r->reflink;
+
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct reflink_ent *e = &t->d[i];
+		struct bch_recompute_finding *f;
+
+		if (e->counted == e->stored)
+			continue;
+		f = finding(r, BCH_RC_reflink_refcount);
+		f->btree = BTREE_ID_reflink;
+		f->pos = POS(0, e->end);
+		f->refcount = e->counted;
+		f->found_refcount = e->stored;
+		report(r, BCH_RECOMPUTE_reflink, "indirect extent 0:%llu-%llu has refcount %llu, should be %llu",
+		       (unsigned long long)e->start, (unsigned long long)e->end,
+		       (unsigned long long)e->stored, (unsigned long long)e->counted);
+	}
+}
+
 static int count_key(struct recompute *r, enum btree_id id, unsigned level, struct bkey_s_c k)
 {
 	struct bch_ptr_derived ptrs[BCH_BKEY_PTRS_MAX];
@@ -655,6 +781,12 @@ static int count_key(struct recompute *r, enum btree_id id, unsigned level, stru
 		return collect_bps(r, ptrs, nr);
 	if (k.k->type == KEY_TYPE_stripe)
 		r->saw_stripes = true;
+	if (id == BTREE_ID_reflink && !level)
+		ret = reflink_add(r, k);
+	else if (k.k->type == KEY_TYPE_reflink_p && !level)
+		reflink_p_count(r, k);
+	if (ret)
+		return ret;
 	ptrs_judge_gens(r, ptrs, nr);
 
 	for (unsigned i = 0; i < nr; i++)
@@ -1580,6 +1712,7 @@ static void recompute_exit(struct recompute *r)
 		free(r->devs[i].gens_seen);
 	}
 	acc_exit(&r->acc);
+	free(r->reflink.d);
 	free(r->want_bps.data);
 	free(r->found_bps.data);
 	if (r->rb.active)
@@ -1613,6 +1746,8 @@ int bch_recompute(struct bch_fs *c, const struct bch_recompute_opts *opts, struc
 		mark_metadata(&r);
 		ret = walk_all(&r);
 	}
+	if (!ret)
+		reflink_refcounts(&r);
 	if (!ret)
 		ret = rb_finish(&r);
 	if (r.saw_stripes)

@@ -19,7 +19,8 @@
 	x(lru,		"the read and fragmentation lrus against the alloc keys") \
 	x(bucket_gens,	"the bucket_gens btree against the alloc keys' generations") \
 	x(rebalance_work, "the rebalance_work btree against the extents rebalance has work for") \
-	x(btree_bitmap,	"each member's btree_allocated_bitmap against where node pointers point")
+	x(btree_bitmap,	"each member's btree_allocated_bitmap against where node pointers point") \
+	x(reflink,	"the refcounts of indirect extents against the reflink pointers to them, and pointers to missing ones")
 
 enum bch_recompute_kind {
 #define x(name, what) BCH_RECOMPUTE_##name,
@@ -50,6 +51,8 @@ enum bch_recompute_what {
 	BCH_RC_bp_bad_bucket,	/* backpointer at pos for no member's bucket */
 	BCH_RC_accounting,	/* counter at pos: want, found (nr each) */
 	BCH_RC_btree_bitmap,	/* node pointer not in the member's btree bitmap */
+	BCH_RC_reflink_refcount, /* indirect extent at pos: refcount found, want (0: unreferenced) */
+	BCH_RC_reflink_missing,	/* reflink pointer at pos (extents): no indirect extent at start..end */
 };
 
 enum bch_rc_ptr_problem {
@@ -89,6 +92,8 @@ struct bch_recompute_finding {
 	struct bch_backpointer bp, found_bp;
 	unsigned nr;
 	s64 want_d[BCH_ACCOUNTING_MAX_COUNTERS], found_d[BCH_ACCOUNTING_MAX_COUNTERS];
+	u64 start, end;			/* reflink_missing: the range of indirect extents */
+	u64 refcount, found_refcount;	/* reflink_refcount */
 };
 
 struct bch_recompute_opts {

@@ -176,6 +176,12 @@ static enum alloc_pass classify(const struct bch_fs *c, const struct bch_recompu
 	case BCH_RC_btree_bitmap:
 		*err = BCH_FSCK_ERR_btree_bitmap_not_marked;
 		return AP_allocations;
+	case BCH_RC_reflink_missing:
+		*err = BCH_FSCK_ERR_reflink_p_to_missing_reflink_v;
+		return AP_allocations;
+	case BCH_RC_reflink_refcount:
+		*err = BCH_FSCK_ERR_reflink_v_refcount_wrong;
+		return AP_allocations;
 	case BCH_RC_alloc_bad_bucket:
 		*err = BCH_FSCK_ERR_alloc_key_to_missing_dev_bucket;
 		return AP_alloc_info;
@@ -321,6 +327,56 @@ static int repair_accounting(struct btree_trans *t, const struct bch_recompute_f
 	return bch_trans_accounting_add(t, &pos, d, rf->nr);
 }
 
+/*
+ * As the kernel's gc: an unreferenced indirect extent is deleted (its
+ * triggers take its sectors, backpointers and counters away: the walk
+ * counted them), a referenced one gets the count.
+ */
+static int repair_refcount(struct btree_trans *t, const struct bch_recompute_finding *rf,
+			   struct printbuf *err)
+{
+	struct key_buf b;
+	int ret = bch_trans_lookup(t, BTREE_ID_reflink, 0, rf->pos, &b.k, sizeof(b) / sizeof(u64), err);
+
+	if (ret <= 0)
+		return ret;
+	if (!rf->refcount)
+		return bch_trans_delete(t, BTREE_ID_reflink, 0, rf->pos, 0);
+	if ((b.k.k.type != KEY_TYPE_reflink_v && b.k.k.type != KEY_TYPE_indirect_inline_data) ||
+	    bkey_val_bytes(&b.k.k) < sizeof(__le64))
+		return 0;
+	b.v[0] = cpu_to_le64(rf->refcount);
+	return bch_trans_update(t, BTREE_ID_reflink, 0, &b.k, BCH_UPDATE_NO_TRIGGERS);
+}
+
+/*
+ * As the kernel's gc: a missing stretch in the padding shrinks the
+ * padding; one in the pointer's own range turns it into an error key
+ * (reads of it fail, nothing is counted).
+ */
+static int repair_reflink_p(struct btree_trans *t, const struct bch_recompute_finding *rf,
+			    struct printbuf *err)
+{
+	struct key_buf b;
+	struct bch_reflink_p *p = (struct bch_reflink_p *)b.v;
+	int ret = bch_trans_lookup(t, BTREE_ID_extents, 0, rf->pos, &b.k, sizeof(b) / sizeof(u64), err);
+	u64 start, end;
+
+	if (ret <= 0 || b.k.k.type != KEY_TYPE_reflink_p)
+		return ret;
+	start = le64_to_cpu(p->idx);
+	end = start + b.k.k.size;
+	if (rf->end <= start) {
+		p->front_pad = cpu_to_le32(start - rf->end);
+	} else if (rf->start >= end) {
+		p->back_pad = cpu_to_le32(rf->start - end);
+	} else {
+		b.k.k.type = KEY_TYPE_error;
+		b.k.k.u64s = BKEY_U64s;
+	}
+	return bch_trans_update(t, BTREE_ID_extents, 0, &b.k, BCH_UPDATE_NO_TRIGGERS);
+}
+
 /* Queues the repair of one difference: 1 queued, 0 nothing this tool can repair. */
 static int repair_queue(struct btree_trans *t, const struct bch_recompute_finding *rf,
 			bool second, struct printbuf *err)
@@ -351,6 +407,10 @@ static int repair_queue(struct btree_trans *t, const struct bch_recompute_findin
 		return put(t, BTREE_ID_backpointers, KEY_TYPE_deleted, rf->pos, 0) ?: 1;
 	case BCH_RC_accounting:
 		return repair_accounting(t, rf) ?: 1;
+	case BCH_RC_reflink_refcount:
+		return repair_refcount(t, rf, err) ?: 1;
+	case BCH_RC_reflink_missing:
+		return repair_reflink_p(t, rf, err) ?: 1;
 	default:
 		/* pointers and the btree bitmap: the extent and superblock repairs are not written yet */
 		return 0;
