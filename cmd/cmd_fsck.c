@@ -14,6 +14,7 @@ enum fsck_opt {
 	FK_auto,
 	FK_force,
 	FK_verbose,
+	FK_fail_after_writes,
 	FK_NR
 };
 
@@ -24,6 +25,8 @@ static const struct cmd_option fsck_opts[] = {
 	[FK_auto]	= { "auto", 'a', CMD_ARG_NONE, NULL, "The same as -p" },
 	[FK_force]	= { "force", 'f', CMD_ARG_NONE, NULL, "Check even a clean filesystem (always done; accepted for fsck(8))" },
 	[FK_verbose]	= { "verbose", 'v', CMD_ARG_NONE, NULL, "Name each pass and what recovery did" },
+	[FK_fail_after_writes] = { "fail-after-writes", 0, CMD_ARG_REQUIRED, "N",
+			    "Simulate a crash: every device write after the first N fails", NULL, "Testing" },
 	{ 0 }
 };
 
@@ -52,7 +55,7 @@ static enum bch_fsck_answer ask_tty(void *ctx, const char *question)
 }
 
 static int parse_args(const struct cmd_def *def, int argc, char **argv,
-		      enum bch_fsck_mode *mode, bool *verbose, int *first_dev)
+		      enum bch_fsck_mode *mode, bool *verbose, u64 *fail_after, int *first_dev)
 {
 	struct cmd_opts_state st;
 	int o, nr_modes = 0, ret;
@@ -67,6 +70,17 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv,
 		case FK_preen:
 		case FK_auto:	*mode = BCH_FSCK_PREEN; nr_modes++; break;
 		case FK_verbose: *verbose = true; break;
+		case FK_fail_after_writes: {
+			unsigned long long v;
+
+			if (!cmd_parse_u64(def, "--fail-after-writes", st.arg, &v) || !v) {
+				if (v == 0)
+					cmd_usage_error(def, "--fail-after-writes needs at least 1");
+				return BCH_FSCK_EXIT_USAGE;
+			}
+			*fail_after = v;
+			break;
+		}
 		}
 	}
 	if (o == CMD_OPTS_ERROR)
@@ -94,7 +108,7 @@ static int cmd_fsck(const struct cmd_def *def, int argc, char **argv)
 	struct bch_fsck f;
 	struct bch_fs *c;
 	bool verbose;
-	int first, ret = parse_args(def, argc, argv, &mode, &verbose, &first);
+	int first, ret = parse_args(def, argc, argv, &mode, &verbose, &opts.fail_after_writes, &first);
 
 	if (ret)
 		return ret < 0 ? CMD_EXIT_OK : ret;

@@ -175,6 +175,7 @@ for name in "${NAMES[@]}"; do
 		cp --sparse=always "'$cbase'" '$name'.img &&
 		( IMG=$PWD/'$name'.img SRC=$PWD/src BASE="'$cbase'"; . "'$d'/script" ) &&
 		cp --sparse=always '$name'.img '$name'.ref.img &&
+		cp --sparse=always '$name'.img '$name'.dmg.img &&
 		sha256sum < '$name'.img > '$name'.sum0 &&
 		{ ours fsck -n '$name'.img > '$name'.n.out 2>&1; rc=$?; } ;
 		cat '$name'.n.out &&
@@ -223,6 +224,39 @@ for name in "${NAMES[@]}"; do
 			skip=$(cat "'$d'/touched" 2>/dev/null; true) &&
 			"$CMPTREE" cmp-tree '$name'.img -- src "" $skip
 		fi
+	'
+done
+
+# ---- crashes: fsck -y stopped at each of its device writes in turn ----
+# After each crash our fsck -y must finish the repair (exit 0 or 1), a
+# second run find nothing, the reference find the result clean and the
+# case's files read back: every repair reaches the disk through the journal.
+CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing ns-hardlink-nlink alloc-dirty-sectors reflink-v-missing}
+for name in $CRASH_CASES; do
+	d=$CASES/$name
+	[ -f $name.dmg.img ] || continue
+	test_expect_success "$name: fsck -y crashed after its Nth write, for every N: the next fsck -y finishes the repair" '
+		n=0 &&
+		while :; do
+			n=$((n + 1)) &&
+			cp --sparse=always '$name'.dmg.img crash.img &&
+			{ ours fsck -y --fail-after-writes=$n crash.img > crash.out 2>&1; rc=$?; } ;
+			if ! grep -q "simulated crash" crash.out; then
+				{ test $rc = 1 || { cat crash.out; echo "uninterrupted run: exit $rc"; false; }; } &&
+				echo "$((n - 1)) crash points" && break
+			fi &&
+			{ ours fsck -y crash.img > again.out 2>&1; rc=$?; } ;
+			{ test $rc -le 1 || { cat crash.out again.out; echo "after a crash at write $n: exit $rc"; false; }; } &&
+			{ ours fsck -n crash.img > clean.out 2>&1 ||
+				{ cat crash.out again.out clean.out; echo "after a crash at write $n: not clean"; false; }; } &&
+			v=$(ref_fsck_verdict crash.ref.out crash.img) &&
+			{ test "$v" = clean || { cat crash.ref.out; echo "crash at write $n: reference: $v"; false; }; } &&
+			if [ -f "'$d'/base" ]; then
+				same_files crash "'$d'" "$(case_base "'$d'")" > /dev/null
+			else
+				"$CMPTREE" cmp-tree crash.img -- src "" $(cat "'$d'/touched" 2>/dev/null) > /dev/null
+			fi || { echo "crash at write $n: files differ"; false; }
+		done
 	'
 done
 
