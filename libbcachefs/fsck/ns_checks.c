@@ -48,20 +48,53 @@ struct single_ctx {
 	struct ns_fix x;
 };
 
+/* The root snapshot's value: 1, 0 when it has none (or a short one), or an error. */
+static int root_snapshot_get(struct bch_fsck *f, struct bch_snapshot *v)
+{
+	struct btree_trans t;
+	union { struct bkey_i k; u64 pad[BKEY_U64s + 16]; } sk;
+	int ret;
+
+	bch_trans_init(&t, f->c);
+	ret = bch_trans_lookup(&t, BTREE_ID_snapshots, 0, POS(0, BCH_NS_ROOT_SNAPSHOT), &sk.k,
+			       BKEY_U64s + 16, &f->err);
+	bch_trans_exit(&t);
+	if (ret < 0)
+		return bch_fsck_op_error(f, ret, "reading the root snapshot");
+	if (!ret || sk.k.k.type != KEY_TYPE_snapshot || bkey_val_bytes(&sk.k.k) < sizeof(*v))
+		return 0;
+	memcpy(v, sk.k.v, sizeof(*v));
+	return 1;
+}
+
 static int snapshot_tree_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 {
 	struct single_ctx *s = p;
 	const struct bch_snapshot_tree *st = k.v;
+	struct bch_snapshot sn;
+	int ret;
 
 	if (k.k->type != KEY_TYPE_snapshot_tree)
 		return 0;
 	s->nr++;
 	key_text(&s->buf, f, k);
-	if (le32_to_cpu(st->root_snapshot) != BCH_NS_ROOT_SNAPSHOT &&
-	    bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_tree_to_missing_snapshot,
-			     "snapshot tree points to a missing snapshot: %s", s->buf.buf))
-		bch_fsck_fix_failed(f, BCH_FSCK_ERR_snapshot_tree_to_missing_snapshot);
-	else if (le32_to_cpu(st->master_subvol) != BCH_NS_ROOT_SUBVOL &&
+	if (le32_to_cpu(st->root_snapshot) != BCH_NS_ROOT_SNAPSHOT) {
+		if (bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_tree_to_missing_snapshot,
+				     "snapshot tree points to a missing snapshot: %s", s->buf.buf))
+			bch_fsck_fix_failed(f, BCH_FSCK_ERR_snapshot_tree_to_missing_snapshot);
+		return 0;
+	}
+	ret = root_snapshot_get(f, &sn);
+	if (ret < 0)
+		return ret;
+	if (ret && le32_to_cpu(sn.tree) != k.k->p.offset) {
+		/* as the kernel: the tree goes, the snapshots pass gives its root a new one */
+		if (bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_tree_to_missing_snapshot,
+				     "snapshot tree points to a snapshot that is not in it: %s", s->buf.buf))
+			return ns_fix_delete(&s->x, BTREE_ID_snapshot_trees, k.k->p);
+		return 0;
+	}
+	if (le32_to_cpu(st->master_subvol) != BCH_NS_ROOT_SUBVOL &&
 		 bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_tree_to_missing_subvol,
 				  "snapshot tree points to a missing subvolume: %s", s->buf.buf)) {
 		/* one snapshot, the root one: its subvolume is the root subvolume */
@@ -88,30 +121,137 @@ int bch_check_snapshot_trees(struct bch_fsck *f)
 	return ret;
 }
 
+/* The snapshot tree whose root is the root snapshot: its id, 0 if none, or an error. */
+static int root_snapshot_tree(struct bch_fsck *f)
+{
+	struct btree_iter it;
+	struct bkey_s_c k;
+	int ret;
+
+	bch_btree_iter_init(&it, f->c, BTREE_ID_snapshot_trees, POS_MIN, 0);
+	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
+		if (k.k->type == KEY_TYPE_snapshot_tree && k.k->p.offset <= 0xffffffffULL &&
+		    le32_to_cpu(((const struct bch_snapshot_tree *)k.v)->root_snapshot) == BCH_NS_ROOT_SNAPSHOT) {
+			ret = k.k->p.offset;
+			break;
+		}
+		bch_btree_iter_advance(&it);
+	}
+	bch_btree_iter_exit(&it);
+	return ret;
+}
+
+/* A new snapshot tree (the first free id) for the root snapshot: its id, or an error. */
+static int snapshot_tree_make(struct single_ctx *s, const struct bch_snapshot *v)
+{
+	struct bch_fsck *f = s->x.f;
+	union { struct bkey_i k; u64 pad[BKEY_U64s + 1]; } nk;
+	struct bch_snapshot_tree *st = (struct bch_snapshot_tree *)nk.k.v;
+	struct btree_iter it;
+	struct bkey_s_c k;
+	u64 id = 1;
+	int ret;
+
+	bch_btree_iter_init(&it, f->c, BTREE_ID_snapshot_trees, POS(0, 1), 0);
+	while ((ret = bch_btree_iter_peek(&it, &k)) > 0 && k.k->p.inode == 0 && k.k->p.offset == id) {
+		id++;
+		bch_btree_iter_advance(&it);
+	}
+	bch_btree_iter_exit(&it);
+	if (ret < 0)
+		return bch_fsck_op_error(f, ret, "reading the snapshot trees");
+	memset(&nk, 0, sizeof(nk));
+	nk.k.k.u64s = BKEY_U64s + 1;
+	nk.k.k.format_whiteout = KEY_FORMAT_CURRENT;
+	nk.k.k.type = KEY_TYPE_snapshot_tree;
+	nk.k.k.p = POS(0, id);
+	st->root_snapshot = cpu_to_le32(BCH_NS_ROOT_SNAPSHOT);
+	st->master_subvol = snapshot_is_subvol(v) ? v->subvol : 0;
+	ret = ns_fix_put(&s->x, BTREE_ID_snapshot_trees, &nk.k);
+	return ret ? ret : (int)id;
+}
+
+/*
+ * The root snapshot, checked as the kernel checks every snapshot: no
+ * subvolume unless flagged as a subvolume's, the tree whose root it is,
+ * depth 0 and an empty skiplist (it has no ancestors).
+ */
 static int snapshot_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 {
 	struct single_ctx *s = p;
-	const struct bch_snapshot *sn = k.v;
+	struct bch_snapshot v;
+	bool changed = false;
+	int tree;
 
 	if (k.k->type != KEY_TYPE_snapshot)
 		return 0;
 	key_text(&s->buf, f, k);
-	if (k.k->p.offset != BCH_NS_ROOT_SNAPSHOT || le32_to_cpu(sn->parent)) {
+	if (bkey_val_bytes(k.k) < sizeof(v) || k.k->p.offset != BCH_NS_ROOT_SNAPSHOT ||
+	    le32_to_cpu(((const struct bch_snapshot *)k.v)->parent)) {
 		if (bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_parent_bad,
 				     "snapshot other than the root one (not supported here): %s", s->buf.buf))
 			bch_fsck_fix_failed(f, BCH_FSCK_ERR_snapshot_parent_bad);
-	} else if (le32_to_cpu(sn->tree) != 1 &&
-		   bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_to_bad_snapshot_tree,
-				    "snapshot points to a missing snapshot tree: %s", s->buf.buf))
-		bch_fsck_fix_failed(f, BCH_FSCK_ERR_snapshot_to_bad_snapshot_tree);
+		return 0;
+	}
+	memcpy(&v, k.v, sizeof(v));
+	if ((!snapshot_is_subvol(&v) || snapshot_deleted(&v)) && v.subvol &&
+	    bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_should_not_have_subvol,
+			     "snapshot should not point to subvol: %s", s->buf.buf)) {
+		/*
+		 * The kernel clears the subvolume (and then gives up on the
+		 * root subvolume); when that subvolume points back, the flag
+		 * is what was lost.
+		 */
+		if (le32_to_cpu(v.subvol) == BCH_NS_ROOT_SUBVOL && !snapshot_deleted(&v))
+			set_snapshot_is_subvol(&v, 1);
+		else
+			v.subvol = 0;
+		changed = true;
+	}
+	tree = root_snapshot_tree(f);
+	if (tree < 0)
+		return bch_fsck_op_error(f, tree, "reading the snapshot trees");
+	if ((unsigned)tree != le32_to_cpu(v.tree) &&
+	    bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_to_bad_snapshot_tree,
+			     "snapshot points to missing/incorrect tree: %s", s->buf.buf)) {
+		if (!tree) {
+			int ret = snapshot_tree_make(s, &v);
+
+			if (ret <= 0)
+				return ret;
+			tree = ret;
+		}
+		v.tree = cpu_to_le32(tree);
+		changed = true;
+	}
+	if (v.depth && bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_bad_depth,
+					"snapshot with incorrect depth field, should be 0: %s", s->buf.buf)) {
+		v.depth = 0;
+		changed = true;
+	}
+	if ((v.skip[0] || v.skip[1] || v.skip[2]) &&
+	    bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_bad_skiplist,
+			     "snapshot with bad skiplist field: %s", s->buf.buf)) {
+		memset(v.skip, 0, sizeof(v.skip));
+		changed = true;
+	}
+	if (changed) {
+		union { struct bkey_i k; u64 pad[BKEY_U64s + sizeof(v) / 8]; } nk;
+
+		nk.k.k = *k.k;
+		nk.k.k.u64s = BKEY_U64s + sizeof(v) / 8;
+		memcpy(nk.k.v, &v, sizeof(v));
+		return ns_fix_put(&s->x, BTREE_ID_snapshots, &nk.k);
+	}
 	return 0;
 }
 
 int bch_check_snapshots(struct bch_fsck *f)
 {
-	struct single_ctx s = { PRINTBUF };
+	struct single_ctx s = { PRINTBUF, .x.f = f };
 	int ret = ns_walk(f, BTREE_ID_snapshots, snapshot_key, &s);
 
+	ns_fix_end(&s.x);
 	pb_exit(&s.buf);
 	return ret;
 }
