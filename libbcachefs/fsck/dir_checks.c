@@ -364,7 +364,9 @@ static int dirent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	struct hash_ctx *s = p;
 	int ret;
 
-	(void)f;
+	ret = ns_key_in_missing_snapshot(f, &s->x, s->desc->btree, k, &s->buf);
+	if (ret)
+		return ret < 0 ? ret : 0;
 	if (k.k->p.inode != s->cur_inum) {
 		ret = subdir_count_check(s);
 		if (ret)
@@ -393,8 +395,10 @@ static int dirent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 static int xattr_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 {
 	struct hash_ctx *s = p;
-	int ret;
+	int ret = ns_key_in_missing_snapshot(f, &s->x, s->desc->btree, k, &s->buf);
 
+	if (ret)
+		return ret < 0 ? ret : 0;
 	if (k.k->p.inode != s->cur_inum || s->cur_bad) {
 		ret = k.k->p.inode != s->cur_inum ? owner_change(s, k) :
 		      ns_key_has_inode(f, &s->x, s->tab, s->desc->btree, k, &s->buf, &s->cur);

@@ -481,6 +481,9 @@ static int inode_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	bool unlinked;
 	int ret = 0;
 
+	ret = ns_key_in_missing_snapshot(f, &s->x, BTREE_ID_inodes, k, &s->buf);
+	if (ret)
+		return ret < 0 ? ret : 0;
 	if (!bkey_is_inode(k.k) || bch_inode_unpack(k, &u))
 		return 0;
 	if (u.bi_dir || u.bi_dir_offset)
@@ -563,6 +566,22 @@ static int i_sectors_check(struct bch_fsck *f, struct extent_ctx *s)
 	return ns_fix_inode(&s->x, i->inum, set_sectors, &i->counted);
 }
 
+/*
+ * Keys of the snapshotted btrees belong to the root snapshot, the only one
+ * (filesystems with more are refused): another snapshot field names a
+ * missing snapshot, and the kernel deletes the key.
+ */
+int ns_key_in_missing_snapshot(struct bch_fsck *f, struct ns_fix *x, enum btree_id btree,
+			       struct bkey_s_c k, struct printbuf *buf)
+{
+	if (k.k->p.snapshot == BCH_NS_ROOT_SNAPSHOT)
+		return 0;
+	key_text(buf, f, k);
+	if (bch_fsck_problem(f, BCH_FSCK_ERR_bkey_in_missing_snapshot, "key in missing snapshot: %s", buf->buf))
+		return ns_fix_delete(x, btree, k.k->p) ?: 1;
+	return 1;
+}
+
 /* The key belongs to an existing inode of a type that may have it (key_in_missing_inode etc.). */
 int ns_key_has_inode(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab, enum btree_id btree,
 		     struct bkey_s_c k, struct printbuf *buf, struct ns_inode **out)
@@ -590,6 +609,9 @@ static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	u64 end;
 	int ret;
 
+	ret = ns_key_in_missing_snapshot(f, &s->x, BTREE_ID_extents, k, &s->buf);
+	if (ret)
+		return ret < 0 ? ret : 0;
 	if (k.k->type == KEY_TYPE_whiteout || k.k->type == KEY_TYPE_deleted)
 		return 0;
 	if (k.k->p.inode != s->cur_inum) {
@@ -798,7 +820,8 @@ static int count_link(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	struct ns_inode *i;
 
 	(void)f;
-	if (k.k->type != KEY_TYPE_dirent || bch_dirent_type(k) == 16)
+	if (k.k->type != KEY_TYPE_dirent || bch_dirent_type(k) == 16 ||
+	    k.k->p.snapshot != BCH_NS_ROOT_SNAPSHOT)
 		return 0;
 	i = ns_itab_find(tab, bch_dirent_inum(k));
 	if (i)

@@ -42,7 +42,7 @@ static int itab_load(struct bch_fsck *f, struct ns_itab *t)
 	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
 		struct bch_inode_unpacked u;
 
-		if (bkey_is_inode(k.k) && !bch_inode_unpack(k, &u) &&
+		if (bkey_is_inode(k.k) && k.k->p.snapshot == BCH_NS_ROOT_SNAPSHOT && !bch_inode_unpack(k, &u) &&
 		    (ret = itab_push(t, &u)))
 			break;
 		bch_btree_iter_advance(&it);

@@ -66,6 +66,10 @@ int ns_fix_put(struct ns_fix *, enum btree_id, const struct bkey_i *k);
 /* Puts inum into lost+found (made if missing) under its number, as the kernel reattaches. */
 int ns_fix_reattach(struct ns_fix *, u64 inum);
 
+/* The key is in the root snapshot: 0, 1 when not (deleted if repaired), or an error. */
+int ns_key_in_missing_snapshot(struct bch_fsck *, struct ns_fix *, enum btree_id, struct bkey_s_c,
+			       struct printbuf *);
+
 /* The key's inode exists and may own it: 0, 1 when not (deleted if repaired), or an error. */
 int ns_key_has_inode(struct bch_fsck *, struct ns_fix *, struct ns_itab *, enum btree_id,
 		     struct bkey_s_c, struct printbuf *, struct ns_inode **);
