@@ -307,6 +307,21 @@ static int subvol_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 			bch_fsck_fix_failed(f, BCH_FSCK_ERR_subvol_snapshot_bad);
 		return 0;
 	}
+	if (k.k->p.offset == BCH_NS_ROOT_SUBVOL && sv->fs_path_parent &&
+	    bch_fsck_problem(f, BCH_FSCK_ERR_subvol_root_fs_path_parent_nonzero,
+			     "root subvolume has nonzero fs_path_parent: %s", s->buf.buf)) {
+		union { struct bkey_i k; u64 pad[BKEY_U64s + 8]; } nk;
+		struct bch_subvolume *v = (struct bch_subvolume *)nk.k.v;
+
+		if (bkey_val_bytes(k.k) < sizeof(*v) || bkey_val_bytes(k.k) > 8 * 8)
+			return 0;
+		nk.k.k = *k.k;
+		memcpy(v, k.v, bkey_val_bytes(k.k));
+		v->fs_path_parent = 0;
+		ret = ns_fix_put(&s->x, BTREE_ID_subvolumes, &nk.k);
+		if (ret)
+			return ret;
+	}
 	bch_trans_init(&t, f->c);
 	ret = bch_trans_lookup(&t, BTREE_ID_inodes, 0,
 			       SPOS(0, le64_to_cpu(sv->inode), BCH_NS_ROOT_SNAPSHOT),
@@ -336,6 +351,46 @@ int bch_check_subvols(struct bch_fsck *f)
 {
 	struct single_ctx s = { PRINTBUF, .x.f = f };
 	int ret = ns_walk(f, BTREE_ID_subvolumes, subvol_key, &s);
+
+	ns_fix_end(&s.x);
+	pb_exit(&s.buf);
+	return ret;
+}
+
+/*
+ * Each subvolume_children entry (parent, child) names a subvolume whose
+ * fs_path_parent is that parent; others go.
+ */
+static int subvol_child_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
+{
+	struct single_ctx *s = p;
+	union { struct bkey_i k; u64 pad[BKEY_U64s + 8]; } sk;
+	struct btree_trans t;
+	int ret;
+
+	if (k.k->type == KEY_TYPE_deleted || k.k->type == KEY_TYPE_whiteout)
+		return 0;
+	bch_trans_init(&t, f->c);
+	ret = bch_trans_lookup(&t, BTREE_ID_subvolumes, 0, POS(0, k.k->p.offset), &sk.k,
+			       BKEY_U64s + 8, &f->err);
+	bch_trans_exit(&t);
+	if (ret < 0)
+		return bch_fsck_op_error(f, ret, "reading the subvolumes");
+	if (ret && sk.k.k.type == KEY_TYPE_subvolume &&
+	    bkey_val_bytes(&sk.k.k) >= sizeof(struct bch_subvolume) &&
+	    le32_to_cpu(((struct bch_subvolume *)sk.k.v)->fs_path_parent) == k.k->p.inode)
+		return 0;
+	if (bch_fsck_problem(f, BCH_FSCK_ERR_subvol_children_bad,
+			     "incorrect entry in subvolume_children btree %llu:%llu",
+			     (unsigned long long)k.k->p.inode, (unsigned long long)k.k->p.offset))
+		return ns_fix_delete(&s->x, BTREE_ID_subvolume_children, k.k->p);
+	return 0;
+}
+
+int bch_check_subvol_children(struct bch_fsck *f)
+{
+	struct single_ctx s = { PRINTBUF, .x.f = f };
+	int ret = ns_walk(f, BTREE_ID_subvolume_children, subvol_child_key, &s);
 
 	ns_fix_end(&s.x);
 	pb_exit(&s.buf);

@@ -77,6 +77,7 @@ int ns_key_has_inode(struct bch_fsck *, struct ns_fix *, struct ns_itab *, enum 
 int bch_check_snapshot_trees(struct bch_fsck *);
 int bch_check_snapshots(struct bch_fsck *);
 int bch_check_subvols(struct bch_fsck *);
+int bch_check_subvol_children(struct bch_fsck *);
 int bch_check_inodes(struct bch_fsck *);
 int bch_check_extents(struct bch_fsck *);
 int bch_check_dirents(struct bch_fsck *);

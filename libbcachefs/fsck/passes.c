@@ -23,7 +23,7 @@
 	p(check_snapshot_trees,		18, bch_check_snapshot_trees)	\
 	p(check_snapshots,		19, bch_check_snapshots)	\
 	p(check_subvols,		20, bch_check_subvols)	\
-	p(check_subvol_children,	35, NULL)	\
+	p(check_subvol_children,	35, bch_check_subvol_children)	\
 	p(delete_dead_snapshots,	21, NULL)	\
 	p(check_inodes,			24, bch_check_inodes)	\
 	p(check_extents,		25, bch_check_extents)	\
