@@ -67,6 +67,17 @@ static int root_snapshot_get(struct bch_fsck *f, struct bch_snapshot *v)
 	return 1;
 }
 
+/* A pass over one of these small btrees, its repairs in one session. */
+static int single_walk(struct bch_fsck *f, enum btree_id btree, ns_key_fn fn)
+{
+	struct single_ctx s = { PRINTBUF, .x.f = f };
+	int ret = ns_walk(f, btree, fn, &s);
+
+	ns_fix_end(&s.x);
+	pb_exit(&s.buf);
+	return ret;
+}
+
 static int snapshot_tree_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 {
 	struct single_ctx *s = p;
@@ -113,12 +124,7 @@ static int snapshot_tree_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 
 int bch_check_snapshot_trees(struct bch_fsck *f)
 {
-	struct single_ctx s = { PRINTBUF, .x.f = f };
-	int ret = ns_walk(f, BTREE_ID_snapshot_trees, snapshot_tree_key, &s);
-
-	ns_fix_end(&s.x);
-	pb_exit(&s.buf);
-	return ret;
+	return single_walk(f, BTREE_ID_snapshot_trees, snapshot_tree_key);
 }
 
 /* The snapshot tree whose root is the root snapshot: its id, 0 if none, or an error. */
@@ -248,12 +254,7 @@ static int snapshot_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 
 int bch_check_snapshots(struct bch_fsck *f)
 {
-	struct single_ctx s = { PRINTBUF, .x.f = f };
-	int ret = ns_walk(f, BTREE_ID_snapshots, snapshot_key, &s);
-
-	ns_fix_end(&s.x);
-	pb_exit(&s.buf);
-	return ret;
+	return single_walk(f, BTREE_ID_snapshots, snapshot_key);
 }
 
 static void set_subvol(struct bch_inode_unpacked *u, void *ctx)
@@ -349,12 +350,7 @@ static int subvol_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 
 int bch_check_subvols(struct bch_fsck *f)
 {
-	struct single_ctx s = { PRINTBUF, .x.f = f };
-	int ret = ns_walk(f, BTREE_ID_subvolumes, subvol_key, &s);
-
-	ns_fix_end(&s.x);
-	pb_exit(&s.buf);
-	return ret;
+	return single_walk(f, BTREE_ID_subvolumes, subvol_key);
 }
 
 /*
@@ -389,12 +385,7 @@ static int subvol_child_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 
 int bch_check_subvol_children(struct bch_fsck *f)
 {
-	struct single_ctx s = { PRINTBUF, .x.f = f };
-	int ret = ns_walk(f, BTREE_ID_subvolume_children, subvol_child_key, &s);
-
-	ns_fix_end(&s.x);
-	pb_exit(&s.buf);
-	return ret;
+	return single_walk(f, BTREE_ID_subvolume_children, subvol_child_key);
 }
 
 /* ---- inodes ---- */
