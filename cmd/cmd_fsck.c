@@ -14,6 +14,7 @@ enum fsck_opt {
 	FK_auto,
 	FK_force,
 	FK_verbose,
+	FK_progress,
 	FK_fail_after_writes,
 	FK_NR
 };
@@ -25,6 +26,8 @@ static const struct cmd_option fsck_opts[] = {
 	[FK_auto]	= { "auto", 'a', CMD_ARG_NONE, NULL, "The same as -p" },
 	[FK_force]	= { "force", 'f', CMD_ARG_NONE, NULL, "Check even a clean filesystem (always done; accepted for fsck(8))" },
 	[FK_verbose]	= { "verbose", 'v', CMD_ARG_NONE, NULL, "Name each pass and what recovery did" },
+	[FK_progress]	= { "progress", 0, CMD_ARG_REQUIRED, "SECONDS",
+			    "How often long passes say how far they are (default 10; 0: as often as possible)" },
 	[FK_fail_after_writes] = { "fail-after-writes", 0, CMD_ARG_REQUIRED, "N",
 			    "Simulate a crash: every device write after the first N fails", NULL, "Testing" },
 	{ 0 }
@@ -54,33 +57,45 @@ static enum bch_fsck_answer ask_tty(void *ctx, const char *question)
 	}
 }
 
-static int parse_args(const struct cmd_def *def, int argc, char **argv,
-		      enum bch_fsck_mode *mode, bool *verbose, u64 *fail_after, int *first_dev)
+struct fsck_args {
+	enum bch_fsck_mode mode;
+	bool verbose;
+	unsigned progress;
+	u64 fail_after;
+	int first_dev;
+};
+
+static int parse_args(const struct cmd_def *def, int argc, char **argv, struct fsck_args *a)
 {
 	struct cmd_opts_state st;
+	unsigned long long v;
 	int o, nr_modes = 0, ret;
 
-	*mode = BCH_FSCK_ASK;
-	*verbose = false;
+	memset(a, 0, sizeof(*a));
+	a->mode = BCH_FSCK_ASK;
+	a->progress = 10;
 	cmd_opts_init(&st, argc, argv);
 	while ((o = cmd_next_opt(def, &st)) >= 0) {
 		switch (o) {
-		case FK_no:	*mode = BCH_FSCK_NO; nr_modes++; break;
-		case FK_yes:	*mode = BCH_FSCK_YES; nr_modes++; break;
+		case FK_no:	a->mode = BCH_FSCK_NO; nr_modes++; break;
+		case FK_yes:	a->mode = BCH_FSCK_YES; nr_modes++; break;
 		case FK_preen:
-		case FK_auto:	*mode = BCH_FSCK_PREEN; nr_modes++; break;
-		case FK_verbose: *verbose = true; break;
-		case FK_fail_after_writes: {
-			unsigned long long v;
-
-			if (!cmd_parse_u64(def, "--fail-after-writes", st.arg, &v) || !v) {
-				if (v == 0)
-					cmd_usage_error(def, "--fail-after-writes needs at least 1");
+		case FK_auto:	a->mode = BCH_FSCK_PREEN; nr_modes++; break;
+		case FK_verbose: a->verbose = true; break;
+		case FK_progress:
+			if (!cmd_parse_u64(def, "--progress", st.arg, &v))
+				return BCH_FSCK_EXIT_USAGE;
+			a->progress = v < 86400 ? v : 86400;
+			break;
+		case FK_fail_after_writes:
+			if (!cmd_parse_u64(def, "--fail-after-writes", st.arg, &v))
+				return BCH_FSCK_EXIT_USAGE;
+			if (!v) {
+				cmd_usage_error(def, "--fail-after-writes needs at least 1");
 				return BCH_FSCK_EXIT_USAGE;
 			}
-			*fail_after = v;
+			a->fail_after = v;
 			break;
-		}
 		}
 	}
 	if (o == CMD_OPTS_ERROR)
@@ -92,11 +107,11 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv,
 		cmd_usage_error(def, "only one of -n, -y and -p");
 		return BCH_FSCK_EXIT_USAGE;
 	}
-	if (*mode == BCH_FSCK_ASK && !isatty(0)) {
+	if (a->mode == BCH_FSCK_ASK && !isatty(0)) {
 		cmd_err("fsck: a terminal is needed to ask about repairs; use -n, -y or -p");
 		return BCH_FSCK_EXIT_ERROR;
 	}
-	*first_dev = st.optind;
+	a->first_dev = st.optind;
 	return 0;
 }
 
@@ -104,17 +119,17 @@ static int cmd_fsck(const struct cmd_def *def, int argc, char **argv)
 {
 	struct bch_open_opts opts = { .degraded = true };
 	struct printbuf err = PRINTBUF;
-	enum bch_fsck_mode mode;
+	struct fsck_args a;
 	struct bch_fsck f;
 	struct bch_fs *c;
-	bool verbose;
-	int first, ret = parse_args(def, argc, argv, &mode, &verbose, &opts.fail_after_writes, &first);
+	int ret = parse_args(def, argc, argv, &a);
 
 	if (ret)
 		return ret < 0 ? CMD_EXIT_OK : ret;
-	opts.read_only = mode == BCH_FSCK_NO;
-	opts.verbose = verbose;
-	ret = bch_fs_open(argv + first, argc - first, &opts, &c, &err);
+	opts.read_only = a.mode == BCH_FSCK_NO;
+	opts.verbose = a.verbose;
+	opts.fail_after_writes = a.fail_after;
+	ret = bch_fs_open(argv + a.first_dev, argc - a.first_dev, &opts, &c, &err);
 	if (ret) {
 		cmd_err("%s", pb_cstr(&err));
 		pb_exit(&err);
@@ -123,12 +138,13 @@ static int cmd_fsck(const struct cmd_def *def, int argc, char **argv)
 	if (c->log.pos)
 		fputs(pb_cstr(&c->log), stdout);
 
-	bch_fsck_init(&f, c, mode);
-	f.verbose = verbose;
+	bch_fsck_init(&f, c, a.mode);
+	f.verbose = a.verbose;
+	f.progress_interval = a.progress;
 	f.msg = print_line;
 	f.ask = ask_tty;
 	/* an unclean filesystem is left clean by any fixing mode: its journal replayed */
-	if (mode != BCH_FSCK_NO && !c->sb.clean)
+	if (a.mode != BCH_FSCK_NO && !c->sb.clean)
 		bch_fsck_start_write(&f);
 	if (!f.op_error)
 		bch_fsck_run(&f);

@@ -162,6 +162,14 @@ test_expect_success 'bcachefs debug: bad requests are refused, naming what is wr
 	grep -q "^u64s [0-9]* type inode_v3 0:[0-9]*:U32_MAX" print.out
 '
 
+test_expect_success 'fsck --progress=0 says how far each long pass is; by default (every 10 s) a short check says nothing' '
+	ours fsck -n --progress=0 base.img > progress.out &&
+	grep -E -q "^check_allocations: [0-9]+ keys examined, [0-9]+ s$" progress.out &&
+	! grep -v -E "^check_[a-z_]+: [0-9]+ keys examined, [0-9]+ s$" progress.out &&
+	ours fsck -n base.img > quiet.out &&
+	! test -s quiet.out
+'
+
 # BCH_FSCK_CASES="GLOB...": only the cases matching
 mapfile -t NAMES < <(cd "$CASES" && ls -d ${BCH_FSCK_CASES:-*} | tr -d /)
 for name in "${NAMES[@]}"; do

@@ -192,10 +192,14 @@ int bch_btree_iter_peek(struct btree_iter *it, struct bkey_s_c *k)
 
 void bch_btree_iter_advance(struct btree_iter *it)
 {
+	struct bch_fs *c = it->c;
+
 	/* nothing follows SPOS_MAX (interior levels end with a key there) */
 	if (bpos_eq(it->k.p, SPOS_MAX))
 		it->key_end = true;
 	it->pos = bpos_successor(it->k.p);
+	if (c->progress && !(++c->keys_walked % BCH_PROGRESS_KEYS))
+		c->progress(c->progress_ctx, c->keys_walked);
 }
 
 int bch_btree_iter_peek_node(struct btree_iter *it, const struct btree **b)

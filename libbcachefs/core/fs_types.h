@@ -93,7 +93,17 @@ struct bch_fs {
 	void (*invalid_key)(void *ctx, enum btree_id, unsigned level, struct bkey_s_c,
 			    unsigned err_id, const char *msg);
 	void *invalid_key_ctx;
+	/*
+	 * Progress of long walks: keys_walked counts the keys iterators step
+	 * over, and every BCH_PROGRESS_KEYS of them progress() is called with
+	 * the count (fsck prints a line now and then).
+	 */
+	void (*progress)(void *ctx, u64 keys_walked);
+	void *progress_ctx;
+	u64 keys_walked;
 };
+
+#define BCH_PROGRESS_KEYS	4096
 
 static inline struct bch_dev *bch_dev_get(const struct bch_fs *c, unsigned idx)
 {

@@ -68,6 +68,11 @@ struct bch_fsck {
 	 */
 	struct bch_fsck_invalid *invalid;
 	size_t nr_invalid, invalid_size, nr_invalid_done;
+	/* progress: a line every progress_interval seconds of a pass (0: every few thousand keys) */
+	unsigned progress_interval;
+	const char *pass_name;
+	u64 pass_keys;			/* c->keys_walked when the pass started */
+	u64 pass_start, progress_last;	/* monotonic nanoseconds */
 };
 
 void bch_fsck_init(struct bch_fsck *, struct bch_fs *, enum bch_fsck_mode);

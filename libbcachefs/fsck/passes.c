@@ -2,6 +2,7 @@
 #include "fsck/fsck.h"
 #include "fsck/passes.h"
 #include <stdlib.h>
+#include <time.h>
 
 #include "btree/iter.h"
 #include "btree/trans.h"
@@ -179,6 +180,10 @@ void bch_fsck_invalid_exit(struct bch_fsck *f)
 		f->c->invalid_key = NULL;
 		f->c->invalid_key_ctx = NULL;
 	}
+	if (f->c && f->c->progress_ctx == f) {
+		f->c->progress = NULL;
+		f->c->progress_ctx = NULL;
+	}
 	for (size_t i = 0; i < f->nr_invalid; i++)
 		free(f->invalid[i].text);
 	free(f->invalid);
@@ -231,12 +236,36 @@ static int supported(struct bch_fsck *f)
 	return ret < 0 ? ret : 0;
 }
 
+static u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Long passes say how far they are, as the kernel's fsck does, every progress_interval seconds. */
+static void progress(void *ctx, u64 keys_walked)
+{
+	struct bch_fsck *f = ctx;
+	u64 now = now_ns();
+
+	if (!f->pass_name || now - f->progress_last < (u64)f->progress_interval * 1000000000ULL)
+		return;
+	f->progress_last = now;
+	bch_fsck_info(f, "%s: %llu keys examined, %llu s", f->pass_name,
+		      (unsigned long long)(keys_walked - f->pass_keys),
+		      (unsigned long long)((now - f->pass_start) / 1000000000ULL));
+}
+
 int bch_fsck_run(struct bch_fsck *f)
 {
 	int ret;
 
 	f->c->invalid_key = invalid_key_seen;
 	f->c->invalid_key_ctx = f;
+	f->c->progress = progress;
+	f->c->progress_ctx = f;
 	ret = supported(f);
 	if (ret)
 		return ret;
@@ -248,7 +277,11 @@ int bch_fsck_run(struct bch_fsck *f)
 			continue;
 		if (f->verbose)
 			bch_fsck_info(f, "%s...", p->name);
+		f->pass_name = p->name;
+		f->pass_keys = f->c->keys_walked;
+		f->pass_start = f->progress_last = now_ns();
 		ret = p->fn(f);
+		f->pass_name = NULL;
 		if (ret && !f->op_error)
 			bch_fsck_op_error(f, ret, "%s failed", p->name);
 		if (!ret)

@@ -25,6 +25,7 @@ void bch_fsck_init(struct bch_fsck *f, struct bch_fs *c, enum bch_fsck_mode mode
 	memset(f, 0, sizeof(*f));
 	f->c = c;
 	f->mode = mode;
+	f->progress_interval = 10;
 }
 
 void bch_fsck_exit(struct bch_fsck *f)
