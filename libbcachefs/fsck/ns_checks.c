@@ -392,6 +392,7 @@ int bch_check_subvol_children(struct bch_fsck *f)
 
 struct inode_ctx {
 	struct ns_fix x;
+	bool fill;			/* the pass fills the inode table (ns_itab_fill) */
 	struct btree_trans t;		/* lookups only */
 	struct printbuf buf;
 	union { struct bkey_i k; u64 pad[BCH_HASH_KEY_U64s]; } key;
@@ -532,6 +533,8 @@ static int inode_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 		return ret < 0 ? ret : 0;
 	if (!bkey_is_inode(k.k) || bch_inode_unpack(k, &u))
 		return 0;
+	if (s->fill && (ret = ns_itab_fill(f, k, &u)))
+		return ret;
 	if (u.bi_dir || u.bi_dir_offset)
 		ret = inode_dirent_check(f, s, &u);
 	if (ret)
@@ -568,7 +571,10 @@ int bch_check_inodes(struct bch_fsck *f)
 	int ret;
 
 	bch_trans_init(&s.t, f->c);
+	s.fill = ns_itab_fill_begin(f);
 	ret = ns_walk(f, BTREE_ID_inodes, inode_key, &s);
+	if (s.fill)
+		ns_itab_fill_end(f, !ret && !f->op_error);
 	bch_trans_exit(&s.t);
 	ns_fix_end(&s.x);
 	pb_exit(&s.buf);

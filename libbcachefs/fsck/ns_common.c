@@ -53,6 +53,38 @@ static int itab_load(struct bch_fsck *f, struct ns_itab *t)
 	return ret < 0 ? ret : 0;
 }
 
+/*
+ * A pass that walks the inodes anyway (check_inodes) fills a stale table
+ * as it goes: ns_itab_fill_begin says whether it should (1), ns_itab_fill
+ * adds each inode of the root snapshot, in key order, and ns_itab_fill_end
+ * keeps the table only if no repair was committed meanwhile.
+ */
+int ns_itab_fill_begin(struct bch_fsck *f)
+{
+	if (f->itab && !f->itab_stale)
+		return 0;
+	if (!f->itab && !(f->itab = calloc(1, sizeof(*f->itab))))
+		return 0;
+	f->itab->nr = 0;
+	f->itab_stale = false;
+	return 1;
+}
+
+int ns_itab_fill(struct bch_fsck *f, struct bkey_s_c k, const struct bch_inode_unpacked *u)
+{
+	if (k.k->p.snapshot != BCH_NS_ROOT_SNAPSHOT)
+		return 0;
+	return itab_push(f->itab, u) ? bch_fsck_op_error(f, -BCH_ERR_nomem, "inode table") : 0;
+}
+
+void ns_itab_fill_end(struct bch_fsck *f, bool ok)
+{
+	if (!ok || f->itab_stale) {
+		f->itab->nr = 0;
+		f->itab_stale = true;
+	}
+}
+
 int ns_itab_get(struct bch_fsck *f, struct ns_itab **out)
 {
 	struct ns_itab *t = f->itab;
@@ -88,10 +120,38 @@ void bch_fsck_ns_exit(struct bch_fsck *f)
 	f->itab = NULL;
 }
 
+/*
+ * Inode numbers are handed out in order, so the table is nearly an array
+ * indexed by number: the search starts where the number would be if the
+ * numbers were evenly spread, and widens from there to a window that
+ * holds it before the binary search.
+ */
 struct ns_inode *ns_itab_find(struct ns_itab *t, u64 inum)
 {
 	size_t l = 0, r = t->nr;
 
+	if (t->nr > 16 && inum >= t->d[0].inum && inum <= t->d[t->nr - 1].inum) {
+		u64 span = t->d[t->nr - 1].inum - t->d[0].inum;
+		size_t g = span ? (size_t)((double)(inum - t->d[0].inum) / span * (t->nr - 1)) : 0;
+		size_t step = 8;
+
+		if (g >= t->nr)
+			g = t->nr - 1;
+		l = g;
+		r = g + 1;
+		/* widen: d[l].inum <= inum < d[r].inum (r == nr: past the end) */
+		while (l > 0 && t->d[l].inum > inum) {
+			r = l;
+			l = l > step ? l - step : 0;
+			step *= 2;
+		}
+		step = 8;
+		while (r < t->nr && t->d[r].inum <= inum) {
+			l = r;
+			r = r + step < t->nr ? r + step : t->nr;
+			step *= 2;
+		}
+	}
 	while (l < r) {
 		size_t m = l + (r - l) / 2;
 

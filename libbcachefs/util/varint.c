@@ -45,7 +45,7 @@ unsigned bch_varint_encode(u8 *out, u64 v)
 	return n;
 }
 
-int bch_varint_decode(const u8 *in, const u8 *end, u64 *v)
+int bch_varint_decode_slow(const u8 *in, const u8 *end, u64 *v)
 {
 	unsigned n;
 
