@@ -74,6 +74,7 @@ struct dev_state {
 	struct bucket_bps *bps;
 	u8 *gens;		/* the alloc keys' generations: pointers are judged by them */
 	u64 *gens_seen;		/* bitmap of bucket_gens keys read */
+	u64 *alloc_seen;	/* bitmap of buckets with an alloc key, or a pointer reported for lacking one */
 	u64 alloc_next;		/* first bucket the alloc pass has not reached */
 };
 
@@ -650,13 +651,27 @@ static int collect_bps(struct recompute *r, const struct bch_ptr_derived *ptrs, 
 }
 
 /* As gc does: by the alloc keys' generations, not the bucket_gens btree's. */
-static void ptrs_judge_gens(struct recompute *r, struct bch_ptr_derived *ptrs, unsigned nr)
+/*
+ * Each pointer's generation against its bucket's.  A bucket without an
+ * alloc key takes the generation of the first pointer into it (reported,
+ * as the kernel's gc does): the alloc key written for it gets that one.
+ */
+static void ptrs_judge_gens(struct recompute *r, enum btree_id id, unsigned level, struct bkey_s_c k,
+			    struct bch_ptr_derived *ptrs, unsigned nr)
 {
 	for (unsigned i = 0; i < nr; i++) {
 		struct dev_state *ds = ptrs[i].dev_exists ? dev_lookup(r, ptrs[i].dev) : NULL;
+		u64 b = ptrs[i].bucket;
 
-		if (ds && ptrs[i].bucket_valid)
-			bch_ptr_derived_judge_gen(&ptrs[i], ds->gens[ptrs[i].bucket]);
+		if (!ds || !ptrs[i].bucket_valid)
+			continue;
+		if (!(ds->alloc_seen[b / 64] & (1ULL << (b % 64)))) {
+			ds->alloc_seen[b / 64] |= 1ULL << (b % 64);
+			ds->gens[b] = ptr_gen(&ptrs[i].p.ptr);
+			ptr_report(r, BCH_RC_PTR_missing_alloc, id, level, k, &ptrs[i],
+				   "bucket has no alloc key");
+		}
+		bch_ptr_derived_judge_gen(&ptrs[i], ds->gens[b]);
 	}
 }
 
@@ -787,7 +802,7 @@ static int count_key(struct recompute *r, enum btree_id id, unsigned level, stru
 		reflink_p_count(r, k);
 	if (ret)
 		return ret;
-	ptrs_judge_gens(r, ptrs, nr);
+	ptrs_judge_gens(r, id, level, k, ptrs, nr);
 
 	for (unsigned i = 0; i < nr; i++)
 		count_ptr(r, id, level, k, &ptrs[i]);
@@ -1058,8 +1073,11 @@ static int alloc_holes(struct recompute *r, struct dev_state *ds, u64 end)
 	int ret = 0;
 
 	memset(&zero, 0, sizeof(zero));
-	for (; ds->alloc_next < end && !ret; ds->alloc_next++)
+	for (; ds->alloc_next < end && !ret; ds->alloc_next++) {
+		/* the generation the pointers into it gave it, if any */
+		zero.gen = ds->gens[ds->alloc_next];
 		ret = check_bucket(r, ds, ds->alloc_next, &zero, false);
+	}
 	return ret;
 }
 
@@ -1102,6 +1120,7 @@ static int gens_key(struct recompute *r, struct bkey_s_c k)
 	if (ds && bkey_is_alloc(k.k) && bucket_in_range(ds, k.k->p.offset)) {
 		bch_alloc_to_v4(k, &a);
 		ds->gens[k.k->p.offset] = a.gen;
+		ds->alloc_seen[k.k->p.offset / 64] |= 1ULL << (k.k->p.offset % 64);
 	}
 	return 0;
 }
@@ -1694,7 +1713,8 @@ static int devs_init(struct recompute *r)
 		ds->bps = calloc(n ? n : 1, sizeof(*ds->bps));
 		ds->gens = calloc(n ? n : 1, 1);
 		ds->gens_seen = calloc(n / BUCKET_GENS_NR / 64 + 1, sizeof(u64));
-		if (!ds->usage || !ds->index || !ds->bps || !ds->gens || !ds->gens_seen) {
+		ds->alloc_seen = calloc(n / 64 + 1, sizeof(u64));
+		if (!ds->usage || !ds->index || !ds->bps || !ds->gens || !ds->gens_seen || !ds->alloc_seen) {
 			pb_str(r->out, "error: out of memory\n");
 			return -BCH_ERR_nomem;
 		}
@@ -1710,6 +1730,7 @@ static void recompute_exit(struct recompute *r)
 		free(r->devs[i].bps);
 		free(r->devs[i].gens);
 		free(r->devs[i].gens_seen);
+		free(r->devs[i].alloc_seen);
 	}
 	acc_exit(&r->acc);
 	free(r->reflink.d);

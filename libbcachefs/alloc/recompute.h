@@ -64,6 +64,7 @@ enum bch_rc_ptr_problem {
 	BCH_RC_PTR_type_mismatch,
 	BCH_RC_PTR_overflow,
 	BCH_RC_PTR_meta,	/* superblock or journal bucket that cannot be marked */
+	BCH_RC_PTR_missing_alloc, /* the bucket has no alloc key (the first pointer into it) */
 };
 
 enum bch_rc_alloc_field {

@@ -126,6 +126,7 @@ static enum bch_fsck_err ptr_err(unsigned sub)
 	case BCH_RC_PTR_type_mismatch:	return BCH_FSCK_ERR_ptr_bucket_data_type_mismatch;
 	case BCH_RC_PTR_overflow:	return BCH_FSCK_ERR_bucket_sector_count_overflow;
 	case BCH_RC_PTR_meta:		return BCH_FSCK_ERR_bucket_metadata_type_mismatch;
+	case BCH_RC_PTR_missing_alloc:	return BCH_FSCK_ERR_ptr_to_missing_alloc_key;
 	default:			return BCH_FSCK_ERR_ptr_to_invalid_device;
 	}
 }
@@ -411,6 +412,9 @@ static int repair_queue(struct btree_trans *t, const struct bch_recompute_findin
 		return repair_refcount(t, rf, err) ?: 1;
 	case BCH_RC_reflink_missing:
 		return repair_reflink_p(t, rf, err) ?: 1;
+	case BCH_RC_ptr:
+		/* the bucket's alloc key, with the pointer's generation, is the alloc pass's repair */
+		return rf->sub == BCH_RC_PTR_missing_alloc;
 	default:
 		/* pointers and the btree bitmap: the extent and superblock repairs are not written yet */
 		return 0;
