@@ -23,7 +23,7 @@ unsigned bch_varint_encode(u8 *out, u64 v);
 int bch_varint_decode_slow(const u8 *in, const u8 *end, u64 *v);
 
 /*
- * The same, where 8 bytes past in may be read whatever end says (a
+ * The same, where 9 bytes from in may be read whatever end says (a
  * padded copy): one load per varint (inode unpacking is hot).
  */
 static inline int bch_varint_decode_padded(const u8 *in, const u8 *end, u64 *v)
@@ -31,8 +31,16 @@ static inline int bch_varint_decode_padded(const u8 *in, const u8 *end, u64 *v)
 	unsigned n;
 	u64 x;
 
-	if (in >= end || in[0] == 0xff)
-		return bch_varint_decode_slow(in, end, v);
+	if (in >= end)
+		return -EBADMSG;
+	if (in[0] == 0xff) {
+		/* 9 bytes: the marker, then the value (times in nanoseconds) */
+		if (end - in < 9)
+			return -EBADMSG;
+		memcpy(&x, in + 1, 8);
+		*v = le64_to_cpu(x);
+		return 9;
+	}
 	n = __builtin_ctz(~(unsigned)in[0]) + 1;
 	if (n > (size_t)(end - in))
 		return -EBADMSG;
@@ -42,10 +50,10 @@ static inline int bch_varint_decode_padded(const u8 *in, const u8 *end, u64 *v)
 	return n;
 }
 
-/* Unpadded input: the one load when 8 bytes are there. */
+/* Unpadded input: the one load when 9 bytes are there. */
 static inline int bch_varint_decode(const u8 *in, const u8 *end, u64 *v)
 {
-	if (end - in < 8)
+	if (end - in < 9)
 		return bch_varint_decode_slow(in, end, v);
 	return bch_varint_decode_padded(in, end, v);
 }
