@@ -14,8 +14,9 @@ filesystem root has: format --source leaves it out (the new filesystem
 has its own), and the comparisons skip it.
 
  - the full tree with the default options; the small tree under every data checksum (none, crc32c, crc64,
-   xxhash) x compression (none, lz4, gzip, zstd) x replicas (1; 2 on two
-   devices): the reference fsck -n finds nothing; the reference list of
+   xxhash) x compression (none, lz4, gzip, zstd) on one device, and with
+   replicas 2 on two devices for four pairs that take each checksum and
+   each compression once: the reference fsck -n finds nothing; the reference list of
    the extents shows the checksum and compression asked for; Linux 6.12
    mounts the image read-only and treestat there prints exactly what it
    printed for the source; then mount -o fsck,fix_errors=no reports
@@ -78,10 +79,19 @@ add_config() {
 if [ "$FULL" = 1 ]; then
 	add_config full-default full 1G 1
 fi
+# replicated: the i-th checksum with the i-th compression (each of both once)
+replicated() {
+	local i=0 j=0 x
+	for x in $CSUMS; do [ "$x" = "$1" ] && break; i=$((i + 1)); done
+	for x in $COMPS; do [ "$x" = "$2" ] && break; j=$((j + 1)); done
+	[ $i = $j ]
+}
+
 for cs in $CSUMS; do
 	for co in $COMPS; do
 		add_config "small-$cs-$co-1" small 128M 1 --data_checksum=$cs --compression=$co
-		add_config "small-$cs-$co-2" small 128M 2 --data_checksum=$cs --compression=$co --replicas=2
+		replicated $cs $co &&
+			add_config "small-$cs-$co-2" small 128M 2 --data_checksum=$cs --compression=$co --replicas=2
 	done
 done
 
@@ -124,6 +134,7 @@ extents_check() {
 for cs in $CSUMS; do
 	for co in $COMPS; do
 		for r in 1 2; do
+			[ $r = 1 ] || replicated $cs $co || continue
 			test_expect_success "small-$cs-$co-$r: the reference lists csum $cs, compression $co" "
 				extents_check small-$cs-$co-$r $cs $co
 			"
