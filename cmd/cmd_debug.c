@@ -1,5 +1,6 @@
 /* bcachefs debug: print, change, copy or delete one key of an unmounted filesystem. */
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,11 +9,11 @@
 #include "core/fs.h"
 #include "core/shutdown.h"
 #include "debug/key_edit.h"
+#include "fs/dirent_ops.h"
 #include "fs/fs_ops.h"
 #include "fs/inode_alloc.h"
-#include "fs/dirent_ops.h"
-#include "keys/dirent.h"
 #include "fs/namei.h"
+#include "keys/dirent.h"
 #include "keys/key_types.h"
 #include "util/errcode.h"
 #include "util/names.h"
@@ -146,8 +147,10 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 		cmd_usage_error(def, "set needs at least one --set FIELD=VALUE");
 		return CMD_EXIT_USAGE;
 	}
-	if ((a->action == DA_print || a->action == DA_delete) && a->nr_sets) {
-		cmd_usage_error(def, "--set does not go with %s", action_names[a->action]);
+	if (((a->action == DA_print || a->action == DA_delete) ||
+	     (a->action == DA_move && a->to_dir)) && a->nr_sets) {
+		cmd_usage_error(def, "--set does not go with %s%s", action_names[a->action],
+				a->to_dir ? " --to-dir" : "");
 		return CMD_EXIT_USAGE;
 	}
 	if (a->in_place && a->action != DA_set && a->action != DA_delete) {
@@ -190,77 +193,65 @@ static int resolve(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 }
 
 /*
- * --to-dir: the dirent's place in directory to_dir (its name's hash slot,
- * which must be free) and, for move, the inodes a rename changes with it:
- * the backpointer of the inode it names and, for a subdirectory, the link
- * counts of the two directories.  Nothing checks for loops: that is the
- * point of moving a directory below itself.
+ * --to-dir: directory to_dir and the slot of the dirent's name there.
+ * copy puts the key in that slot, which must be free; move renames the
+ * entry there as the kernel's rename does (bch_ns_rename: the inode's
+ * backpointer and the directories' link counts follow), which checks for
+ * no loop: that is the point of moving a directory below itself.
  */
-struct to_dir_plan {
-	struct bch_inode_unpacked inodes[3];
-	unsigned nr;
-};
-
-static int to_dir_plan(struct bch_fs *c, struct debug_args *a, const struct bkey_i *k,
-		       struct to_dir_plan *pl, struct printbuf *err)
+static int to_dir_resolve(struct bch_ns *ns, struct debug_args *a, const struct bkey_i *k,
+			  struct printbuf *err)
 {
 	struct bkey_s_c d = bkey_i_to_s_c(k);
-	struct bch_inode_unpacked dir, from, u;
+	struct bch_inode_unpacked dir;
 	union { struct bkey_i k; u64 pad[BKEY_U64s + 64]; } slot;
-	struct bch_ns ns;
 	u64 inum;
 	int ret;
 
-	pl->nr = 0;
 	if (a->btree != BTREE_ID_dirents || k->k.type != KEY_TYPE_dirent) {
 		pb_str(err, "--to-dir moves dirents only");
 		return -BCH_ERR_bad_argument;
 	}
-	ret = bch_ns_init(&ns, c, err);
+	ret = bch_ns_path_lookup(ns, a->to_dir, &inum, err) ?:
+	      bch_ns_inode_get(ns, inum, &dir, err);
 	if (ret)
 		return ret;
-	ret = bch_ns_path_lookup(&ns, a->to_dir, &inum, err) ?:
-	      bch_ns_inode_get(&ns, inum, &dir, err);
-	if (!ret && bch_mode_to_dtype(dir.bi_mode) != DT_DIR) {
+	if (bch_mode_to_dtype(dir.bi_mode) != DT_DIR) {
 		pb_printf(err, "%s: not a directory", a->to_dir);
-		ret = -BCH_ERR_bad_argument;
+		return -BCH_ERR_bad_argument;
 	}
-	if (ret)
-		goto out;
 	a->to = SPOS(inum, bch_dirent_name_hash(&dir, bch_dirent_name(d), bch_dirent_name_len(d)),
 		     k->k.p.snapshot);
 	a->have_to = true;
-	ret = bch_trans_lookup(&ns.t, BTREE_ID_dirents, 0, a->to, &slot.k, BKEY_U64s + 64, err);
+	if (a->action == DA_move)
+		return 0;
+	ret = bch_trans_lookup(&ns->t, BTREE_ID_dirents, 0, a->to, &slot.k, BKEY_U64s + 64, err);
 	if (ret > 0 && slot.k.k.type != KEY_TYPE_deleted) {
 		pb_printf(err, "%s: the slot of \"%.*s\" is taken (a hash collision)", a->to_dir,
 			  (int)bch_dirent_name_len(d), bch_dirent_name(d));
-		ret = -BCH_ERR_bad_argument;
+		return -BCH_ERR_bad_argument;
 	}
-	if (ret < 0 || a->action != DA_move || bch_dirent_type(d) == DT_SUBVOL)
-		goto out;
-	ret = bch_ns_inode_get(&ns, bch_dirent_inum(d), &u, err) ?:
-	      bch_ns_inode_get(&ns, k->k.p.inode, &from, err);
-	if (ret)
-		goto out;
-	if (u.bi_inum == dir.bi_inum) {
-		pb_printf(err, "%s: the dirent names this directory itself", a->to_dir);
-		ret = -BCH_ERR_bad_argument;
-		goto out;
-	}
-	if (u.bi_dir == k->k.p.inode && u.bi_dir_offset == k->k.p.offset) {
-		u.bi_dir = a->to.inode;
-		u.bi_dir_offset = a->to.offset;
-		pl->inodes[pl->nr++] = u;
-	}
-	if (bch_inode_is_subdir_for_nlink(&u) && from.bi_inum != dir.bi_inum) {
-		from.bi_nlink--;
-		dir.bi_nlink++;
-		pl->inodes[pl->nr++] = from;
-		pl->inodes[pl->nr++] = dir;
-	}
-out:
-	bch_ns_exit(&ns);
 	return ret < 0 ? ret : 0;
+}
+
+static int to_dir(struct bch_fs *c, struct debug_args *a, const struct bkey_i *k, struct printbuf *err)
+{
+	struct bkey_s_c d = bkey_i_to_s_c(k);
+	char name[256];
+	struct bch_ns ns;
+	int ret = bch_ns_init(&ns, c, err);
+
+	if (ret)
+		return ret;
+	ret = to_dir_resolve(&ns, a, k, err);
+	if (!ret && a->action == DA_move) {
+		snprintf(name, sizeof(name), "%.*s", (int)bch_dirent_name_len(d), bch_dirent_name(d));
+		ret = bch_fs_start_write(c, err) ?:
+		      bch_ns_rename(&ns, k->k.p.inode, name, a->to.inode, name, BCH_RENAME_NOREPLACE, err) ?:
+		      bch_fs_clean_shutdown(c, err) ?: 1;
+	}
+	bch_ns_exit(&ns);
+	return ret;
 }
 
 static void key_print(struct bch_fs *c, const struct bkey_i *k)
@@ -279,8 +270,6 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 	struct btree_trans t;
 	unsigned flags = a->triggers ? 0 : BCH_UPDATE_NO_TRIGGERS;
 	int ret;
-
-	struct to_dir_plan plan = { .nr = 0 };
 
 	if (!k)
 		return -BCH_ERR_nomem;
@@ -301,10 +290,11 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 	for (unsigned i = 0; i < a->nr_sets && !ret; i++)
 		ret = bch_key_set_field(&k->k, a->sets[i], err);
 	if (!ret && a->to_dir)
-		ret = to_dir_plan(c, a, &k->k, &plan, err);
+		ret = to_dir(c, a, &k->k, err);
 	if (ret || a->action == DA_print) {
 		if (!ret)
 			key_print(c, &k->k);
+		ret = ret < 0 ? ret : 0;
 		goto out;
 	}
 	if (a->in_place) {
@@ -326,12 +316,6 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 		if (a->have_to)
 			k->k.k.p = a->to;
 		ret = bch_trans_update(&t, a->to_btree >= 0 ? a->to_btree : a->btree, 0, &k->k, flags);
-	}
-	for (unsigned i = 0; i < plan.nr && !ret; i++) {
-		union { struct bkey_i k; u64 pad[BKEY_U64s + 64]; } ib;
-
-		ret = bch_inode_pack(&plan.inodes[i], &ib.k, BKEY_U64s + 64) ?:
-		      bch_trans_update(&t, BTREE_ID_inodes, 0, &ib.k, flags);
 	}
 	ret = ret ?: bch_trans_commit(&t, err) ?: bch_fs_clean_shutdown(c, err);
 out:
@@ -375,9 +359,9 @@ const struct cmd_def cmd_debug_def = {
 			  "  delete  delete the key\n"
 			  "  copy    write the key (with any --set changes) at --to as well\n"
 			  "  move    the same, and delete the original\n"
-			  "A dirent moved with --to-dir takes the inode it names along, as a rename\n"
-			  "would (its backpointer, the directories' link counts), but unchecked: a\n"
-			  "directory may be moved below itself.\n"
+			  "A dirent moved with --to-dir is renamed there (the inode's backpointer and\n"
+			  "the directories' link counts follow), unchecked: a directory may be moved\n"
+			  "below itself.\n"
 			  "FIELD is type or size (the key header), bi_* (an inode: every field of\n"
 			  "`list`), an alloc_v4 field (gen, data_type, dirty_sectors, cached_sectors,\n"
 			  "...), d_inum or d_type (a dirent), or u8@OFF, u16@OFF, u32@OFF, u64@OFF\n"
