@@ -67,29 +67,20 @@ static int unpack_v1_fields(struct bch_inode_unpacked *u, const u8 *in, const u8
 }
 
 /* Current fields: varints, two of them (low, high) for the 96-bit times. */
-static int unpack_varint_fields(struct bch_inode_unpacked *u, const u8 *in_val, const u8 *end_val,
+static int unpack_varint_fields(struct bch_inode_unpacked *u, const u8 *in, const u8 *end,
 				unsigned nr_fields, const struct inode_field *fields,
 				unsigned nr)
 {
-	/* a copy with 9 bytes of padding: every varint then decodes with one load */
-	u8 buf[BKEY_U64s_MAX * 8 + 9];
-	size_t len = end_val > in_val ? (size_t)(end_val - in_val) : 0;
-	const u8 *in = buf, *end = buf + len;
-
-	if (len > BKEY_U64s_MAX * 8)
-		return -BCH_ERR_bkey_invalid;
-	memcpy(buf, in_val, len);
-	memset(buf + len, 0, 9);
 	for (unsigned i = 0; i < nr && i < nr_fields; i++) {
 		const struct inode_field *f = &fields[i];
 		u64 lo, hi = 0;
-		int ret = bch_varint_decode_padded(in, end, &lo);
+		int ret = bch_varint_decode(in, end, &lo);
 
 		if (ret < 0)
 			return -BCH_ERR_bkey_invalid;
 		in += ret;
 		if (f->bits > 64) {
-			ret = bch_varint_decode_padded(in, end, &hi);
+			ret = bch_varint_decode(in, end, &hi);
 			if (ret < 0)
 				return -BCH_ERR_bkey_invalid;
 			in += ret;

@@ -2,7 +2,6 @@
 #ifndef BCH_UTIL_VARINT_H
 #define BCH_UTIL_VARINT_H
 
-#include <errno.h>
 #include <string.h>
 
 #include "bcachefs/types.h"
@@ -23,39 +22,27 @@ unsigned bch_varint_encode(u8 *out, u64 v);
 int bch_varint_decode_slow(const u8 *in, const u8 *end, u64 *v);
 
 /*
- * The same, where 9 bytes from in may be read whatever end says (a
- * padded copy): one load per varint (inode unpacking is hot).
+ * The same, inline: with 9 bytes or more before end one load decodes any
+ * varint (inode unpacking is hot); nearer the end, the bounds-checked way.
  */
-static inline int bch_varint_decode_padded(const u8 *in, const u8 *end, u64 *v)
+static inline int bch_varint_decode(const u8 *in, const u8 *end, u64 *v)
 {
 	unsigned n;
 	u64 x;
 
-	if (in >= end)
-		return -EBADMSG;
+	if (end - in < 9)
+		return bch_varint_decode_slow(in, end, v);
 	if (in[0] == 0xff) {
-		/* 9 bytes: the marker, then the value (times in nanoseconds) */
-		if (end - in < 9)
-			return -EBADMSG;
+		/* the marker, then the value as 8 bytes (times in nanoseconds) */
 		memcpy(&x, in + 1, 8);
 		*v = le64_to_cpu(x);
 		return 9;
 	}
 	n = __builtin_ctz(~(unsigned)in[0]) + 1;
-	if (n > (size_t)(end - in))
-		return -EBADMSG;
 	memcpy(&x, in, 8);
 	x = le64_to_cpu(x);
 	*v = (n == 8 ? x : x & ((1ULL << (8 * n)) - 1)) >> n;
 	return n;
-}
-
-/* Unpadded input: the one load when 9 bytes are there. */
-static inline int bch_varint_decode(const u8 *in, const u8 *end, u64 *v)
-{
-	if (end - in < 9)
-		return bch_varint_decode_slow(in, end, v);
-	return bch_varint_decode_padded(in, end, v);
 }
 
 /*
