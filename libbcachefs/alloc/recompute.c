@@ -650,9 +650,9 @@ static int collect_bps(struct recompute *r, const struct bch_ptr_derived *ptrs, 
 	return ret;
 }
 
-/* As gc does: by the alloc keys' generations, not the bucket_gens btree's. */
 /*
- * Each pointer's generation against its bucket's.  A bucket without an
+ * Each pointer's generation against its bucket's, as gc judges it: by the
+ * alloc keys' generations, not the bucket_gens btree's.  A bucket without an
  * alloc key takes the generation of the first pointer into it (reported,
  * as the kernel's gc does): the alloc key written for it gets that one.
  */

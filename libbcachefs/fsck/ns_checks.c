@@ -67,6 +67,20 @@ static int root_snapshot_get(struct bch_fsck *f, struct bch_snapshot *v)
 	return 1;
 }
 
+/* Writes k again with the value v (bytes: whole u64s, at most 8 of them). */
+static int put_value(struct single_ctx *s, enum btree_id btree, struct bkey_s_c k,
+		     const void *v, size_t bytes)
+{
+	union { struct bkey_i k; u64 pad[BKEY_U64s + 8]; } nk;
+
+	if (bytes % 8 || bytes > 64)
+		return 0;
+	nk.k.k = *k.k;
+	nk.k.k.u64s = BKEY_U64s + bytes / 8;
+	memcpy(nk.k.v, v, bytes);
+	return ns_fix_put(&s->x, btree, &nk.k);
+}
+
 /* A pass over one of these small btrees, its repairs in one session. */
 static int single_walk(struct bch_fsck *f, enum btree_id btree, ns_key_fn fn)
 {
@@ -109,15 +123,12 @@ static int snapshot_tree_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 		 bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_tree_to_missing_subvol,
 				  "snapshot tree points to a missing subvolume: %s", s->buf.buf)) {
 		/* one snapshot, the root one: its subvolume is the root subvolume */
-		union { struct bkey_i k; u64 pad[BKEY_U64s + 2]; } nk;
 		struct bch_snapshot_tree v = *st;
 
 		if (bkey_val_bytes(k.k) != sizeof(v))
 			return 0;
 		v.master_subvol = cpu_to_le32(BCH_NS_ROOT_SUBVOL);
-		nk.k.k = *k.k;
-		memcpy(nk.k.v, &v, sizeof(v));
-		return ns_fix_put(&s->x, BTREE_ID_snapshot_trees, &nk.k);
+		return put_value(s, BTREE_ID_snapshot_trees, k, &v, sizeof(v));
 	}
 	return 0;
 }
@@ -241,15 +252,7 @@ static int snapshot_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 		memset(v.skip, 0, sizeof(v.skip));
 		changed = true;
 	}
-	if (changed) {
-		union { struct bkey_i k; u64 pad[BKEY_U64s + sizeof(v) / 8]; } nk;
-
-		nk.k.k = *k.k;
-		nk.k.k.u64s = BKEY_U64s + sizeof(v) / 8;
-		memcpy(nk.k.v, &v, sizeof(v));
-		return ns_fix_put(&s->x, BTREE_ID_snapshots, &nk.k);
-	}
-	return 0;
+	return changed ? put_value(s, BTREE_ID_snapshots, k, &v, sizeof(v)) : 0;
 }
 
 int bch_check_snapshots(struct bch_fsck *f)
@@ -311,15 +314,13 @@ static int subvol_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	if (k.k->p.offset == BCH_NS_ROOT_SUBVOL && sv->fs_path_parent &&
 	    bch_fsck_problem(f, BCH_FSCK_ERR_subvol_root_fs_path_parent_nonzero,
 			     "root subvolume has nonzero fs_path_parent: %s", s->buf.buf)) {
-		union { struct bkey_i k; u64 pad[BKEY_U64s + 8]; } nk;
-		struct bch_subvolume *v = (struct bch_subvolume *)nk.k.v;
+		u64 v[8];
 
-		if (bkey_val_bytes(k.k) < sizeof(*v) || bkey_val_bytes(k.k) > 8 * 8)
+		if (bkey_val_bytes(k.k) < sizeof(*sv) || bkey_val_bytes(k.k) > sizeof(v))
 			return 0;
-		nk.k.k = *k.k;
 		memcpy(v, k.v, bkey_val_bytes(k.k));
-		v->fs_path_parent = 0;
-		ret = ns_fix_put(&s->x, BTREE_ID_subvolumes, &nk.k);
+		((struct bch_subvolume *)v)->fs_path_parent = 0;
+		ret = put_value(s, BTREE_ID_subvolumes, k, v, bkey_val_bytes(k.k));
 		if (ret)
 			return ret;
 	}
@@ -533,7 +534,7 @@ static int inode_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 		return ret < 0 ? ret : 0;
 	if (!bkey_is_inode(k.k) || bch_inode_unpack(k, &u))
 		return 0;
-	if (s->fill && (ret = ns_itab_fill(f, k, &u)))
+	if (s->fill && (ret = ns_itab_fill(f, &u)))
 		return ret;
 	if (u.bi_dir || u.bi_dir_offset)
 		ret = inode_dirent_check(f, s, &u);
@@ -816,7 +817,7 @@ static int loop_break(struct ns_fix *x, struct ns_inode *p)
  */
 static int dir_path_check(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab, struct ns_inode *d)
 {
-	struct ns_inode *i = d, *p;
+	struct ns_inode *i = d, *p, *loop = NULL;
 
 	while (i->state != 1) {
 		if (i->inum == BCACHEFS_ROOT_INO) {
@@ -828,19 +829,16 @@ static int dir_path_check(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *
 		if (!p)
 			break;
 		if (p->state == 2) {
-			int ret = 0;
-
-			if (bch_fsck_problem(f, BCH_FSCK_ERR_dir_loop, "directory structure loop at inode %llu",
-					     (unsigned long long)p->inum))
-				ret = loop_break(x, p);
-			for (i = d; i && i->state == 2; i = i->dir ? ns_itab_find(tab, i->dir) : NULL)
-				i->state = 1;
-			return ret;
+			loop = p;
+			break;
 		}
 		i = p;
 	}
 	for (i = d; i && i->state == 2; i = i->dir ? ns_itab_find(tab, i->dir) : NULL)
 		i->state = 1;
+	if (loop && bch_fsck_problem(f, BCH_FSCK_ERR_dir_loop, "directory structure loop at inode %llu",
+				     (unsigned long long)loop->inum))
+		return loop_break(x, loop);
 	return 0;
 }
 

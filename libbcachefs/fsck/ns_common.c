@@ -56,7 +56,8 @@ static int itab_load(struct bch_fsck *f, struct ns_itab *t)
 /*
  * A pass that walks the inodes anyway (check_inodes) fills a stale table
  * as it goes: ns_itab_fill_begin says whether it should (1), ns_itab_fill
- * adds each inode of the root snapshot, in key order, and ns_itab_fill_end
+ * adds each inode of the root snapshot (the caller skips the others), in
+ * key order, and ns_itab_fill_end
  * keeps the table only if no repair was committed meanwhile.
  */
 int ns_itab_fill_begin(struct bch_fsck *f)
@@ -70,10 +71,8 @@ int ns_itab_fill_begin(struct bch_fsck *f)
 	return 1;
 }
 
-int ns_itab_fill(struct bch_fsck *f, struct bkey_s_c k, const struct bch_inode_unpacked *u)
+int ns_itab_fill(struct bch_fsck *f, const struct bch_inode_unpacked *u)
 {
-	if (k.k->p.snapshot != BCH_NS_ROOT_SNAPSHOT)
-		return 0;
 	return itab_push(f->itab, u) ? bch_fsck_op_error(f, -BCH_ERR_nomem, "inode table") : 0;
 }
 

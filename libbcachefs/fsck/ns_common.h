@@ -38,7 +38,7 @@ struct ns_itab {
 int ns_itab_get(struct bch_fsck *, struct ns_itab **);
 /* Filling a stale table from a walk of the inodes: begin (1: fill), fill each, end (ok: the walk finished). */
 int ns_itab_fill_begin(struct bch_fsck *);
-int ns_itab_fill(struct bch_fsck *, struct bkey_s_c, const struct bch_inode_unpacked *);
+int ns_itab_fill(struct bch_fsck *, const struct bch_inode_unpacked *);
 void ns_itab_fill_end(struct bch_fsck *, bool ok);
 struct ns_inode *ns_itab_find(struct ns_itab *, u64 inum);
 static inline bool ns_unlinked(const struct ns_inode *i)
