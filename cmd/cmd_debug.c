@@ -29,6 +29,7 @@ enum debug_opt {
 	DO_to_dir,
 	DO_triggers,
 	DO_in_place,
+	DO_level,
 	DO_NR
 };
 
@@ -47,11 +48,12 @@ static const struct cmd_option debug_opts[] = {
 			    "Run the key's triggers, so derived metadata follows (default: the key alone changes)" },
 	[DO_in_place]	= { "in-place", 0, CMD_ARG_NONE, NULL,
 			    "Rewrite the leaf holding the key, bypassing the journal (set and delete on a clean filesystem)" },
+	[DO_level]	= { "level", 'l', CMD_ARG_REQUIRED, "LEVEL", "kill-node: the level of the node (default 0, a leaf)" },
 	{ 0 }
 };
 
-enum debug_action { DA_print, DA_set, DA_delete, DA_copy, DA_move };
-static const char *const action_names[] = { "print", "set", "delete", "copy", "move", NULL };
+enum debug_action { DA_print, DA_set, DA_delete, DA_copy, DA_move, DA_kill_node };
+static const char *const action_names[] = { "print", "set", "delete", "copy", "move", "kill-node", NULL };
 
 #define MAX_SETS 16
 
@@ -59,6 +61,7 @@ struct debug_args {
 	enum debug_action action;
 	int btree, to_btree;
 	bool have_pos, have_to, triggers, in_place;
+	unsigned level;
 	struct bpos pos, to;
 	const char *inode_path, *dirent_path, *to_dir;
 	const char *sets[MAX_SETS];
@@ -119,6 +122,16 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 		case DO_in_place:
 			a->in_place = true;
 			break;
+		case DO_level: {
+			char *end;
+
+			a->level = strtoul(st.arg, &end, 10);
+			if (*end || !*st.arg || a->level >= BTREE_MAX_DEPTH) {
+				cmd_usage_error(def, "invalid level '%s'", st.arg);
+				return CMD_EXIT_USAGE;
+			}
+			break;
+		}
 		}
 	}
 	ret = cmd_opts_finish(def, &st, o, 2, -1);
@@ -155,6 +168,14 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 	}
 	if (a->in_place && a->action != DA_set && a->action != DA_delete) {
 		cmd_usage_error(def, "--in-place is for set and delete");
+		return CMD_EXIT_USAGE;
+	}
+	if (a->action == DA_kill_node && (a->nr_sets || a->triggers || a->in_place || a->btree < 0)) {
+		cmd_usage_error(def, "kill-node takes -b, -p and -l only");
+		return CMD_EXIT_USAGE;
+	}
+	if (a->level && a->action != DA_kill_node) {
+		cmd_usage_error(def, "--level is for kill-node");
 		return CMD_EXIT_USAGE;
 	}
 	if (a->in_place && a->triggers) {
@@ -277,6 +298,10 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 	ret = resolve(c, a, err);
 	if (ret)
 		goto out;
+	if (a->action == DA_kill_node) {
+		ret = bch_node_kill(c, a->btree, a->level, a->pos, err);
+		goto out;
+	}
 	ret = bch_trans_lookup(&t, a->btree, 0, a->pos, &k->k, BKEY_U64s_MAX, err);
 	if (!ret) {
 		pb_str(err, "no key at ");
@@ -359,6 +384,8 @@ const struct cmd_def cmd_debug_def = {
 			  "  delete  delete the key\n"
 			  "  copy    write the key (with any --set changes) at --to as well\n"
 			  "  move    the same, and delete the original\n"
+			  "  kill-node  zero the node at --level of btree -b that holds -p, on disk\n"
+			  "          (a lost node write: fsck drops the node and repairs the rest)\n"
 			  "A dirent moved with --to-dir is renamed there (the inode's backpointer and\n"
 			  "the directories' link counts follow), unchecked: a directory may be moved\n"
 			  "below itself.\n"

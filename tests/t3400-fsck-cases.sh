@@ -156,6 +156,10 @@ test_expect_success 'bcachefs debug: bad requests are refused, naming what is wr
 	test_expect_code 1 ours debug copy --dirent /tree/d0 --to-dir /tree bad.img 2> err &&
 	grep -q "slot of \"d0\" is taken" err &&
 	test_expect_code 2 ours debug move --dirent /tree/d0 --to-dir /tree --to 1:2 bad.img 2> err &&
+	test_expect_code 1 ours debug kill-node -b alloc -p 0:1:0 -l 3 bad.img 2> err &&
+	grep -q "no node of btree alloc at level 3" err &&
+	test_expect_code 2 ours debug set -b alloc -p 0:1:0 -l 1 -s gen=1 bad.img 2> err &&
+	grep -q -- "--level is for kill-node" err &&
 	sha256sum < bad.img > bad.sum1 &&
 	test_cmp bad.sum0 bad.sum1 &&
 	ours debug print --inode /tree/f152 bad.img > print.out &&
@@ -239,7 +243,7 @@ done
 # After each crash our fsck -y must finish the repair (exit 0 or 1), a
 # second run find nothing, the reference find the result clean and the
 # case's files read back: every repair reaches the disk through the journal.
-CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong}
+CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost}
 for name in $CRASH_CASES; do
 	d=$CASES/$name
 	[ -f $name.dmg.img ] || continue

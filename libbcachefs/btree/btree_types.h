@@ -46,6 +46,14 @@ struct btree {
 	size_t nr_unpacked;
 	/* the read dropped keys (invalid): a flush rewrites it whole, never appends */
 	bool dropped_keys;
+	/*
+	 * The pointer has BTREE_PTR_RANGE_UPDATED (fsck moved the node's
+	 * bounds): min_key and max_key are the pointer's, not the header's,
+	 * and a flush rewrites the node whole.
+	 */
+	bool range_updated;
+	/* why the last read failed: a bch_sb_error_id (0 when it did not) */
+	u16 read_err;
 
 	/* node cache (btree/cache.c) */
 	u64 hash;

@@ -187,9 +187,14 @@ int bch_btree_node_get(struct bch_fs *c, const struct bkey_i *ptr, enum btree_id
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -BCH_ERR_nomem;
+	size_t msg_start = err->pos;
+
 	if (is_fake_root_key(ptr))
 		fake_root_fill(b, id);
 	else if ((ret = bch_btree_node_read(c, ptr, id, level, b, err))) {
+		if (c->node_unreadable && ret != -BCH_ERR_nomem)
+			c->node_unreadable(c->node_unreadable_ctx, id, level, ptr, b->read_err,
+					   pb_cstr(err) + msg_start);
 		bch_btree_node_free(b);
 		free(b);
 		return ret;

@@ -314,8 +314,8 @@ static void node_to_plan_input(const struct btree *b, struct bch_flush_node *n)
 		.format = b->format,
 		/* only a btree_ptr_v2 records sectors_written: older nodes are rewritten */
 		.written = v2 ? b->written : 0,
-		/* and so are nodes holding keys their read dropped */
-		.rewrite = b->dropped_keys,
+		/* and so are nodes holding keys their read dropped, or with moved bounds */
+		.rewrite = b->dropped_keys || b->range_updated,
 		.live_u64s = b->live_u64s, .max_journal_seq = b->max_journal_seq,
 	};
 }

@@ -54,6 +54,7 @@ struct node_ptr_info {
 	unsigned sectors_written;	/* 0: unknown (btree_ptr v1) */
 	u64 seq;
 	struct bpos min_key;
+	bool range_updated;
 };
 
 static int node_ptr_info(const struct bkey_i *k, struct node_ptr_info *p)
@@ -69,6 +70,7 @@ static int node_ptr_info(const struct bkey_i *k, struct node_ptr_info *p)
 		p->sectors_written = le16_to_cpu(v->sectors_written);
 		p->seq = le64_to_cpu(v->seq);
 		p->min_key = v->min_key;
+		p->range_updated = btree_ptr_range_updated(v);
 		return 0;
 	}
 	if (k->k.type == KEY_TYPE_btree_ptr) {
@@ -91,6 +93,7 @@ static int check_header(struct bch_fs *c, struct btree *b, const struct bkey_i *
 	const struct btree_node *bn = b->data;
 
 	if (le64_to_cpu(bn->magic) != c->sb.bset_magic) {
+		b->read_err = BCH_FSERR_btree_node_bad_magic;
 		pb_printf(err, "bad magic: want %llx, got %llx",
 			  (unsigned long long)c->sb.bset_magic,
 			  (unsigned long long)le64_to_cpu(bn->magic));
@@ -98,19 +101,26 @@ static int check_header(struct bch_fs *c, struct btree *b, const struct bkey_i *
 	}
 	if (ptr->k.type == KEY_TYPE_btree_ptr_v2 ? le64_to_cpu(bn->keys.seq) != pi->seq
 						 : !bn->keys.seq) {
+		b->read_err = BCH_FSERR_btree_node_bad_seq;
 		pb_printf(err, "wrong node: seq %llx, pointer wants %llx",
 			  (unsigned long long)le64_to_cpu(bn->keys.seq),
 			  (unsigned long long)pi->seq);
 		return -BCH_ERR_btree_node_invalid;
 	}
 	if (btree_node_id(bn) != b->btree_id || btree_node_level(bn) != b->level) {
+		b->read_err = btree_node_id(bn) != b->btree_id ? BCH_FSERR_btree_node_bad_btree
+							       : BCH_FSERR_btree_node_bad_level;
 		pb_printf(err, "node is btree %s level %u, expected %s level %u",
 			  btree_name(btree_node_id(bn)), (unsigned)btree_node_level(bn),
 			  btree_name(b->btree_id), b->level);
 		return -BCH_ERR_btree_node_invalid;
 	}
-	if (!bpos_eq(bn->max_key, ptr->k.p) ||
-	    (ptr->k.type == KEY_TYPE_btree_ptr_v2 && !bpos_eq(bn->min_key, pi->min_key))) {
+	/* a pointer whose range fsck moved gives the node its bounds */
+	if (!pi->range_updated &&
+	    (!bpos_eq(bn->max_key, ptr->k.p) ||
+	     (ptr->k.type == KEY_TYPE_btree_ptr_v2 && !bpos_eq(bn->min_key, pi->min_key)))) {
+		b->read_err = !bpos_eq(bn->max_key, ptr->k.p) ? BCH_FSERR_btree_node_bad_max_key
+							      : BCH_FSERR_btree_node_bad_min_key;
 		pb_str(err, "node covers ");
 		bch_bpos_to_text(err, bn->min_key);
 		pb_str(err, " - ");
@@ -120,11 +130,14 @@ static int check_header(struct bch_fs *c, struct btree *b, const struct bkey_i *
 	}
 	if ((b->btree_id == BTREE_ID_extents || b->btree_id == BTREE_ID_reflink) &&
 	    !btree_node_new_extent_overwrite(bn)) {
+		b->read_err = BCH_FSERR_btree_node_unsupported_version;
 		pb_str(err, "extents node without NEW_EXTENT_OVERWRITE is not supported");
 		return -BCH_ERR_btree_node_invalid;
 	}
-	if (bch_bkey_format_validate(&bn->format, err))
+	if (bch_bkey_format_validate(&bn->format, err)) {
+		b->read_err = BCH_FSERR_btree_node_bad_format;
 		return -BCH_ERR_btree_node_invalid;
+	}
 	return 0;
 }
 
@@ -201,6 +214,7 @@ static int check_bset(struct bch_fs *c, struct btree *b, const struct bset *i,
 		      struct printbuf *err)
 {
 	if (written + sectors > limit) {
+		b->read_err = BCH_FSERR_bset_past_end_of_btree_node;
 		pb_printf(err, "bset at sector %u runs past the end of the node (%u sectors)",
 			  written, limit);
 		return -BCH_ERR_btree_node_invalid;
@@ -208,15 +222,18 @@ static int check_bset(struct bch_fs *c, struct btree *b, const struct bset *i,
 	if (le16_to_cpu(i->version) < bcachefs_metadata_version_min ||
 	    BCH_VERSION_MAJOR(le16_to_cpu(i->version)) >
 	    BCH_VERSION_MAJOR(bcachefs_metadata_version_current)) {
+		b->read_err = BCH_FSERR_btree_node_unsupported_version;
 		pb_printf(err, "bset at sector %u has unsupported version %u",
 			  written, le16_to_cpu(i->version));
 		return -BCH_ERR_btree_node_invalid;
 	}
 	if (bset_separate_whiteouts(i)) {
+		b->read_err = BCH_FSERR_btree_node_unsupported_version;
 		pb_printf(err, "bset at sector %u has SEPARATE_WHITEOUTS set", written);
 		return -BCH_ERR_btree_node_invalid;
 	}
 	if (bset_offset(i) && bset_offset(i) != written) {
+		b->read_err = BCH_FSERR_bset_wrong_sector_offset;
 		pb_printf(err, "bset at sector %u says it is at sector %u",
 			  written, (unsigned)bset_offset(i));
 		return -BCH_ERR_btree_node_invalid;
@@ -224,12 +241,13 @@ static int check_bset(struct bch_fs *c, struct btree *b, const struct bset *i,
 	return 0;
 }
 
-static int verify_csum(const struct bset *i, const void *start, size_t hdr,
+static int verify_csum(struct btree *b, const struct bset *i, const void *start, size_t hdr,
 		       struct bch_csum stored, unsigned written, struct printbuf *err)
 {
 	unsigned type = bset_csum_type(i);
 
 	if (!bch_csum_type_valid(type)) {
+		b->read_err = BCH_FSERR_bset_unknown_csum;
 		pb_printf(err, "bset at sector %u: unknown checksum type %u", written, type);
 		return -BCH_ERR_btree_node_csum;
 	}
@@ -239,6 +257,7 @@ static int verify_csum(const struct bset *i, const void *start, size_t hdr,
 	}
 	struct bch_csum got = bch_bset_csum(start, i, hdr, written << 9);
 	if (!bch_csum_eq(got, stored)) {
+		b->read_err = BCH_FSERR_bset_bad_csum;
 		pb_printf(err, "bset at sector %u: checksum error, type %s: got %016llx%016llx should be %016llx%016llx",
 			  written, bch_csum_type_name(type),
 			  (unsigned long long)le64_to_cpu(got.hi), (unsigned long long)le64_to_cpu(got.lo),
@@ -279,7 +298,7 @@ static int read_bsets(struct bch_fs *c, struct btree *b, unsigned limit,
 		ret = check_bset(c, b, i, b->written, sectors, limit, err);
 		if (ret)
 			return ret;
-		ret = verify_csum(i, start, hdr, *(struct bch_csum *)start,
+		ret = verify_csum(b, i, start, hdr, *(struct bch_csum *)start,
 				  b->written, err);
 		if (ret)
 			return ret;
@@ -372,7 +391,10 @@ static void merge_bsets(struct btree *b, struct key_run *runs)
 	}
 }
 
-/* Drops deleted keys and counts what is left as it is stored. */
+/*
+ * Drops deleted keys, and keys outside a moved range, and counts what is
+ * left as it is stored.
+ */
 static void drop_deleted(struct btree *b)
 {
 	size_t dst = 0;
@@ -382,6 +404,9 @@ static void drop_deleted(struct btree *b)
 		const struct bkey *k = &b->keys[i];
 
 		if (k->type == KEY_TYPE_deleted)
+			continue;
+		if (b->range_updated &&
+		    (bpos_lt(k->p, b->min_key) || bpos_gt(k->p, b->max_key)))
 			continue;
 		if (k->pad == BKEY_PAD_WAS_PACKED) {
 			b->nr_packed++;
@@ -435,8 +460,9 @@ static int read_replica(struct bch_fs *c, struct btree *b, const struct bkey_i *
 
 	b->format = bn->format;
 	bch_bkey_unpacker_init(&b->unpacker, &b->format);
-	b->min_key = bn->min_key;
-	b->max_key = bn->max_key;
+	b->range_updated = pi->range_updated;
+	b->min_key = pi->range_updated ? pi->min_key : bn->min_key;
+	b->max_key = pi->range_updated ? ptr->k.p : bn->max_key;
 	b->seq = le64_to_cpu(bn->keys.seq);
 	b->node_seq = btree_node_seq(bn);
 
@@ -445,6 +471,7 @@ static int read_replica(struct bch_fs *c, struct btree *b, const struct bkey_i *
 		return -BCH_ERR_nomem;
 	ret = read_bsets(c, b, limit, runs, err);
 	if (!ret && pi->sectors_written && b->written < pi->sectors_written) {
+		b->read_err = BCH_FSERR_btree_node_data_missing;
 		pb_printf(err, "node data missing: expected %u sectors, found %u",
 			  pi->sectors_written, b->written);
 		ret = -BCH_ERR_btree_node_invalid;
@@ -466,6 +493,7 @@ int bch_btree_node_read(struct bch_fs *c, const struct bkey_i *ptr,
 
 	b->btree_id = id;
 	b->level = level;
+	b->read_err = 0;
 	if (ptr->k.u64s * 8 > sizeof(b->_key_buf) || node_ptr_info(ptr, &pi) || !pi.nr_ptrs) {
 		pb_printf(err, "btree %s level %u: bad node pointer", btree_name(id), level);
 		return -BCH_ERR_btree_node_invalid;

@@ -94,6 +94,15 @@ struct bch_fs {
 			    unsigned err_id, const char *msg);
 	void *invalid_key_ctx;
 	/*
+	 * Called when a node cannot be read (after every replica failed): its
+	 * btree, level, the pointer followed, why (a bch_sb_error_id, 0 for
+	 * an I/O error or a bad pointer) and the message.  fsck repairs the
+	 * btree's topology.
+	 */
+	void (*node_unreadable)(void *ctx, enum btree_id, unsigned level, const struct bkey_i *ptr,
+				unsigned err_id, const char *msg);
+	void *node_unreadable_ctx;
+	/*
 	 * Progress of long walks: keys_walked counts the keys iterators step
 	 * over, and every BCH_PROGRESS_KEYS of them progress() is called with
 	 * the count (fsck prints a line now and then).

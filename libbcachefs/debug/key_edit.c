@@ -349,3 +349,27 @@ out:
 	bch_btree_iter_exit(&it);
 	return ret;
 }
+
+int bch_node_kill(struct bch_fs *c, enum btree_id btree, unsigned level, struct bpos pos,
+		  struct printbuf *err)
+{
+	struct btree_iter it;
+	const struct btree *b;
+	u8 *zeroes = NULL;
+	int ret;
+
+	bch_btree_iter_init(&it, c, btree, pos, level);
+	ret = bch_btree_iter_peek_node(&it, &b);
+	if (ret <= 0 || !it.have_root || b->level != level) {
+		pb_printf(err, "no node of btree %s at level %u holds that position",
+			  bch_btree_id_names[btree], level);
+		ret = ret < 0 ? ret : -BCH_ERR_not_found;
+		goto out;
+	}
+	zeroes = calloc(1, (size_t)b->written << 9);
+	ret = zeroes ? node_write_replicas(c, b, zeroes, err) : -BCH_ERR_nomem;
+out:
+	free(zeroes);
+	bch_btree_iter_exit(&it);
+	return ret;
+}

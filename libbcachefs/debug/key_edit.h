@@ -33,4 +33,12 @@ int bch_key_set_field(struct bkey_i *k, const char *assign, struct printbuf *err
 int bch_key_rewrite_in_place(struct bch_fs *c, enum btree_id btree, struct bpos pos,
 			     const struct bkey_i *new, struct printbuf *err);
 
+/*
+ * Zeroes what was written of the node at `level` of btree that covers
+ * pos, on every replica, bypassing the journal: a lost node write, for
+ * fsck's topology repair.  The root node counts too.
+ */
+int bch_node_kill(struct bch_fs *c, enum btree_id btree, unsigned level, struct bpos pos,
+		  struct printbuf *err);
+
 #endif

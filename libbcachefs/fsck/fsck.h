@@ -68,6 +68,13 @@ struct bch_fsck {
 	 */
 	struct bch_fsck_invalid *invalid;
 	size_t nr_invalid, invalid_size, nr_invalid_done;
+	/*
+	 * nodes that could not be read (fsck/topology.c), and the btrees
+	 * holding one that were not checked since
+	 */
+	struct bch_fsck_bad_node *bad_nodes;
+	size_t nr_bad_nodes, bad_nodes_size;
+	u64 topology_btrees;
 	/* progress: a line every progress_interval seconds of a pass (0: every few thousand keys) */
 	unsigned progress_interval;
 	const char *pass_name;

@@ -258,6 +258,9 @@ static void progress(void *ctx, u64 keys_walked)
 		      (unsigned long long)((now - f->pass_start) / 1000000000ULL));
 }
 
+/* Topology repairs that may each send the passes back to the start. */
+#define TOPOLOGY_RESTARTS_MAX	16
+
 int bch_fsck_run(struct bch_fsck *f)
 {
 	int ret;
@@ -266,11 +269,12 @@ int bch_fsck_run(struct bch_fsck *f)
 	f->c->invalid_key_ctx = f;
 	f->c->progress = progress;
 	f->c->progress_ctx = f;
+	bch_fsck_topology_init(f);
 	ret = supported(f);
 	if (ret)
 		return ret;
 
-	for (unsigned i = 0; i < bch_fsck_nr_passes && !ret; i++) {
+	for (unsigned i = 0, restarts = 0; i < bch_fsck_nr_passes && !ret; i++) {
 		const struct bch_fsck_pass *p = &bch_fsck_passes[i];
 
 		if (!p->fn)
@@ -282,6 +286,21 @@ int bch_fsck_run(struct bch_fsck *f)
 		f->pass_start = f->progress_last = now_ns();
 		ret = p->fn(f);
 		f->pass_name = NULL;
+		if (ret && f->topology_btrees && restarts++ < TOPOLOGY_RESTARTS_MAX) {
+			/*
+			 * the pass met a node it could not read: the kernel's
+			 * order, check_topology then every pass again
+			 */
+			f->op_error = false;
+			pb_reset(&f->err);
+			bch_fsck_alloc_exit(f);
+			f->itab_stale = true;
+			ret = bch_fsck_topology_repair(f);
+			if (!ret && f->verbose)
+				bch_fsck_info(f, "btree topology repaired, running the passes again");
+			i = -1U;
+			continue;
+		}
 		if (ret && !f->op_error)
 			bch_fsck_op_error(f, ret, "%s failed", p->name);
 		if (!ret)

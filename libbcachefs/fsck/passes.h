@@ -20,4 +20,14 @@ void bch_fsck_ns_exit(struct bch_fsck *);
 /* Forgets the invalid keys node reads reported (passes.c). */
 void bch_fsck_invalid_exit(struct bch_fsck *);
 
+/*
+ * fsck/topology.c: nodes that cannot be read are recorded by the node
+ * cache's hook; a pass that fails on one is followed by
+ * bch_fsck_topology_repair() (drop them, make the siblings tile their
+ * parent again) and the passes run again.
+ */
+void bch_fsck_topology_init(struct bch_fsck *);
+int bch_fsck_topology_repair(struct bch_fsck *);
+void bch_fsck_topology_exit(struct bch_fsck *);
+
 #endif

@@ -31,6 +31,7 @@ void bch_fsck_init(struct bch_fsck *f, struct bch_fs *c, enum bch_fsck_mode mode
 void bch_fsck_exit(struct bch_fsck *f)
 {
 	bch_fsck_invalid_exit(f);
+	bch_fsck_topology_exit(f);
 	bch_fsck_alloc_exit(f);
 	bch_fsck_ns_exit(f);
 	pb_exit(&f->err);

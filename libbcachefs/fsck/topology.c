@@ -1,0 +1,451 @@
+/*
+ * fsck: btree topology.  A node that cannot be read is dropped from its
+ * parent, and the children of every interior node are made to tile it
+ * again (a gap closed by moving the next node's min_key, an overlap by
+ * moving or dropping the older node), as the kernel's check_topology
+ * does.  Nothing here reads a btree until a pass has met an unreadable
+ * node in it: the node cache's hook records the node, the pass fails,
+ * and passes.c calls bch_fsck_topology_repair() and runs the passes
+ * again.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsck/fsck.h"
+#include "fsck/passes.h"
+#include "btree/cache.h"
+#include "btree/iter.h"
+#include "btree/trans.h"
+#include "keys/key_types.h"
+#include "util/errcode.h"
+#include "util/names.h"
+
+union node_ptr {
+	struct bkey_i k;
+	u8 buf[sizeof(struct bkey) + 8 * BKEY_VAL_U64s_MAX];
+};
+
+struct bch_fsck_bad_node {
+	enum btree_id btree;
+	unsigned level;
+	struct bpos pos;
+	unsigned err;			/* bch_sb_error_id of the read, 0: none */
+	char *msg;
+	bool reported;			/* its read error type was reported */
+};
+
+static struct bch_fsck_bad_node *bad_node_find(struct bch_fsck *f, enum btree_id id,
+					       unsigned level, struct bpos pos)
+{
+	for (size_t i = 0; i < f->nr_bad_nodes; i++)
+		if (f->bad_nodes[i].btree == id && f->bad_nodes[i].level == level &&
+		    bpos_eq(f->bad_nodes[i].pos, pos))
+			return &f->bad_nodes[i];
+	return NULL;
+}
+
+/* The node cache's hook: a node of `id` could not be read. */
+static void node_unreadable_seen(void *ctx, enum btree_id id, unsigned level,
+				 const struct bkey_i *ptr, unsigned err, const char *msg)
+{
+	struct bch_fsck *f = ctx;
+	struct bch_fsck_bad_node *n;
+
+	if (id >= BTREE_ID_NR || bad_node_find(f, id, level, ptr->k.p))
+		return;
+	if (f->nr_bad_nodes == f->bad_nodes_size) {
+		size_t size = f->bad_nodes_size ? f->bad_nodes_size * 2 : 8;
+
+		n = realloc(f->bad_nodes, size * sizeof(*n));
+		if (!n)
+			return;
+		f->bad_nodes = n;
+		f->bad_nodes_size = size;
+	}
+	n = &f->bad_nodes[f->nr_bad_nodes++];
+	*n = (struct bch_fsck_bad_node) {
+		.btree = id, .level = level, .pos = ptr->k.p, .err = err,
+		.msg = strdup(msg ?: ""),
+	};
+	f->topology_btrees |= 1ULL << id;
+}
+
+void bch_fsck_topology_init(struct bch_fsck *f)
+{
+	f->c->node_unreadable = node_unreadable_seen;
+	f->c->node_unreadable_ctx = f;
+}
+
+void bch_fsck_topology_exit(struct bch_fsck *f)
+{
+	if (f->c && f->c->node_unreadable_ctx == f) {
+		f->c->node_unreadable = NULL;
+		f->c->node_unreadable_ctx = NULL;
+	}
+	for (size_t i = 0; i < f->nr_bad_nodes; i++)
+		free(f->bad_nodes[i].msg);
+	free(f->bad_nodes);
+	f->bad_nodes = NULL;
+	f->nr_bad_nodes = f->bad_nodes_size = 0;
+}
+
+/* The read error of node n, once: what was wrong with it, by its 1.13 type. */
+static void bad_node_report(struct bch_fsck *f, struct bch_fsck_bad_node *n)
+{
+	if (n->reported)
+		return;
+	n->reported = true;
+	/* repaired by dropping the node */
+	if (n->err && n->err < BCH_FSCK_ERR_NR)
+		bch_fsck_problem(f, n->err, "error reading %s", n->msg);
+}
+
+/* ---- repairs ---- */
+
+/*
+ * Unreadable children dropped but not yet committed: their deletion goes
+ * in the commit that moves a neighbour's bounds over the hole, so that a
+ * crash never leaves a gap without the unreadable node that explains it.
+ */
+#define PENDING_MAX	8
+
+struct pending {
+	struct bpos pos[PENDING_MAX];
+	unsigned nr;
+};
+
+/* One commit: the pending deletions, del's deletion, put's update (each optional). */
+static int commit_one(struct bch_fsck *f, enum btree_id id, unsigned level, struct pending *pd,
+		      const struct bkey_i *del, const struct bkey_i *put)
+{
+	struct printbuf err = PRINTBUF;
+	struct btree_trans t;
+	unsigned flags = BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_FORCE;
+	int ret = bch_fsck_start_write(f);
+
+	if (ret)
+		return ret;
+	bch_trans_init(&t, f->c);
+	t.name = "fsck topology";
+	for (unsigned i = 0; pd && i < pd->nr && !ret; i++)
+		ret = bch_trans_delete(&t, id, level, pd->pos[i], flags);
+	if (!ret && del)
+		ret = bch_trans_delete(&t, id, level, del->k.p, flags);
+	if (!ret && put)
+		ret = bch_trans_update(&t, id, level, put, flags);
+	ret = ret ?: bch_trans_commit(&t, &err);
+	bch_trans_exit(&t);
+	if (ret)
+		bch_fsck_op_error(f, ret, "repairing btree %s level %u: %s",
+				  bch_btree_id_names[id], level, pb_cstr(&err));
+	else if (pd)
+		pd->nr = 0;
+	pb_exit(&err);
+	return ret;
+}
+
+/*
+ * ptr with its range moved to [min, max]: a btree_ptr_v2 with
+ * BTREE_PTR_RANGE_UPDATED, which makes readers take the node's bounds
+ * from the pointer (the node's own header keeps the old ones until it
+ * is rewritten).
+ */
+static void ptr_moved(const struct bkey_i *ptr, u64 seq, struct bpos min, struct bpos max,
+		      union node_ptr *out)
+{
+	struct bch_btree_ptr_v2 *v = (void *)out->k.v;
+
+	if (ptr->k.type == KEY_TYPE_btree_ptr_v2) {
+		memcpy(out, ptr, ptr->k.u64s * 8);
+	} else {
+		unsigned ptr_bytes = bkey_val_bytes(&ptr->k);
+
+		out->k.k = ptr->k;
+		out->k.k.type = KEY_TYPE_btree_ptr_v2;
+		memset(v, 0, sizeof(*v));
+		v->seq = cpu_to_le64(seq);
+		memcpy(v->start, ptr->v, ptr_bytes);
+		out->k.k.u64s = BKEY_U64s + (sizeof(*v) + ptr_bytes) / 8;
+	}
+	out->k.k.p = max;
+	v->min_key = min;
+	set_btree_ptr_range_updated(v, 1);
+}
+
+/* ---- one interior node's children ---- */
+
+enum { TOPO_DROP_THIS = 1 };
+
+struct child {
+	union node_ptr ptr;
+	struct bpos min, max;
+	u64 seq, node_seq;
+	bool have;
+};
+
+static void topo_where(struct printbuf *out, struct bch_fs *c, enum btree_id id, unsigned level,
+		       const struct bkey_i *parent, const struct child *prev,
+		       const struct bkey_i *next)
+{
+	pb_printf(out, "btree %s level %u: parent ", bch_btree_id_names[id], level);
+	bch_bkey_val_to_text(out, c, bkey_i_to_s_c(parent));
+	if (prev && prev->have) {
+		pb_str(out, "; prev ");
+		bch_bkey_val_to_text(out, c, bkey_i_to_s_c(&prev->ptr.k));
+	}
+	if (next) {
+		pb_str(out, "; next ");
+		bch_bkey_val_to_text(out, c, bkey_i_to_s_c(next));
+	}
+}
+
+/* The child pointers of parent (at level), node keys and the overlay merged, in order. */
+static int children_next(struct btree_iter *it, const struct bkey_i *parent, struct bpos min,
+			 union node_ptr *out)
+{
+	struct bkey_s_c k;
+	int ret = bch_btree_iter_peek(it, &k);
+
+	if (ret <= 0)
+		return ret;
+	if (bpos_lt(k.k->p, min) || bpos_gt(k.k->p, parent->k.p))
+		return 0;
+	if (k.k->type != KEY_TYPE_btree_ptr_v2 && k.k->type != KEY_TYPE_btree_ptr)
+		return -BCH_ERR_btree_node_invalid;
+	out->k.k = *k.k;
+	memcpy(out->k.v, k.v, bkey_val_bytes(k.k));
+	bch_btree_iter_advance(it);
+	return 1;
+}
+
+static int node_bounds(struct bch_fsck *f, enum btree_id id, unsigned level,
+		       const struct bkey_i *ptr, struct child *ch, struct printbuf *err)
+{
+	struct btree *b;
+	int ret = bch_btree_node_get(f->c, ptr, id, level, &b, err);
+
+	if (ret)
+		return ret;
+	memcpy(&ch->ptr, ptr, ptr->k.u64s * 8);
+	ch->min = b->min_key;
+	ch->max = b->max_key;
+	ch->seq = b->seq;
+	ch->node_seq = b->node_seq;
+	ch->have = true;
+	bch_btree_node_put(f->c, b);
+	return 0;
+}
+
+/*
+ * One walk over parent's children: unreadable ones dropped, each one's
+ * range checked against where the previous one ended.  1 when the walk
+ * must be made again (a previous node was dropped).
+ */
+static int children_check(struct bch_fsck *f, enum btree_id id, unsigned level,
+			  const struct bkey_i *parent, struct bpos parent_min, unsigned *nr_children)
+{
+	struct bch_fs *c = f->c;
+	struct btree_iter it;
+	struct child prev = { .have = false }, cur;
+	struct pending pd = { .nr = 0 };
+	union node_ptr *p = malloc(sizeof(*p)), *moved = malloc(sizeof(*moved));
+	struct printbuf msg = PRINTBUF, err = PRINTBUF;
+	int ret;
+
+	*nr_children = 0;
+	if (!p || !moved) {
+		free(p);
+		free(moved);
+		return -BCH_ERR_nomem;
+	}
+	bch_btree_iter_init(&it, c, id, parent_min, level);
+	while ((ret = children_next(&it, parent, parent_min, p)) > 0) {
+		struct bpos expected = prev.have ? bpos_successor(prev.max) : parent_min;
+
+		cur.have = false;
+		pb_reset(&err);
+		ret = node_bounds(f, id, level - 1, &p->k, &cur, &err);
+		if (ret == -BCH_ERR_nomem)
+			break;
+		if (ret) {
+			struct bch_fsck_bad_node *n = bad_node_find(f, id, level - 1, p->k.k.p);
+
+			if (n)
+				bad_node_report(f, n);
+			pb_reset(&msg);
+			pb_printf(&msg, "btree %s level %u: ", bch_btree_id_names[id], level - 1);
+			bch_bkey_val_to_text(&msg, c, bkey_i_to_s_c(&p->k));
+			if (!n)
+				pb_printf(&msg, " (%s)", pb_cstr(&err));
+			ret = 0;
+			if (!bch_fsck_problem(f, BCH_FSCK_ERR_btree_node_unreadable,
+					      "unreadable btree node dropped from its parent: %s",
+					      pb_cstr(&msg))) {
+				ret = bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
+							"btree %s has an unreadable node: the passes cannot run",
+							bch_btree_id_names[id]);
+				break;
+			}
+			if (pd.nr == PENDING_MAX && (ret = commit_one(f, id, level, &pd, NULL, NULL)))
+				break;
+			pd.pos[pd.nr++] = p->k.k.p;
+			continue;
+		}
+		(*nr_children)++;
+		if (bpos_eq(expected, cur.min)) {
+			prev = cur;
+			continue;
+		}
+		pb_reset(&msg);
+		topo_where(&msg, c, id, level, parent, &prev, &cur.ptr.k);
+		if (bpos_lt(expected, cur.min)) {
+			/* a gap: the next node starts earlier */
+			if (bch_fsck_problem(f, BCH_FSCK_ERR_btree_node_topology_bad_min_key,
+					     "btree node with a gap before it: %s", pb_cstr(&msg))) {
+				ptr_moved(&cur.ptr.k, cur.seq, expected, cur.max, moved);
+				ret = commit_one(f, id, level, &pd, NULL, &moved->k);
+				cur.ptr = *moved;
+				cur.min = expected;
+			}
+		} else if (prev.have && cur.node_seq > prev.node_seq) {
+			/* an overlap where the next node is newer: the previous one gives way */
+			if (!bpos_lt(prev.min, cur.min)) {
+				if (bch_fsck_problem(f, BCH_FSCK_ERR_btree_node_topology_overwritten_by_next_node,
+						     "btree node overwritten by the next one: %s", pb_cstr(&msg))) {
+					ret = commit_one(f, id, level, &pd, &prev.ptr.k, NULL);
+					if (!ret)
+						ret = 1;	/* walk again without it */
+				}
+			} else if (bch_fsck_problem(f, BCH_FSCK_ERR_btree_node_topology_bad_max_key,
+						    "btree node ending past the next one's start: %s",
+						    pb_cstr(&msg))) {
+				ptr_moved(&prev.ptr.k, prev.seq, prev.min, bpos_predecessor(cur.min), moved);
+				ret = commit_one(f, id, level, &pd, &prev.ptr.k, &moved->k);
+			}
+		} else if (!bpos_lt(expected, cur.max)) {
+			/* wholly covered by the previous, newer node */
+			if (bch_fsck_problem(f, BCH_FSCK_ERR_btree_node_topology_overwritten_by_prev_node,
+					     "btree node overwritten by the previous one: %s", pb_cstr(&msg))) {
+				(*nr_children)--;
+				ret = commit_one(f, id, level, &pd, &cur.ptr.k, NULL);
+				if (ret)
+					break;
+				continue;
+			}
+		} else if (bch_fsck_problem(f, BCH_FSCK_ERR_btree_node_topology_bad_min_key,
+					    "btree node starting inside the previous one: %s", pb_cstr(&msg))) {
+			ptr_moved(&cur.ptr.k, cur.seq, expected, cur.max, moved);
+			ret = commit_one(f, id, level, &pd, NULL, &moved->k);
+			cur.ptr = *moved;
+			cur.min = expected;
+		}
+		if (ret)
+			break;
+		prev = cur;
+	}
+	if (!ret && prev.have && !bpos_eq(prev.max, parent->k.p)) {
+		pb_reset(&msg);
+		topo_where(&msg, c, id, level, parent, &prev, NULL);
+		if (bch_fsck_problem(f, BCH_FSCK_ERR_btree_node_topology_bad_max_key,
+				     "last child not ending where its parent does: %s", pb_cstr(&msg))) {
+			ptr_moved(&prev.ptr.k, prev.seq, prev.min, parent->k.p, moved);
+			ret = commit_one(f, id, level, &pd, &prev.ptr.k, &moved->k);
+		}
+	}
+	/* nothing to move over the hole (no child is left): the deletions alone */
+	if (!ret && pd.nr)
+		ret = commit_one(f, id, level, &pd, NULL, NULL);
+	if (ret < 0 && !f->op_error)
+		bch_fsck_op_error(f, ret, "checking btree %s level %u: %s", bch_btree_id_names[id],
+				  level, pb_cstr(&it.err));
+	bch_btree_iter_exit(&it);
+	pb_exit(&msg);
+	pb_exit(&err);
+	free(p);
+	free(moved);
+	return ret;
+}
+
+/* parent (at level >= 1) and the interior nodes below it; TOPO_DROP_THIS when it is left empty. */
+static int topo_node(struct bch_fsck *f, enum btree_id id, unsigned level,
+		     const struct bkey_i *parent, struct bpos parent_min)
+{
+	unsigned nr_children;
+	int ret;
+
+	while ((ret = children_check(f, id, level, parent, parent_min, &nr_children)) == 1)
+		;
+	if (ret)
+		return ret;
+	if (level > 1 && nr_children) {
+		struct btree_iter it;
+		union node_ptr *p = malloc(sizeof(*p));
+		struct bpos min = parent_min;
+
+		if (!p)
+			return -BCH_ERR_nomem;
+		nr_children = 0;
+		bch_btree_iter_init(&it, f->c, id, parent_min, level);
+		while (!ret && (ret = children_next(&it, parent, parent_min, p)) > 0) {
+			ret = topo_node(f, id, level - 1, &p->k, min);
+			if (ret == TOPO_DROP_THIS)
+				ret = commit_one(f, id, level, NULL, &p->k, NULL);
+			else if (!ret)
+				nr_children++;
+			min = bpos_successor(p->k.k.p);
+		}
+		bch_btree_iter_exit(&it);
+		free(p);
+		if (ret < 0)
+			return ret;
+	}
+	if (!nr_children) {
+		struct printbuf msg = PRINTBUF;
+
+		pb_printf(&msg, "btree %s level %u: ", bch_btree_id_names[id], level);
+		bch_bkey_val_to_text(&msg, f->c, bkey_i_to_s_c(parent));
+		ret = bch_fsck_problem(f, BCH_FSCK_ERR_btree_node_topology_interior_node_empty,
+				       "interior btree node without children: %s", pb_cstr(&msg))
+			? TOPO_DROP_THIS : 0;
+		pb_exit(&msg);
+	}
+	return ret;
+}
+
+/*
+ * After a pass failed on unreadable nodes: their read errors reported,
+ * then each btree holding one checked from its root down.  0 when the
+ * passes can run again.
+ */
+int bch_fsck_topology_repair(struct bch_fsck *f)
+{
+	struct bch_fs *c = f->c;
+	u64 btrees = f->topology_btrees;
+	int ret = 0;
+
+	f->topology_btrees = 0;
+	for (size_t i = 0; i < f->nr_bad_nodes; i++)
+		bad_node_report(f, &f->bad_nodes[i]);
+	for (unsigned id = 0; id < BTREE_ID_NR && !ret; id++) {
+		const struct btree_root *r = &c->roots[id];
+
+		if (!(btrees & (1ULL << id)))
+			continue;
+		if (!bch_fsck_problem(f, BCH_FSCK_ERR_btree_node_read_error,
+				      "btree %s: a node could not be read; checking the btree's topology",
+				      bch_btree_id_names[id]))
+			return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
+						 "btree %s has an unreadable node: the passes cannot run",
+						 bch_btree_id_names[id]);
+		if (!r->alive || !r->level || bad_node_find(f, id, r->level, r->key.k.p))
+			return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
+						 "btree %s: its root node cannot be read (not repaired yet)",
+						 bch_btree_id_names[id]);
+		ret = topo_node(f, id, r->level, &r->key, POS_MIN);
+		if (ret == TOPO_DROP_THIS)
+			ret = bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
+						"btree %s: every node below its root is unreadable (not repaired yet)",
+						bch_btree_id_names[id]);
+	}
+	return ret;
+}
