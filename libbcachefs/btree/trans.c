@@ -617,6 +617,23 @@ int bch_trans_set_root(struct btree_trans *t, enum btree_id btree, unsigned leve
 	return r->k ? 0 : -BCH_ERR_nomem;
 }
 
+int bch_trans_drop_root(struct btree_trans *t, enum btree_id btree)
+{
+	struct btree_root_update *r = NULL;
+
+	if (btree >= BTREE_ID_NR)
+		return -BCH_ERR_bad_argument;
+	for (unsigned i = 0; i < t->nr_roots; i++)
+		if (t->roots[i].btree_id == btree)
+			r = &t->roots[i];
+	if (!r)
+		r = &t->roots[t->nr_roots++];
+	r->btree_id = btree;
+	r->level = 0;
+	r->k = NULL;
+	return 0;
+}
+
 /* ---- accounting ---- */
 
 static int acc_add(struct btree_trans *t, const struct bch_acc_delta *d, int sign)
@@ -1106,6 +1123,8 @@ static int run_triggers(struct btree_trans *t, struct printbuf *err)
 		const struct btree_root *cur = &c->roots[r->btree_id];
 		const struct bkey_i *old = cur->alive && !cur->error ? &cur->key : NULL;
 
+		if (!r->k)
+			continue;	/* a dropped root: no triggers */
 		if (old && cur->level == r->level)
 			ret = trigger_key(t, r->btree_id, r->level + 1, old, r->k, err);
 		else
@@ -1303,6 +1322,8 @@ static int commit_apply(struct btree_trans *t, struct jset_builder *jb, struct p
 		struct btree_root *r = &c->roots[t->roots[i].btree_id];
 
 		memset(r, 0, sizeof(*r));
+		if (!t->roots[i].k)
+			continue;	/* dropped: empty, not alive */
 		r->alive = true;
 		r->level = t->roots[i].level;
 		memcpy(&r->key, t->roots[i].k, t->roots[i].k->k.u64s * 8);

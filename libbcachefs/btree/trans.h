@@ -56,7 +56,7 @@ struct btree_update {
 struct btree_root_update {
 	u8 btree_id;
 	u8 level;			/* level of the new root node */
-	struct bkey_i *k;		/* its pointer */
+	struct bkey_i *k;		/* its pointer; NULL: the btree becomes empty */
 };
 
 struct trans_chunk;
@@ -105,6 +105,14 @@ int bch_trans_delete(struct btree_trans *, enum btree_id, unsigned level,
  */
 int bch_trans_set_root(struct btree_trans *, enum btree_id, unsigned level,
 		       const struct bkey_i *k);
+
+/*
+ * The root of btree id forgotten, for fsck when it cannot be read: the
+ * btree is empty from commit on (updates then grow a new root), no
+ * trigger runs for the old pointer (what the node held is rebuilt), and
+ * journal entries carry no root for it.
+ */
+int bch_trans_drop_root(struct btree_trans *, enum btree_id);
 
 /*
  * Adds deltas to an accounting counter directly (counters no key's

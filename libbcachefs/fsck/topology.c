@@ -412,6 +412,57 @@ static int topo_node(struct bch_fsck *f, enum btree_id id, unsigned level,
 	return ret;
 }
 
+/* The btrees the kernel rebuilds from the others when they are lost, without a scan for nodes. */
+static bool btree_derived(enum btree_id id)
+{
+	return id == BTREE_ID_alloc || id == BTREE_ID_backpointers || id == BTREE_ID_need_discard ||
+	       id == BTREE_ID_freespace || id == BTREE_ID_bucket_gens;
+}
+
+static struct bch_fsck_bad_node *bad_root(struct bch_fsck *f, enum btree_id id)
+{
+	const struct btree_root *r = &f->c->roots[id];
+
+	return r->alive && !r->error ? bad_node_find(f, id, r->level, r->key.k.p) : NULL;
+}
+
+/*
+ * A root that cannot be read: the btree is made empty (the kernel then
+ * scans the devices for its nodes; without that scan, nothing is found).
+ * Its read error is not counted apart, as the kernel reads roots before
+ * any pass, when such errors are silent.
+ */
+static int root_drop(struct bch_fsck *f, enum btree_id id, struct bch_fsck_bad_node *n)
+{
+	struct printbuf err = PRINTBUF;
+	struct btree_trans t;
+	int ret;
+
+	if (!bch_fsck_problem(f, BCH_FSCK_ERR_btree_root_read_error,
+			      "btree %s: the root node cannot be read: %s", bch_btree_id_names[id], n->msg))
+		return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
+					 "btree %s has an unreadable root: the passes cannot run",
+					 bch_btree_id_names[id]);
+	if (!btree_derived(id) &&
+	    !bch_fsck_problem(f, BCH_FSCK_ERR_btree_root_unreadable_and_scan_found_nothing,
+			      "btree %s: no other copy of its nodes is known; it is emptied",
+			      bch_btree_id_names[id]))
+		return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
+					 "btree %s has an unreadable root: the passes cannot run",
+					 bch_btree_id_names[id]);
+	ret = bch_fsck_start_write(f);
+	if (ret)
+		return ret;
+	bch_trans_init(&t, f->c);
+	t.name = "fsck topology";
+	ret = bch_trans_drop_root(&t, id) ?: bch_trans_commit(&t, &err);
+	bch_trans_exit(&t);
+	if (ret)
+		bch_fsck_op_error(f, ret, "emptying btree %s: %s", bch_btree_id_names[id], pb_cstr(&err));
+	pb_exit(&err);
+	return ret;
+}
+
 /*
  * After a pass failed on unreadable nodes: their read errors reported,
  * then each btree holding one checked from its root down.  0 when the
@@ -424,28 +475,48 @@ int bch_fsck_topology_repair(struct bch_fsck *f)
 	int ret = 0;
 
 	f->topology_btrees = 0;
-	for (size_t i = 0; i < f->nr_bad_nodes; i++)
-		bad_node_report(f, &f->bad_nodes[i]);
+	for (size_t i = 0; i < f->nr_bad_nodes; i++) {
+		struct bch_fsck_bad_node *n = &f->bad_nodes[i];
+
+		if (n != bad_root(f, n->btree))
+			bad_node_report(f, n);
+	}
 	for (unsigned id = 0; id < BTREE_ID_NR && !ret; id++) {
 		const struct btree_root *r = &c->roots[id];
+		struct bch_fsck_bad_node *root;
 
 		if (!(btrees & (1ULL << id)))
 			continue;
+		if ((root = bad_root(f, id))) {
+			root->reported = true;
+			ret = root_drop(f, id, root);
+			continue;
+		}
 		if (!bch_fsck_problem(f, BCH_FSCK_ERR_btree_node_read_error,
 				      "btree %s: a node could not be read; checking the btree's topology",
 				      bch_btree_id_names[id]))
 			return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
 						 "btree %s has an unreadable node: the passes cannot run",
 						 bch_btree_id_names[id]);
-		if (!r->alive || !r->level || bad_node_find(f, id, r->level, r->key.k.p))
+		if (!r->alive || r->error || !r->level)
 			return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
-						 "btree %s: its root node cannot be read (not repaired yet)",
+						 "btree %s: a node below no readable root failed",
 						 bch_btree_id_names[id]);
 		ret = topo_node(f, id, r->level, &r->key, POS_MIN);
-		if (ret == TOPO_DROP_THIS)
-			ret = bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
-						"btree %s: every node below its root is unreadable (not repaired yet)",
-						bch_btree_id_names[id]);
+		if (ret == TOPO_DROP_THIS) {
+			/* every child was dropped: the btree is empty, as the kernel leaves it */
+			struct printbuf err = PRINTBUF;
+			struct btree_trans t;
+
+			bch_trans_init(&t, c);
+			t.name = "fsck topology";
+			ret = bch_trans_drop_root(&t, id) ?: bch_trans_commit(&t, &err);
+			bch_trans_exit(&t);
+			if (ret)
+				bch_fsck_op_error(f, ret, "emptying btree %s: %s",
+						  bch_btree_id_names[id], pb_cstr(&err));
+			pb_exit(&err);
+		}
 	}
 	return ret;
 }
