@@ -30,6 +30,7 @@ enum debug_opt {
 	DO_triggers,
 	DO_in_place,
 	DO_level,
+	DO_keep_copy,
 	DO_NR
 };
 
@@ -49,6 +50,8 @@ static const struct cmd_option debug_opts[] = {
 	[DO_in_place]	= { "in-place", 0, CMD_ARG_NONE, NULL,
 			    "Rewrite the leaf holding the key, bypassing the journal (set and delete on a clean filesystem)" },
 	[DO_level]	= { "level", 'l', CMD_ARG_REQUIRED, "LEVEL", "kill-node: the level of the node (default 0, a leaf)" },
+	[DO_keep_copy]	= { "keep-copy", 0, CMD_ARG_NONE, NULL,
+			    "kill-node: first copy the node to a free bucket (an older copy for fsck's scan to find)" },
 	{ 0 }
 };
 
@@ -60,7 +63,7 @@ static const char *const action_names[] = { "print", "set", "delete", "copy", "m
 struct debug_args {
 	enum debug_action action;
 	int btree, to_btree;
-	bool have_pos, have_to, triggers, in_place;
+	bool have_pos, have_to, triggers, in_place, keep_copy;
 	unsigned level;
 	struct bpos pos, to;
 	const char *inode_path, *dirent_path, *to_dir;
@@ -122,6 +125,9 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 		case DO_in_place:
 			a->in_place = true;
 			break;
+		case DO_keep_copy:
+			a->keep_copy = true;
+			break;
 		case DO_level: {
 			char *end;
 
@@ -174,8 +180,8 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 		cmd_usage_error(def, "kill-node takes -b, -p and -l only");
 		return CMD_EXIT_USAGE;
 	}
-	if (a->level && a->action != DA_kill_node) {
-		cmd_usage_error(def, "--level is for kill-node");
+	if ((a->level || a->keep_copy) && a->action != DA_kill_node) {
+		cmd_usage_error(def, "--level and --keep-copy are for kill-node");
 		return CMD_EXIT_USAGE;
 	}
 	if (a->in_place && a->triggers) {
@@ -299,7 +305,7 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 	if (ret)
 		goto out;
 	if (a->action == DA_kill_node) {
-		ret = bch_node_kill(c, a->btree, a->level, a->pos, err);
+		ret = bch_node_kill(c, a->btree, a->level, a->pos, a->keep_copy, err);
 		goto out;
 	}
 	ret = bch_trans_lookup(&t, a->btree, 0, a->pos, &k->k, BKEY_U64s_MAX, err);

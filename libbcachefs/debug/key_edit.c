@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "debug/key_edit.h"
+#include "alloc/derive.h"
 #include "btree/iter.h"
+#include "btree/trans.h"
 #include "checksum/checksum.h"
 #include "core/fs.h"
 #include "keys/extents.h"
@@ -350,8 +352,47 @@ out:
 	return ret;
 }
 
+/*
+ * A bucket of the node's device holding nothing (no alloc key, or one with
+ * no data) where the btree bitmap allows nodes, for the copy kill-node
+ * leaves behind: -1 when there is none.
+ */
+static s64 free_btree_bucket(struct bch_fs *c, unsigned dev, struct printbuf *err)
+{
+	const struct bch_dev *ca = bch_dev_get(c, dev);
+	union bch_key_buf *k = malloc(sizeof(*k));
+	struct btree_trans t;
+	s64 found = -1;
+
+	if (!ca || !k) {
+		free(k);
+		return -1;
+	}
+	bch_trans_init(&t, c);
+	for (u64 b = ca->mi.first_bucket; b < ca->mi.nbuckets && found < 0; b++) {
+		int ret;
+
+		if (!bch_member_btree_bitmap_covers(&ca->mi, b * ca->mi.bucket_size, ca->mi.bucket_size))
+			continue;
+		ret = bch_trans_lookup(&t, BTREE_ID_alloc, 0, POS(dev, b), &k->k, BKEY_U64s_MAX, err);
+		if (ret < 0)
+			break;
+		if (!ret || k->k.k.type != KEY_TYPE_alloc_v4) {
+			found = b;
+			continue;
+		}
+		const struct bch_alloc_v4 *a = (const void *)k->k.v;
+
+		if (!a->data_type && !a->dirty_sectors && !a->cached_sectors && !a->stripe)
+			found = b;
+	}
+	bch_trans_exit(&t);
+	free(k);
+	return found;
+}
+
 int bch_node_kill(struct bch_fs *c, enum btree_id btree, unsigned level, struct bpos pos,
-		  struct printbuf *err)
+		  bool keep_copy, struct printbuf *err)
 {
 	struct btree_iter it;
 	const struct btree *b;
@@ -365,6 +406,21 @@ int bch_node_kill(struct bch_fs *c, enum btree_id btree, unsigned level, struct 
 			  bch_btree_id_names[btree], level);
 		ret = ret < 0 ? ret : -BCH_ERR_not_found;
 		goto out;
+	}
+	if (keep_copy) {
+		const struct bch_dev *ca = bch_dev_get(c, b->dev);
+		s64 bucket = free_btree_bucket(c, b->dev, err);
+
+		if (bucket < 0 || !ca) {
+			pb_printf(err, "no free bucket where btree nodes may lie on device %u for the copy",
+				  (unsigned)b->dev);
+			ret = -BCH_ERR_not_found;
+			goto out;
+		}
+		ret = bch_dev_pwrite(ca, b->data, (size_t)b->written << 9,
+				     ((u64)bucket * ca->mi.bucket_size) << 9, err);
+		if (ret)
+			goto out;
 	}
 	zeroes = calloc(1, (size_t)b->written << 9);
 	ret = zeroes ? node_write_replicas(c, b, zeroes, err) : -BCH_ERR_nomem;

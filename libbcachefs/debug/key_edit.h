@@ -36,9 +36,12 @@ int bch_key_rewrite_in_place(struct bch_fs *c, enum btree_id btree, struct bpos 
 /*
  * Zeroes what was written of the node at `level` of btree that covers
  * pos, on every replica, bypassing the journal: a lost node write, for
- * fsck's topology repair.  The root node counts too.
+ * fsck's topology repair.  The root node counts too.  keep_copy first
+ * writes the node (as read) to the first free bucket of its device where
+ * the btree bitmap allows nodes: the older copy copy-on-write leaves
+ * behind, for fsck's scan to find.
  */
 int bch_node_kill(struct bch_fs *c, enum btree_id btree, unsigned level, struct bpos pos,
-		  struct printbuf *err);
+		  bool keep_copy, struct printbuf *err);
 
 #endif

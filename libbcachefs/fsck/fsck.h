@@ -38,6 +38,7 @@ enum bch_fsck_answer {
 };
 
 struct bch_fsck_alloc;
+struct bch_node_scan;
 struct ns_itab;
 
 struct bch_fsck {
@@ -75,6 +76,7 @@ struct bch_fsck {
 	struct bch_fsck_bad_node *bad_nodes;
 	size_t nr_bad_nodes, bad_nodes_size;
 	u64 topology_btrees;
+	struct bch_node_scan *scan;	/* nodes found on the devices, once a repair needed them */
 	/* progress: a line every progress_interval seconds of a pass (0: every few thousand keys) */
 	unsigned progress_interval;
 	const char *pass_name;

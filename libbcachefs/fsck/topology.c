@@ -15,6 +15,7 @@
 #include "fsck/passes.h"
 #include "btree/cache.h"
 #include "btree/iter.h"
+#include "btree/node_scan.h"
 #include "btree/trans.h"
 #include "keys/key_types.h"
 #include "util/errcode.h"
@@ -86,6 +87,11 @@ void bch_fsck_topology_exit(struct bch_fsck *f)
 		free(f->bad_nodes[i].msg);
 	free(f->bad_nodes);
 	f->bad_nodes = NULL;
+	if (f->scan) {
+		bch_node_scan_exit(f->scan);
+		free(f->scan);
+		f->scan = NULL;
+	}
 	f->nr_bad_nodes = f->bad_nodes_size = 0;
 }
 
@@ -236,13 +242,94 @@ static int node_bounds(struct bch_fsck *f, enum btree_id id, unsigned level,
 	return 0;
 }
 
+static bool btree_derived(enum btree_id id);
+
+/* The devices scanned for btree nodes, once per fsck run. */
+static int scan_once(struct bch_fsck *f)
+{
+	struct printbuf err = PRINTBUF;
+	int ret = 0;
+
+	if (!f->scan && !(f->scan = calloc(1, sizeof(*f->scan))))
+		return bch_fsck_op_error(f, -BCH_ERR_nomem, "out of memory");
+	if (f->scan->done)
+		return 0;
+	bch_fsck_info(f, "scanning the devices for btree nodes");
+	ret = bch_node_scan(f->c, f->scan, &err);
+	if (ret)
+		bch_fsck_op_error(f, ret, "%s", pb_cstr(&err));
+	else
+		bch_fsck_info(f, "the scan found %zu btree nodes", f->scan->nr);
+	pb_exit(&err);
+	return ret;
+}
+
+struct fill_ctx {
+	struct btree_trans *t;
+	enum btree_id id;
+	unsigned level;
+	unsigned nr;
+	struct bch_fsck *f;
+};
+
+static int fill_one(void *ctx, const struct bkey_i *ptr)
+{
+	struct fill_ctx *x = ctx;
+	struct printbuf m = PRINTBUF;
+
+	bch_bkey_val_to_text(&m, x->f->c, bkey_i_to_s_c(ptr));
+	bch_fsck_info(x->f, "btree %s: recovering a node found by the scan: %s",
+		      bch_btree_id_names[x->id], pb_cstr(&m));
+	pb_exit(&m);
+	x->nr++;
+	/* with triggers: the node's bucket is in use from now on, before the allocation passes */
+	return bch_trans_update(x->t, x->id, x->level, ptr, BCH_UPDATE_FORCE);
+}
+
+/*
+ * A hole [min, max] among the leaves under a level 1 node of a btree the
+ * others are not derived from: the nodes a scan of the devices found
+ * there (older copies of what was lost) are put in it, with the pending
+ * deletions, as the kernel does before it moves any bound.  The number
+ * of nodes put in, or an error.
+ */
+static int scan_fill(struct bch_fsck *f, enum btree_id id, struct pending *pd,
+		     struct bpos min, struct bpos max)
+{
+	struct printbuf err = PRINTBUF;
+	struct btree_trans t;
+	struct fill_ctx x = { .t = &t, .id = id, .level = 1, .f = f };
+	int ret;
+
+	ret = scan_once(f) ?: bch_fsck_start_write(f);
+	if (ret)
+		return ret;
+	bch_trans_init(&t, f->c);
+	t.name = "fsck topology";
+	for (unsigned i = 0; i < pd->nr && !ret; i++)
+		ret = bch_trans_delete(&t, id, 1, pd->pos[i], BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_FORCE);
+	ret = ret ?: bch_node_scan_range(f->scan, id, 0, min, max, fill_one, &x);
+	if (!ret && x.nr) {
+		ret = bch_trans_commit(&t, &err);
+		if (!ret)
+			pd->nr = 0;
+	}
+	bch_trans_exit(&t);
+	if (ret)
+		bch_fsck_op_error(f, ret, "recovering nodes of btree %s: %s",
+				  bch_btree_id_names[id], pb_cstr(&err));
+	pb_exit(&err);
+	return ret ?: (int)x.nr;
+}
+
 /*
  * One walk over parent's children: unreadable ones dropped, each one's
  * range checked against where the previous one ended.  1 when the walk
  * must be made again (a previous node was dropped).
  */
 static int children_check(struct bch_fsck *f, enum btree_id id, unsigned level,
-			  const struct bkey_i *parent, struct bpos parent_min, unsigned *nr_children)
+			  const struct bkey_i *parent, struct bpos parent_min, unsigned *nr_children,
+			  struct bpos *pulled)
 {
 	struct bch_fs *c = f->c;
 	struct btree_iter it;
@@ -298,6 +385,18 @@ static int children_check(struct bch_fsck *f, enum btree_id id, unsigned level,
 		}
 		pb_reset(&msg);
 		topo_where(&msg, c, id, level, parent, &prev, &cur.ptr.k);
+		if (bpos_lt(expected, cur.min) && level == 1 && !btree_derived(id) &&
+		    bpos_lt(*pulled, cur.min)) {
+			/* a gap: first what the scan found there */
+			*pulled = cur.min;
+			ret = scan_fill(f, id, &pd, expected, bpos_predecessor(cur.min));
+			if (ret > 0) {
+				ret = 1;	/* walk again with them */
+				break;
+			}
+			if (ret)
+				break;
+		}
 		if (bpos_lt(expected, cur.min)) {
 			/* a gap: the next node starts earlier */
 			if (bch_fsck_problem(f, BCH_FSCK_ERR_btree_node_topology_bad_min_key,
@@ -343,6 +442,13 @@ static int children_check(struct bch_fsck *f, enum btree_id id, unsigned level,
 			break;
 		prev = cur;
 	}
+	if (!ret && prev.have && !bpos_eq(prev.max, parent->k.p) && level == 1 &&
+	    !btree_derived(id) && bpos_lt(*pulled, parent->k.p)) {
+		*pulled = parent->k.p;
+		ret = scan_fill(f, id, &pd, bpos_successor(prev.max), parent->k.p);
+		if (ret > 0)
+			ret = 1;
+	}
 	if (!ret && prev.have && !bpos_eq(prev.max, parent->k.p)) {
 		pb_reset(&msg);
 		topo_where(&msg, c, id, level, parent, &prev, NULL);
@@ -368,12 +474,12 @@ static int children_check(struct bch_fsck *f, enum btree_id id, unsigned level,
 
 /* parent (at level >= 1) and the interior nodes below it; TOPO_DROP_THIS when it is left empty. */
 static int topo_node(struct bch_fsck *f, enum btree_id id, unsigned level,
-		     const struct bkey_i *parent, struct bpos parent_min)
+		     const struct bkey_i *parent, struct bpos parent_min, struct bpos *pulled)
 {
 	unsigned nr_children;
 	int ret;
 
-	while ((ret = children_check(f, id, level, parent, parent_min, &nr_children)) == 1)
+	while ((ret = children_check(f, id, level, parent, parent_min, &nr_children, pulled)) == 1)
 		;
 	if (ret)
 		return ret;
@@ -387,7 +493,7 @@ static int topo_node(struct bch_fsck *f, enum btree_id id, unsigned level,
 		nr_children = 0;
 		bch_btree_iter_init(&it, f->c, id, parent_min, level);
 		while (!ret && (ret = children_next(&it, parent, parent_min, p)) > 0) {
-			ret = topo_node(f, id, level - 1, &p->k, min);
+			ret = topo_node(f, id, level - 1, &p->k, min, pulled);
 			if (ret == TOPO_DROP_THIS)
 				ret = commit_one(f, id, level, NULL, &p->k, NULL);
 			else if (!ret)
@@ -443,13 +549,22 @@ static int root_drop(struct bch_fsck *f, enum btree_id id, struct bch_fsck_bad_n
 		return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
 					 "btree %s has an unreadable root: the passes cannot run",
 					 bch_btree_id_names[id]);
-	if (!btree_derived(id) &&
-	    !bch_fsck_problem(f, BCH_FSCK_ERR_btree_root_unreadable_and_scan_found_nothing,
-			      "btree %s: no other copy of its nodes is known; it is emptied",
-			      bch_btree_id_names[id]))
-		return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
-					 "btree %s has an unreadable root: the passes cannot run",
-					 bch_btree_id_names[id]);
+	if (!btree_derived(id)) {
+		ret = scan_once(f);
+		if (ret)
+			return ret;
+		if (bch_node_scan_has(f->scan, id))
+			return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
+						 "btree %s: its root cannot be read and the scan found nodes of it: "
+						 "rebuilding a root from them is not supported yet; nothing was changed",
+						 bch_btree_id_names[id]);
+		if (!bch_fsck_problem(f, BCH_FSCK_ERR_btree_root_unreadable_and_scan_found_nothing,
+				      "btree %s: the scan found no node of it; it is emptied",
+				      bch_btree_id_names[id]))
+			return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
+						 "btree %s has an unreadable root: the passes cannot run",
+						 bch_btree_id_names[id]);
+	}
 	ret = bch_fsck_start_write(f);
 	if (ret)
 		return ret;
@@ -502,7 +617,9 @@ int bch_fsck_topology_repair(struct bch_fsck *f)
 			return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
 						 "btree %s: a node below no readable root failed",
 						 bch_btree_id_names[id]);
-		ret = topo_node(f, id, r->level, &r->key, POS_MIN);
+		struct bpos pulled = POS_MIN;
+
+		ret = topo_node(f, id, r->level, &r->key, POS_MIN, &pulled);
 		if (ret == TOPO_DROP_THIS) {
 			/* every child was dropped: the btree is empty, as the kernel leaves it */
 			struct printbuf err = PRINTBUF;
