@@ -869,10 +869,20 @@ static bool leaves_needed(const struct recompute *r, enum btree_id id)
 static int walk_btree(struct recompute *r, enum btree_id id)
 {
 	const struct btree_root *root = &r->c->roots[id];
-	int ret;
+	int ret = 0;
 
-	if (!root->alive)
-		return 0;
+	if (!root->alive) {
+		/* no root yet, maybe node pointers waiting for one (fsck's rebuild from a scan) */
+		int top = bch_btree_virtual_root_level(r->c, id);
+
+		r->walk_id = id;
+		for (int level = top; top && level >= 0 && !ret; level--) {
+			r->walk_level = level;
+			if (level || leaves_needed(r, id))
+				ret = for_each_key(r, id, level, walked_key);
+		}
+		return ret;
+	}
 	if (root->error) {
 		pb_printf(r->out, "error: btree %s: root unreadable\n",
 			  id < BTREE_ID_NR ? bch_btree_id_names[id] : "(unknown)");
@@ -1190,7 +1200,8 @@ static int need_discard_key(struct recompute *r, struct bkey_s_c k)
 	} else {
 		struct bch_recompute_finding f = {
 			.what = BCH_RC_index_extra, .btree = BTREE_ID_need_discard,
-			.have_key = idx->flags & BI_HAVE_KEY,
+			/* a bucket in use has an alloc key once check_allocations wrote a missing one */
+			.have_key = (idx->flags & BI_HAVE_KEY) || !(idx->flags & BI_FREE),
 		};
 
 		run_add(r, BCH_RECOMPUTE_need_discard, ds->idx, k.k->p.offset,
@@ -1209,7 +1220,11 @@ static void freespace_bucket(struct recompute *r, struct dev_state *ds, u64 b, u
 	};
 
 	if (!(idx->flags & BI_FREE)) {
-		/* the kernel tells the alloc key's own slot from others */
+		/*
+		 * the kernel tells the alloc key's own slot from others; a bucket
+		 * in use has an alloc key once check_allocations wrote a missing one
+		 */
+		f.have_key = true;
 		f.sub = genbits != idx->genbits;
 		run_add(r, BCH_RECOMPUTE_freespace, ds->idx, b, "entry for a bucket that is not free", &f);
 		return;

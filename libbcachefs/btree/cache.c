@@ -143,11 +143,15 @@ void bch_btree_fake_root_key(struct bkey_i *k)
 	k->k.p = SPOS_MAX;
 }
 
-/* The empty leaf the kernel makes in memory for a btree with no root. */
-static void fake_root_fill(struct btree *b, enum btree_id id)
+/*
+ * The empty leaf the kernel makes in memory for a btree with no root (or
+ * an empty interior node, when updates above the leaves wait for a root:
+ * fsck rebuilding a btree from the nodes a scan found).
+ */
+static void fake_root_fill(struct btree *b, enum btree_id id, unsigned level)
 {
 	b->btree_id = id;
-	b->level = 0;
+	b->level = level;
 	b->min_key = POS_MIN;
 	b->max_key = SPOS_MAX;
 	/* the format the kernel computes for an empty POS_MIN..SPOS_MAX node */
@@ -190,7 +194,7 @@ int bch_btree_node_get(struct bch_fs *c, const struct bkey_i *ptr, enum btree_id
 	size_t msg_start = err->pos;
 
 	if (is_fake_root_key(ptr))
-		fake_root_fill(b, id);
+		fake_root_fill(b, id, level);
 	else if ((ret = bch_btree_node_read(c, ptr, id, level, b, err))) {
 		if (c->node_unreadable && ret != -BCH_ERR_nomem)
 			c->node_unreadable(c->node_unreadable_ctx, id, level, ptr, b->read_err,

@@ -3,6 +3,7 @@
 
 #include "iter.h"
 #include "cache.h"
+#include "overlay.h"
 #include "node_read.h"
 #include "util/errcode.h"
 #include "util/names.h"
@@ -107,6 +108,16 @@ static int path_set(struct btree_iter *it, const struct bkey_i *ptr, unsigned le
 				  &it->err);
 }
 
+unsigned bch_btree_virtual_root_level(const struct bch_fs *c, enum btree_id id)
+{
+	if (c->roots[id].alive || !c->overlay)
+		return 0;
+	for (unsigned l = BTREE_MAX_DEPTH - 1; l; l--)
+		if (bch_overlay_nr(c->overlay, id, l))
+			return l;
+	return 0;
+}
+
 static int load_root(struct btree_iter *it)
 {
 	const struct btree_root *r = &it->c->roots[it->btree_id];
@@ -115,9 +126,9 @@ static int load_root(struct btree_iter *it)
 		struct bkey_i fake;
 
 		it->have_root = false;
-		it->root_level = 0;
+		it->root_level = bch_btree_virtual_root_level(it->c, it->btree_id);
 		bch_btree_fake_root_key(&fake);
-		return path_set(it, &fake, 0);
+		return path_set(it, &fake, it->root_level);
 	}
 	if (r->error) {
 		pb_printf(&it->err, "btree %s: root is unreadable (empty root entry)",

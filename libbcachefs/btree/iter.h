@@ -33,6 +33,14 @@ struct btree_iter {
 	struct printbuf err;
 };
 
+/*
+ * A btree without a root whose overlay holds node pointers (fsck put the
+ * nodes a scan found there): iterators start from an empty interior node
+ * at the highest such level, and the flush writes it as the new root.
+ * That level, or 0.
+ */
+unsigned bch_btree_virtual_root_level(const struct bch_fs *, enum btree_id);
+
 void bch_btree_iter_init(struct btree_iter *, struct bch_fs *, enum btree_id,
 			 struct bpos start, unsigned level);
 void bch_btree_iter_exit(struct btree_iter *);

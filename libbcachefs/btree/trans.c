@@ -250,7 +250,9 @@ static int committed_get(struct btree_trans *t, unsigned btree, unsigned level,
 		*out = key_dup(t, e->k);
 		return *out ? 1 : -BCH_ERR_nomem;
 	}
-	if (!c->roots[btree].alive || level > c->roots[btree].level)
+	if (c->roots[btree].alive ? level > c->roots[btree].level
+				  : level > bch_btree_virtual_root_level(c, btree) ||
+				    !bch_btree_virtual_root_level(c, btree))
 		return 0;
 	bch_btree_iter_init(&it, c, btree, pos, level);
 	ret = bch_btree_iter_peek(&it, &k);

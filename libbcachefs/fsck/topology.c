@@ -17,6 +17,7 @@
 #include "btree/iter.h"
 #include "btree/node_scan.h"
 #include "btree/trans.h"
+#include "alloc/allocator.h"
 #include "keys/key_types.h"
 #include "util/errcode.h"
 #include "util/names.h"
@@ -264,6 +265,33 @@ static int scan_once(struct bch_fsck *f)
 	return ret;
 }
 
+/*
+ * A recovered node's buckets, in use for the allocator from now on: its
+ * pointer goes in without triggers, as the kernel's does (the allocation
+ * passes then find the buckets' alloc keys wrong and repair them), and no
+ * flush before that may hand them out.
+ */
+static void reserve_buckets(struct bch_fs *c, const struct bkey_i *ptr)
+{
+	const struct bch_btree_ptr_v2 *v = (const void *)ptr->v;
+	unsigned nr = (bkey_val_bytes(&ptr->k) - sizeof(*v)) / sizeof(v->start[0]);
+
+	if (!c->allocator)
+		return;
+	for (unsigned i = 0; i < nr; i++) {
+		const struct bch_extent_ptr *p = &v->start[i];
+		struct bch_dev *ca = bch_dev_get(c, ptr_dev(p));
+		struct bch_alloc_v4 a = {
+			.gen = ptr_gen(p),
+			.data_type = BCH_DATA_btree,
+			.dirty_sectors = cpu_to_le32(c->sb.btree_node_size),
+		};
+
+		if (ca)
+			bch_allocator_bucket_update(c, ptr_dev(p), ptr_offset(p) / ca->mi.bucket_size, &a, 0);
+	}
+}
+
 struct fill_ctx {
 	struct btree_trans *t;
 	enum btree_id id;
@@ -282,8 +310,8 @@ static int fill_one(void *ctx, const struct bkey_i *ptr)
 		      bch_btree_id_names[x->id], pb_cstr(&m));
 	pb_exit(&m);
 	x->nr++;
-	/* with triggers: the node's bucket is in use from now on, before the allocation passes */
-	return bch_trans_update(x->t, x->id, x->level, ptr, BCH_UPDATE_FORCE);
+	reserve_buckets(x->f->c, ptr);
+	return bch_trans_update(x->t, x->id, x->level, ptr, BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_FORCE);
 }
 
 /*
@@ -532,16 +560,60 @@ static struct bch_fsck_bad_node *bad_root(struct bch_fsck *f, enum btree_id id)
 	return r->alive && !r->error ? bad_node_find(f, id, r->level, r->key.k.p) : NULL;
 }
 
+static int count_one(void *ctx, const struct bkey_i *ptr)
+{
+	(*(unsigned *)ctx)++;
+	return 0;
+}
+
 /*
- * A root that cannot be read: the btree is made empty (the kernel then
- * scans the devices for its nodes; without that scan, nothing is found).
- * Its read error is not counted apart, as the kernel reads roots before
- * any pass, when such errors are silent.
+ * The leaves the scan found of btree id become the children of a new
+ * root (empty until the flush writes it: bch_btree_virtual_root_level),
+ * in the commit that forgets the unreadable one; then the children are
+ * made to tile it, as below any other interior node.
+ */
+static int root_rebuild(struct bch_fsck *f, enum btree_id id, unsigned nr)
+{
+	union node_ptr *fake = malloc(sizeof(*fake));
+	struct printbuf err = PRINTBUF;
+	struct btree_trans t;
+	struct fill_ctx x = { .t = &t, .id = id, .level = 1, .f = f };
+	struct bpos pulled = SPOS_MAX;	/* every node found is in already */
+	int ret;
+
+	if (!fake)
+		return bch_fsck_op_error(f, -BCH_ERR_nomem, "out of memory");
+	bch_fsck_info(f, "btree %s: a new root over the %u leaves the scan found", bch_btree_id_names[id], nr);
+	bch_trans_init(&t, f->c);
+	t.name = "fsck topology";
+	ret = bch_trans_drop_root(&t, id) ?:
+	      bch_node_scan_range(f->scan, id, 0, POS_MIN, SPOS_MAX, fill_one, &x) ?:
+	      bch_trans_commit(&t, &err);
+	bch_trans_exit(&t);
+	bch_btree_fake_root_key(&fake->k);
+	if (ret)
+		bch_fsck_op_error(f, ret, "rebuilding btree %s: %s", bch_btree_id_names[id], pb_cstr(&err));
+	else
+		ret = topo_node(f, id, 1, &fake->k, POS_MIN, &pulled);
+	if (ret == TOPO_DROP_THIS)
+		ret = 0;	/* nothing readable after all: the btree stays empty */
+	pb_exit(&err);
+	free(fake);
+	return ret;
+}
+
+/*
+ * A root that cannot be read: rebuilt from the leaves a scan of the
+ * devices finds, else the btree is made empty (the btrees the allocation
+ * passes derive are rebuilt by them, never scanned for).  Its read error
+ * is not counted apart, as the kernel reads roots before any pass, when
+ * such errors are silent.
  */
 static int root_drop(struct bch_fsck *f, enum btree_id id, struct bch_fsck_bad_node *n)
 {
 	struct printbuf err = PRINTBUF;
 	struct btree_trans t;
+	unsigned nr_found = 0;
 	int ret;
 
 	if (!bch_fsck_problem(f, BCH_FSCK_ERR_btree_root_read_error,
@@ -549,15 +621,16 @@ static int root_drop(struct bch_fsck *f, enum btree_id id, struct bch_fsck_bad_n
 		return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
 					 "btree %s has an unreadable root: the passes cannot run",
 					 bch_btree_id_names[id]);
+	ret = bch_fsck_start_write(f);
+	if (ret)
+		return ret;
 	if (!btree_derived(id)) {
-		ret = scan_once(f);
+		ret = scan_once(f) ?:
+		      bch_node_scan_range(f->scan, id, 0, POS_MIN, SPOS_MAX, count_one, &nr_found);
 		if (ret)
 			return ret;
-		if (bch_node_scan_has(f->scan, id))
-			return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
-						 "btree %s: its root cannot be read and the scan found nodes of it: "
-						 "rebuilding a root from them is not supported yet; nothing was changed",
-						 bch_btree_id_names[id]);
+		if (nr_found)
+			return root_rebuild(f, id, nr_found);
 		if (!bch_fsck_problem(f, BCH_FSCK_ERR_btree_root_unreadable_and_scan_found_nothing,
 				      "btree %s: the scan found no node of it; it is emptied",
 				      bch_btree_id_names[id]))
@@ -565,9 +638,6 @@ static int root_drop(struct bch_fsck *f, enum btree_id id, struct bch_fsck_bad_n
 						 "btree %s has an unreadable root: the passes cannot run",
 						 bch_btree_id_names[id]);
 	}
-	ret = bch_fsck_start_write(f);
-	if (ret)
-		return ret;
 	bch_trans_init(&t, f->c);
 	t.name = "fsck topology";
 	ret = bch_trans_drop_root(&t, id) ?: bch_trans_commit(&t, &err);
