@@ -258,7 +258,7 @@ done
 # After each crash our fsck -y must finish the repair (exit 0 or 1), a
 # second run find nothing, the reference find the result clean and the
 # case's files read back: every repair reaches the disk through the journal.
-CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost}
+CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost topo-root-lost-scan}
 for name in $CRASH_CASES; do
 	d=$CASES/$name
 	[ -f $name.dmg.img ] || continue
