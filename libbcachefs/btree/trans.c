@@ -601,19 +601,24 @@ int bch_trans_delete(struct btree_trans *t, enum btree_id btree, unsigned level,
 	return bch_trans_update(t, btree, level, &k, flags | BCH_UPDATE_NO_EXTENT_OVERWRITE);
 }
 
+/* The transaction's root update of btree (a new one if it has none). */
+static struct btree_root_update *root_update(struct btree_trans *t, enum btree_id btree)
+{
+	for (unsigned i = 0; i < t->nr_roots; i++)
+		if (t->roots[i].btree_id == btree)
+			return &t->roots[i];
+	t->roots[t->nr_roots].btree_id = btree;
+	return &t->roots[t->nr_roots++];
+}
+
 int bch_trans_set_root(struct btree_trans *t, enum btree_id btree, unsigned level,
 		       const struct bkey_i *k)
 {
-	struct btree_root_update *r = NULL;
+	struct btree_root_update *r;
 
 	if (btree >= BTREE_ID_NR || level >= BTREE_MAX_DEPTH)
 		return -BCH_ERR_bad_argument;
-	for (unsigned i = 0; i < t->nr_roots; i++)
-		if (t->roots[i].btree_id == btree)
-			r = &t->roots[i];
-	if (!r)
-		r = &t->roots[t->nr_roots++];
-	r->btree_id = btree;
+	r = root_update(t, btree);
 	r->level = level;
 	r->k = key_dup(t, k);
 	return r->k ? 0 : -BCH_ERR_nomem;
@@ -621,16 +626,11 @@ int bch_trans_set_root(struct btree_trans *t, enum btree_id btree, unsigned leve
 
 int bch_trans_drop_root(struct btree_trans *t, enum btree_id btree)
 {
-	struct btree_root_update *r = NULL;
+	struct btree_root_update *r;
 
 	if (btree >= BTREE_ID_NR)
 		return -BCH_ERR_bad_argument;
-	for (unsigned i = 0; i < t->nr_roots; i++)
-		if (t->roots[i].btree_id == btree)
-			r = &t->roots[i];
-	if (!r)
-		r = &t->roots[t->nr_roots++];
-	r->btree_id = btree;
+	r = root_update(t, btree);
 	r->level = 0;
 	r->k = NULL;
 	return 0;

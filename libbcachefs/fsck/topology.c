@@ -602,6 +602,23 @@ static int root_rebuild(struct bch_fsck *f, enum btree_id id, unsigned nr)
 	return ret;
 }
 
+/* The btree forgets its root and is empty (one commit). */
+static int btree_empty(struct bch_fsck *f, enum btree_id id)
+{
+	struct printbuf err = PRINTBUF;
+	struct btree_trans t;
+	int ret;
+
+	bch_trans_init(&t, f->c);
+	t.name = "fsck topology";
+	ret = bch_trans_drop_root(&t, id) ?: bch_trans_commit(&t, &err);
+	bch_trans_exit(&t);
+	if (ret)
+		bch_fsck_op_error(f, ret, "emptying btree %s: %s", bch_btree_id_names[id], pb_cstr(&err));
+	pb_exit(&err);
+	return ret;
+}
+
 /*
  * A root that cannot be read: rebuilt from the leaves a scan of the
  * devices finds, else the btree is made empty (the btrees the allocation
@@ -611,8 +628,6 @@ static int root_rebuild(struct bch_fsck *f, enum btree_id id, unsigned nr)
  */
 static int root_drop(struct bch_fsck *f, enum btree_id id, struct bch_fsck_bad_node *n)
 {
-	struct printbuf err = PRINTBUF;
-	struct btree_trans t;
 	unsigned nr_found = 0;
 	int ret;
 
@@ -638,14 +653,7 @@ static int root_drop(struct bch_fsck *f, enum btree_id id, struct bch_fsck_bad_n
 						 "btree %s has an unreadable root: the passes cannot run",
 						 bch_btree_id_names[id]);
 	}
-	bch_trans_init(&t, f->c);
-	t.name = "fsck topology";
-	ret = bch_trans_drop_root(&t, id) ?: bch_trans_commit(&t, &err);
-	bch_trans_exit(&t);
-	if (ret)
-		bch_fsck_op_error(f, ret, "emptying btree %s: %s", bch_btree_id_names[id], pb_cstr(&err));
-	pb_exit(&err);
-	return ret;
+	return btree_empty(f, id);
 }
 
 /*
@@ -690,20 +698,9 @@ int bch_fsck_topology_repair(struct bch_fsck *f)
 		struct bpos pulled = POS_MIN;
 
 		ret = topo_node(f, id, r->level, &r->key, POS_MIN, &pulled);
-		if (ret == TOPO_DROP_THIS) {
+		if (ret == TOPO_DROP_THIS)
 			/* every child was dropped: the btree is empty, as the kernel leaves it */
-			struct printbuf err = PRINTBUF;
-			struct btree_trans t;
-
-			bch_trans_init(&t, c);
-			t.name = "fsck topology";
-			ret = bch_trans_drop_root(&t, id) ?: bch_trans_commit(&t, &err);
-			bch_trans_exit(&t);
-			if (ret)
-				bch_fsck_op_error(f, ret, "emptying btree %s: %s",
-						  bch_btree_id_names[id], pb_cstr(&err));
-			pb_exit(&err);
-		}
+			ret = btree_empty(f, id);
 	}
 	return ret;
 }
