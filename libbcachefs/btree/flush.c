@@ -140,22 +140,6 @@ static int devs_sync(struct flush_ctx *x)
 	return 0;
 }
 
-static void ptr_key_init(struct bkey_i *k, struct bpos max_key, struct bpos min_key, u64 seq,
-			 unsigned sectors, const struct bch_extent_ptr *ptrs, unsigned nr)
-{
-	struct bch_btree_ptr_v2 *bp = (void *)k->v;
-
-	memset(k, 0, sizeof(k->k) + sizeof(*bp));
-	k->k.u64s = BKEY_U64s + (sizeof(*bp) + nr * sizeof(*ptrs)) / 8;
-	k->k.format_whiteout = KEY_FORMAT_CURRENT;
-	k->k.type = KEY_TYPE_btree_ptr_v2;
-	k->k.p = max_key;
-	bp->seq = cpu_to_le64(seq);
-	bp->sectors_written = cpu_to_le16(sectors);
-	bp->min_key = min_key;
-	memcpy(bp->start, ptrs, nr * sizeof(*ptrs));
-}
-
 /* Writes the pieces of plan p as new nodes of (id, level); their pointers go to out. */
 static int write_pieces(struct flush_ctx *x, enum btree_id id, unsigned level, u32 node_gen,
 			struct bch_flush_plan *p, struct ptr_list *out)
@@ -185,7 +169,7 @@ static int write_pieces(struct flush_ctx *x, enum btree_id id, unsigned level, u
 		ret = bch_btree_node_write_first(c, &h, &keys, x->buf, x->buf_bytes, x->err);
 		if (ret < 0)
 			return ret;
-		ptr_key_init(&k->k, pc->max_key, pc->min_key, h.seq, ret, ptrs, nr_ptrs);
+		bch_btree_ptr_v2_init(&k->k, pc->max_key, pc->min_key, h.seq, ret, ptrs, nr_ptrs);
 		ret = node_pwrite(x, &k->k, 0, ret);
 		if (ret)
 			return ret;

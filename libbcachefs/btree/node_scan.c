@@ -4,13 +4,13 @@
 
 #include "node_scan.h"
 #include "node_read.h"
+#include "node_write.h"
 #include "alloc/derive.h"
 #include "core/fs.h"
 #include "util/errcode.h"
 #include "util/names.h"
 
-/* Rebuilt from the other btrees, never scanned for (the kernel's btree_id_is_alloc). */
-static bool btree_is_derived(unsigned id)
+bool bch_btree_id_derived(enum btree_id id)
 {
 	return id == BTREE_ID_alloc || id == BTREE_ID_backpointers || id == BTREE_ID_need_discard ||
 	       id == BTREE_ID_freespace || id == BTREE_ID_bucket_gens;
@@ -18,18 +18,9 @@ static bool btree_is_derived(unsigned id)
 
 static void found_to_key(const struct bch_found_node *n, struct bkey_i *k)
 {
-	struct bch_btree_ptr_v2 *bp = (void *)k->v;
-
-	memset(k, 0, sizeof(k->k) + sizeof(*bp));
-	k->k.u64s = BKEY_U64s + (sizeof(*bp) + n->nr_ptrs * sizeof(n->ptrs[0])) / 8;
-	k->k.format_whiteout = KEY_FORMAT_CURRENT;
-	k->k.type = KEY_TYPE_btree_ptr_v2;
-	k->k.p = n->max_key;
-	bp->seq = cpu_to_le64(n->cookie);
-	bp->sectors_written = cpu_to_le16(n->sectors_written);
-	bp->min_key = n->min_key;
-	set_btree_ptr_range_updated(bp, n->range_updated);
-	memcpy(bp->start, n->ptrs, n->nr_ptrs * sizeof(n->ptrs[0]));
+	bch_btree_ptr_v2_init(k, n->max_key, n->min_key, n->cookie, n->sectors_written,
+			      n->ptrs, n->nr_ptrs);
+	set_btree_ptr_range_updated((struct bch_btree_ptr_v2 *)k->v, n->range_updated);
 }
 
 void bch_found_node_to_text(struct printbuf *out, const struct bch_found_node *n)
@@ -80,7 +71,7 @@ static int try_node(struct bch_fs *c, struct bch_dev *ca, u64 sector, struct btr
 		return 0;	/* an unreadable slot holds nothing we can use */
 	s->sectors_read += 8;
 	if (le64_to_cpu(hdr->magic) != c->sb.bset_magic ||
-	    btree_node_id(hdr) >= BTREE_ID_NR || btree_is_derived(btree_node_id(hdr)) ||
+	    btree_node_id(hdr) >= BTREE_ID_NR || bch_btree_id_derived(btree_node_id(hdr)) ||
 	    btree_node_level(hdr) >= BTREE_MAX_DEPTH)
 		return 0;
 	s->nodes_seen++;
@@ -276,7 +267,7 @@ int bch_node_scan_range(const struct bch_node_scan *s, enum btree_id id, unsigne
 					BCH_REPLICAS_MAX * sizeof(struct bch_extent_ptr)]; } k;
 	int ret = 0;
 
-	if (btree_is_derived(id))
+	if (bch_btree_id_derived(id))
 		return 0;
 	for (size_t i = 0; i < s->nr && !ret; i++) {
 		struct bch_found_node n = s->nodes[i];

@@ -34,6 +34,12 @@ struct bch_node_scan {
 };
 
 /*
+ * The btrees the allocation passes rebuild from the others (the kernel's
+ * btree_id_is_alloc): never scanned for, emptied when lost.
+ */
+bool bch_btree_id_derived(enum btree_id id);
+
+/*
  * Reads the start of every btree-node-sized slot the members' btree
  * bitmaps allow, keeps the nodes that read and validate whole (of the
  * btrees the allocation btrees are not derived from: those are rebuilt,

@@ -277,3 +277,19 @@ int bch_btree_node_compact(const struct bch_fs *c, const struct btree *b,
 
 	return bch_btree_node_write_first(c, &h, &keys, node, node_bytes, err);
 }
+
+void bch_btree_ptr_v2_init(struct bkey_i *k, struct bpos max_key, struct bpos min_key, u64 seq,
+			   unsigned sectors, const struct bch_extent_ptr *ptrs, unsigned nr)
+{
+	struct bch_btree_ptr_v2 *bp = (void *)k->v;
+
+	memset(k, 0, sizeof(k->k) + sizeof(*bp));
+	k->k.u64s = BKEY_U64s + (sizeof(*bp) + nr * sizeof(*ptrs)) / 8;
+	k->k.format_whiteout = KEY_FORMAT_CURRENT;
+	k->k.type = KEY_TYPE_btree_ptr_v2;
+	k->k.p = max_key;
+	bp->seq = cpu_to_le64(seq);
+	bp->sectors_written = cpu_to_le16(sectors);
+	bp->min_key = min_key;
+	memcpy(bp->start, ptrs, nr * sizeof(*ptrs));
+}

@@ -72,4 +72,12 @@ int bch_btree_node_compact(const struct bch_fs *c, const struct btree *b,
 struct bkey_format bch_btree_node_compact_format(const struct bch_fs *c,
 						 const struct btree *b);
 
+/*
+ * The btree_ptr_v2 key of a node covering [min_key, max_key] with bset
+ * seq `seq`, `sectors` written, at the nr device pointers ptrs (k has
+ * room for them); flags clear.
+ */
+void bch_btree_ptr_v2_init(struct bkey_i *k, struct bpos max_key, struct bpos min_key, u64 seq,
+			   unsigned sectors, const struct bch_extent_ptr *ptrs, unsigned nr);
+
 #endif

@@ -16,6 +16,7 @@
 #include "btree/cache.h"
 #include "btree/iter.h"
 #include "btree/node_scan.h"
+#include "btree/node_write.h"
 #include "btree/trans.h"
 #include "alloc/allocator.h"
 #include "keys/key_types.h"
@@ -162,18 +163,11 @@ static void ptr_moved(const struct bkey_i *ptr, u64 seq, struct bpos min, struct
 {
 	struct bch_btree_ptr_v2 *v = (void *)out->k.v;
 
-	if (ptr->k.type == KEY_TYPE_btree_ptr_v2) {
+	if (ptr->k.type == KEY_TYPE_btree_ptr_v2)
 		memcpy(out, ptr, ptr->k.u64s * 8);
-	} else {
-		unsigned ptr_bytes = bkey_val_bytes(&ptr->k);
-
-		out->k.k = ptr->k;
-		out->k.k.type = KEY_TYPE_btree_ptr_v2;
-		memset(v, 0, sizeof(*v));
-		v->seq = cpu_to_le64(seq);
-		memcpy(v->start, ptr->v, ptr_bytes);
-		out->k.k.u64s = BKEY_U64s + (sizeof(*v) + ptr_bytes) / 8;
-	}
+	else	/* a btree_ptr's value is its device pointers */
+		bch_btree_ptr_v2_init(&out->k, max, min, seq, 0, (const void *)ptr->v,
+				      bkey_val_bytes(&ptr->k) / sizeof(struct bch_extent_ptr));
 	out->k.k.p = max;
 	v->min_key = min;
 	set_btree_ptr_range_updated(v, 1);
@@ -242,8 +236,6 @@ static int node_bounds(struct bch_fsck *f, enum btree_id id, unsigned level,
 	bch_btree_node_put(f->c, b);
 	return 0;
 }
-
-static bool btree_derived(enum btree_id id);
 
 /* The devices scanned for btree nodes, once per fsck run. */
 static int scan_once(struct bch_fsck *f)
@@ -413,7 +405,7 @@ static int children_check(struct bch_fsck *f, enum btree_id id, unsigned level,
 		}
 		pb_reset(&msg);
 		topo_where(&msg, c, id, level, parent, &prev, &cur.ptr.k);
-		if (bpos_lt(expected, cur.min) && level == 1 && !btree_derived(id) &&
+		if (bpos_lt(expected, cur.min) && level == 1 && !bch_btree_id_derived(id) &&
 		    bpos_lt(*pulled, cur.min)) {
 			/* a gap: first what the scan found there */
 			*pulled = cur.min;
@@ -471,7 +463,7 @@ static int children_check(struct bch_fsck *f, enum btree_id id, unsigned level,
 		prev = cur;
 	}
 	if (!ret && prev.have && !bpos_eq(prev.max, parent->k.p) && level == 1 &&
-	    !btree_derived(id) && bpos_lt(*pulled, parent->k.p)) {
+	    !bch_btree_id_derived(id) && bpos_lt(*pulled, parent->k.p)) {
 		*pulled = parent->k.p;
 		ret = scan_fill(f, id, &pd, bpos_successor(prev.max), parent->k.p);
 		if (ret > 0)
@@ -544,13 +536,6 @@ static int topo_node(struct bch_fsck *f, enum btree_id id, unsigned level,
 		pb_exit(&msg);
 	}
 	return ret;
-}
-
-/* The btrees the kernel rebuilds from the others when they are lost, without a scan for nodes. */
-static bool btree_derived(enum btree_id id)
-{
-	return id == BTREE_ID_alloc || id == BTREE_ID_backpointers || id == BTREE_ID_need_discard ||
-	       id == BTREE_ID_freespace || id == BTREE_ID_bucket_gens;
 }
 
 static struct bch_fsck_bad_node *bad_root(struct bch_fsck *f, enum btree_id id)
@@ -639,7 +624,7 @@ static int root_drop(struct bch_fsck *f, enum btree_id id, struct bch_fsck_bad_n
 	ret = bch_fsck_start_write(f);
 	if (ret)
 		return ret;
-	if (!btree_derived(id)) {
+	if (!bch_btree_id_derived(id)) {
 		ret = scan_once(f) ?:
 		      bch_node_scan_range(f->scan, id, 0, POS_MIN, SPOS_MAX, count_one, &nr_found);
 		if (ret)
