@@ -865,32 +865,29 @@ static bool leaves_needed(const struct recompute *r, enum btree_id id)
 		id == BTREE_ID_inodes || id == BTREE_ID_stripes;
 }
 
-/* The root pointer (level root + 1), every interior level, and the leaves if needed. */
+/*
+ * The root pointer (level root + 1), every interior level, and the leaves
+ * if needed.  A btree without a root may have node pointers waiting for
+ * one (fsck's rebuild from a scan): they are walked from their level.
+ */
 static int walk_btree(struct recompute *r, enum btree_id id)
 {
 	const struct btree_root *root = &r->c->roots[id];
-	int ret = 0;
+	int top, ret = 0;
 
-	if (!root->alive) {
-		/* no root yet, maybe node pointers waiting for one (fsck's rebuild from a scan) */
-		int top = bch_btree_virtual_root_level(r->c, id);
-
-		r->walk_id = id;
-		for (int level = top; top && level >= 0 && !ret; level--) {
-			r->walk_level = level;
-			if (level || leaves_needed(r, id))
-				ret = for_each_key(r, id, level, walked_key);
+	if (root->alive) {
+		if (root->error) {
+			pb_printf(r->out, "error: btree %s: root unreadable\n",
+				  id < BTREE_ID_NR ? bch_btree_id_names[id] : "(unknown)");
+			return -BCH_ERR_btree_root_missing;
 		}
-		return ret;
+		ret = count_key(r, id, root->level + 1, bkey_i_to_s_c(&root->key));
+		top = root->level;
+	} else if (!(top = bch_btree_virtual_root_level(r->c, id))) {
+		return 0;
 	}
-	if (root->error) {
-		pb_printf(r->out, "error: btree %s: root unreadable\n",
-			  id < BTREE_ID_NR ? bch_btree_id_names[id] : "(unknown)");
-		return -BCH_ERR_btree_root_missing;
-	}
-	ret = count_key(r, id, root->level + 1, bkey_i_to_s_c(&root->key));
 	r->walk_id = id;
-	for (int level = root->level; level >= 0 && !ret; level--) {
+	for (int level = top; level >= 0 && !ret; level--) {
 		r->walk_level = level;
 		if (level || leaves_needed(r, id))
 			ret = for_each_key(r, id, level, walked_key);

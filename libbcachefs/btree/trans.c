@@ -250,9 +250,11 @@ static int committed_get(struct btree_trans *t, unsigned btree, unsigned level,
 		*out = key_dup(t, e->k);
 		return *out ? 1 : -BCH_ERR_nomem;
 	}
-	if (c->roots[btree].alive ? level > c->roots[btree].level
-				  : level > bch_btree_virtual_root_level(c, btree) ||
-				    !bch_btree_virtual_root_level(c, btree))
+	/* a btree without a root may still have node pointers waiting for one */
+	unsigned root_level = c->roots[btree].alive ? c->roots[btree].level
+						    : bch_btree_virtual_root_level(c, btree);
+
+	if ((!c->roots[btree].alive && !root_level) || level > root_level)
 		return 0;
 	bch_btree_iter_init(&it, c, btree, pos, level);
 	ret = bch_btree_iter_peek(&it, &k);

@@ -122,34 +122,60 @@ struct pending {
 	unsigned nr;
 };
 
-/* One commit: the pending deletions, del's deletion, put's update (each optional). */
-static int commit_one(struct bch_fsck *f, enum btree_id id, unsigned level, struct pending *pd,
-		      const struct bkey_i *del, const struct bkey_i *put)
+/*
+ * A topology repair's transaction, writing started; pd's pending
+ * deletions (at level) go in first, so a pointer the repair puts at the
+ * same place wins.  On error there is no transaction left to end.
+ */
+static int topo_begin(struct bch_fsck *f, struct btree_trans *t, enum btree_id id, unsigned level,
+		      const struct pending *pd)
 {
-	struct printbuf err = PRINTBUF;
-	struct btree_trans t;
-	unsigned flags = BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_FORCE;
 	int ret = bch_fsck_start_write(f);
 
 	if (ret)
 		return ret;
-	bch_trans_init(&t, f->c);
-	t.name = "fsck topology";
+	bch_trans_init(t, f->c);
+	t->name = "fsck topology";
 	for (unsigned i = 0; pd && i < pd->nr && !ret; i++)
-		ret = bch_trans_delete(&t, id, level, pd->pos[i], flags);
-	if (!ret && del)
+		ret = bch_trans_delete(t, id, level, pd->pos[i], BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_FORCE);
+	if (ret)
+		bch_trans_exit(t);
+	return ret;
+}
+
+/* Commits it when ret is 0 and commit is set (pd is then done with), names an error. */
+static int topo_end(struct bch_fsck *f, struct btree_trans *t, enum btree_id id, struct pending *pd,
+		    int ret, bool commit)
+{
+	struct printbuf err = PRINTBUF;
+
+	if (!ret && commit) {
+		ret = bch_trans_commit(t, &err);
+		if (!ret && pd)
+			pd->nr = 0;
+	}
+	bch_trans_exit(t);
+	if (ret)
+		bch_fsck_op_error(f, ret, "repairing btree %s: %s", bch_btree_id_names[id], pb_cstr(&err));
+	pb_exit(&err);
+	return ret;
+}
+
+/* One commit: the pending deletions, del's deletion, put's update (each optional). */
+static int commit_one(struct bch_fsck *f, enum btree_id id, unsigned level, struct pending *pd,
+		      const struct bkey_i *del, const struct bkey_i *put)
+{
+	unsigned flags = BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_FORCE;
+	struct btree_trans t;
+	int ret = topo_begin(f, &t, id, level, pd);
+
+	if (ret)
+		return ret;
+	if (del)
 		ret = bch_trans_delete(&t, id, level, del->k.p, flags);
 	if (!ret && put)
 		ret = bch_trans_update(&t, id, level, put, flags);
-	ret = ret ?: bch_trans_commit(&t, &err);
-	bch_trans_exit(&t);
-	if (ret)
-		bch_fsck_op_error(f, ret, "repairing btree %s level %u: %s",
-				  bch_btree_id_names[id], level, pb_cstr(&err));
-	else if (pd)
-		pd->nr = 0;
-	pb_exit(&err);
-	return ret;
+	return topo_end(f, &t, id, pd, ret, true);
 }
 
 /*
@@ -316,29 +342,14 @@ static int fill_one(void *ctx, const struct bkey_i *ptr)
 static int scan_fill(struct bch_fsck *f, enum btree_id id, struct pending *pd,
 		     struct bpos min, struct bpos max)
 {
-	struct printbuf err = PRINTBUF;
 	struct btree_trans t;
 	struct fill_ctx x = { .t = &t, .id = id, .level = 1, .f = f };
-	int ret;
+	int ret = scan_once(f) ?: topo_begin(f, &t, id, 1, pd);
 
-	ret = scan_once(f) ?: bch_fsck_start_write(f);
 	if (ret)
 		return ret;
-	bch_trans_init(&t, f->c);
-	t.name = "fsck topology";
-	for (unsigned i = 0; i < pd->nr && !ret; i++)
-		ret = bch_trans_delete(&t, id, 1, pd->pos[i], BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_FORCE);
-	ret = ret ?: bch_node_scan_range(f->scan, id, 0, min, max, fill_one, &x);
-	if (!ret && x.nr) {
-		ret = bch_trans_commit(&t, &err);
-		if (!ret)
-			pd->nr = 0;
-	}
-	bch_trans_exit(&t);
-	if (ret)
-		bch_fsck_op_error(f, ret, "recovering nodes of btree %s: %s",
-				  bch_btree_id_names[id], pb_cstr(&err));
-	pb_exit(&err);
+	ret = bch_node_scan_range(f->scan, id, 0, min, max, fill_one, &x);
+	ret = topo_end(f, &t, id, pd, ret, x.nr);
 	return ret ?: (int)x.nr;
 }
 
@@ -545,63 +556,49 @@ static struct bch_fsck_bad_node *bad_root(struct bch_fsck *f, enum btree_id id)
 	return r->alive && !r->error ? bad_node_find(f, id, r->level, r->key.k.p) : NULL;
 }
 
-static int count_one(void *ctx, const struct bkey_i *ptr)
-{
-	(*(unsigned *)ctx)++;
-	return 0;
-}
-
 /*
  * The leaves the scan found of btree id become the children of a new
  * root (empty until the flush writes it: bch_btree_virtual_root_level),
  * in the commit that forgets the unreadable one; then the children are
- * made to tile it, as below any other interior node.
+ * made to tile it, as below any other interior node.  The number of
+ * leaves put in (nothing is committed when there are none), or an error.
  */
-static int root_rebuild(struct bch_fsck *f, enum btree_id id, unsigned nr)
+static int root_rebuild(struct bch_fsck *f, enum btree_id id)
 {
 	union node_ptr *fake = malloc(sizeof(*fake));
-	struct printbuf err = PRINTBUF;
 	struct btree_trans t;
 	struct fill_ctx x = { .t = &t, .id = id, .level = 1, .f = f };
 	struct bpos pulled = SPOS_MAX;	/* every node found is in already */
-	int ret;
+	int ret = fake ? scan_once(f) ?: topo_begin(f, &t, id, 1, NULL) : -BCH_ERR_nomem;
 
-	if (!fake)
-		return bch_fsck_op_error(f, -BCH_ERR_nomem, "out of memory");
-	bch_fsck_info(f, "btree %s: a new root over the %u leaves the scan found", bch_btree_id_names[id], nr);
-	bch_trans_init(&t, f->c);
-	t.name = "fsck topology";
+	if (ret) {
+		free(fake);
+		return ret;
+	}
 	ret = bch_trans_drop_root(&t, id) ?:
-	      bch_node_scan_range(f->scan, id, 0, POS_MIN, SPOS_MAX, fill_one, &x) ?:
-	      bch_trans_commit(&t, &err);
-	bch_trans_exit(&t);
-	bch_btree_fake_root_key(&fake->k);
-	if (ret)
-		bch_fsck_op_error(f, ret, "rebuilding btree %s: %s", bch_btree_id_names[id], pb_cstr(&err));
-	else
+	      bch_node_scan_range(f->scan, id, 0, POS_MIN, SPOS_MAX, fill_one, &x);
+	ret = topo_end(f, &t, id, NULL, ret, x.nr);
+	if (!ret && x.nr) {
+		bch_fsck_info(f, "btree %s: a new root over the %u leaves the scan found",
+			      bch_btree_id_names[id], x.nr);
+		bch_btree_fake_root_key(&fake->k);
 		ret = topo_node(f, id, 1, &fake->k, POS_MIN, &pulled);
-	if (ret == TOPO_DROP_THIS)
-		ret = 0;	/* nothing readable after all: the btree stays empty */
-	pb_exit(&err);
+		/* nothing readable after all: the btree stays empty */
+		ret = ret == TOPO_DROP_THIS ? 0 : ret;
+	}
 	free(fake);
-	return ret;
+	return ret ?: (int)x.nr;
 }
 
 /* The btree forgets its root and is empty (one commit). */
 static int btree_empty(struct bch_fsck *f, enum btree_id id)
 {
-	struct printbuf err = PRINTBUF;
 	struct btree_trans t;
-	int ret;
+	int ret = topo_begin(f, &t, id, 0, NULL);
 
-	bch_trans_init(&t, f->c);
-	t.name = "fsck topology";
-	ret = bch_trans_drop_root(&t, id) ?: bch_trans_commit(&t, &err);
-	bch_trans_exit(&t);
 	if (ret)
-		bch_fsck_op_error(f, ret, "emptying btree %s: %s", bch_btree_id_names[id], pb_cstr(&err));
-	pb_exit(&err);
-	return ret;
+		return ret;
+	return topo_end(f, &t, id, NULL, bch_trans_drop_root(&t, id), true);
 }
 
 /*
@@ -613,7 +610,6 @@ static int btree_empty(struct bch_fsck *f, enum btree_id id)
  */
 static int root_drop(struct bch_fsck *f, enum btree_id id, struct bch_fsck_bad_node *n)
 {
-	unsigned nr_found = 0;
 	int ret;
 
 	if (!bch_fsck_problem(f, BCH_FSCK_ERR_btree_root_read_error,
@@ -621,16 +617,10 @@ static int root_drop(struct bch_fsck *f, enum btree_id id, struct bch_fsck_bad_n
 		return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
 					 "btree %s has an unreadable root: the passes cannot run",
 					 bch_btree_id_names[id]);
-	ret = bch_fsck_start_write(f);
-	if (ret)
-		return ret;
 	if (!bch_btree_id_derived(id)) {
-		ret = scan_once(f) ?:
-		      bch_node_scan_range(f->scan, id, 0, POS_MIN, SPOS_MAX, count_one, &nr_found);
+		ret = root_rebuild(f, id);
 		if (ret)
-			return ret;
-		if (nr_found)
-			return root_rebuild(f, id, nr_found);
+			return ret < 0 ? ret : 0;
 		if (!bch_fsck_problem(f, BCH_FSCK_ERR_btree_root_unreadable_and_scan_found_nothing,
 				      "btree %s: the scan found no node of it; it is emptied",
 				      bch_btree_id_names[id]))
