@@ -20,6 +20,8 @@ CFLAGS		?=
 LDFLAGS		?=
 
 VERSION		:= $(shell cat VERSION 2>/dev/null || echo 0.0)
+# parallel compiles for make check (the tests themselves set their own pace)
+JOBS		?= $(shell nproc 2>/dev/null || echo 2)
 
 LIB_SRCS	:= $(sort $(wildcard libbcachefs/*/*.c))
 CMD_SRCS	:= $(sort $(wildcard cmd/*.c))
@@ -104,7 +106,7 @@ diff-tests: all test-tools
 	@tests/run-tests.sh
 
 check: test-deps
-	$(MAKE) all
+	$(MAKE) -j$(JOBS) all test-tools $(UNIT_REL) $(UNIT_SAN)
 	$(MAKE) unit unit-san
 	$(MAKE) diff-tests
 

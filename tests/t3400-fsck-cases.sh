@@ -189,49 +189,88 @@ test_expect_success 'fsck --progress=0 says how far each long pass is; by defaul
 	! test -s quiet.out
 '
 
+# ---- the cases: the slow work of each (damage, our runs and the reference's)
+# runs first, $BCH_TEST_JOBS cases at a time, into NAME.* files; the tests
+# then judge those files, three per case ----
+
+# case_job NAME DIR BASE: damage a copy of BASE with DIR's script, then run
+# what the three tests of the case judge
+case_job() {
+	local name=$1 d=$2 cbase=$3 rc _
+	cp --sparse=always "$cbase" "$name.img" && : > "$name.layout" || return
+	( IMG=$PWD/$name.img SRC=$PWD/src BASE=$cbase LAYOUT=$PWD/$name.layout; . "$d/script" ) \
+		> "$name.damage.out" 2>&1
+	echo $? > "$name.damage.rc"
+	sort -u "$d/types" "$name.layout" > "$name.types"
+	cp --sparse=always "$name.img" "$name.ref.img" &&
+		cp --sparse=always "$name.img" "$name.dmg.img" &&
+		sha256sum < "$name.img" > "$name.sum0" || return
+	ours fsck -n "$name.img" > "$name.n.out" 2>&1
+	echo $? > "$name.n.rc"
+	sha256sum < "$name.img" > "$name.sum1"
+	for _ in 1 2 3; do
+		ref fsck -y "$name.ref.img" > "$name.ref.out" 2>&1 < /dev/null
+		rc=$?
+		[ $rc -lt 128 ] && break
+	done
+	echo $rc > "$name.ref.rc"
+	[ -f "$d/ref-gives-up" ] || ref_types "$name.ref.img" > "$name.reftypes"
+	rm -f "$name.ref.img"
+	run_fsck "$name.1" "$name.img"
+	run_fsck "$name.2" "$name.img"
+	ref_fsck_verdict "$name.after.out" "$name.img" > "$name.after"
+	if [ -f "$d/base" ]; then
+		same_files "$name" "$d" "$cbase"
+	else
+		"$CMPTREE" cmp-tree "$name.img" -- src "" $(cat "$d/touched" 2> /dev/null)
+	fi > "$name.files" 2>&1
+	echo $? >> "$name.files"
+}
+
+# jobs_wait N: wait until fewer than N background jobs run
+jobs_wait() {
+	while [ "$(jobs -rp | wc -l)" -ge "$1" ]; do
+		wait -n
+	done
+}
+
 # BCH_FSCK_CASES="GLOB...": only the cases matching
 mapfile -t NAMES < <(cd "$CASES" && ls -d ${BCH_FSCK_CASES:-*} | tr -d /)
+RUN=()
 for name in "${NAMES[@]}"; do
-	d=$CASES/$name
-	cbase=$(case_base "$d")
+	cbase=$(case_base "$CASES/$name")
 	if [ -z "$cbase" ]; then
-		say "# $name: skipped, corpus image $(cat "$d/base") is not built"
+		say "# $name: skipped, corpus image $(cat "$CASES/$name/base") is not built"
 		continue
 	fi
+	RUN+=("$name")
+	jobs_wait "$BCH_TEST_JOBS"
+	case_job "$name" "$CASES/$name" "$cbase" > "$name.job.out" 2>&1 &
+done
+wait
+say "# ran ${#RUN[@]} cases, $BCH_TEST_JOBS at a time"
+
+for name in "${RUN[@]}"; do
+	d=$CASES/$name
+	cbase=$(case_base "$d")
 	test_expect_success "$name: damage, then our fsck -n names the case's types, as the reference does" '
-		cp --sparse=always "'$cbase'" '$name'.img &&
-		: > '$name'.layout &&
-		( IMG=$PWD/'$name'.img SRC=$PWD/src BASE="'$cbase'" LAYOUT=$PWD/'$name'.layout; . "'$d'/script" ) &&
-		sort -u "'$d'/types" '$name'.layout > '$name'.types &&
-		cp --sparse=always '$name'.img '$name'.ref.img &&
-		cp --sparse=always '$name'.img '$name'.dmg.img &&
-		sha256sum < '$name'.img > '$name'.sum0 &&
-		{ ours fsck -n '$name'.img > '$name'.n.out 2>&1; rc=$?; } ;
+		cat '$name'.job.out '$name'.damage.out &&
+		test "$(cat '$name'.damage.rc)" = 0 &&
 		cat '$name'.n.out &&
-		sha256sum < '$name'.img > '$name'.sum1 &&
 		test_cmp '$name'.sum0 '$name'.sum1 &&
+		rc=$(cat '$name'.n.rc) &&
 		{ test $rc = 4 || { echo "fsck -n exit $rc, expected 4"; false; }; } &&
 		our_types '$name'.n.out > '$name'.ours &&
 		test_cmp '$name'.types '$name'.ours &&
-		{
-			for _ in 1 2 3; do
-				ref fsck -y '$name'.ref.img > '$name'.ref.out 2>&1 < /dev/null
-				refrc=$?
-				[ $refrc -lt 128 ] && break
-			done
-			true
-		} &&
+		refrc=$(cat '$name'.ref.rc) &&
 		if [ -f "'$d'/ref-gives-up" ]; then
 			echo "the reference gives up (exit $refrc): $(cat "'$d'/ref-gives-up")" &&
 			{ test $refrc = 8 || test $refrc -ge 128; }
 		else
-			ref_types '$name'.ref.img > '$name'.reftypes &&
 			{ test_cmp '$name'.types '$name'.reftypes || { cat '$name'.ref.out; false; }; }
 		fi
 	'
 	test_expect_success "$name: fsck -y repairs (expect.1), a second run finds nothing (expect.2)" '
-		run_fsck '$name'.1 '$name'.img &&
-		run_fsck '$name'.2 '$name'.img &&
 		if [ -f "'$d'/summary" ]; then
 			summarize '$name'.1 > '$name'.1.sum && mv '$name'.1.sum '$name'.1
 		fi &&
@@ -252,15 +291,11 @@ for name in "${NAMES[@]}"; do
 		test_cmp "'$d'/expect.2" '$name'.2
 	'
 	test_expect_success "$name: the reference finds the repaired image clean; untouched files intact" '
-		v=$(ref_fsck_verdict '$name'.after.out '$name'.img) &&
+		v=$(cat '$name'.after) &&
 		echo "reference after repair: $v" &&
 		{ test "$v" = clean || { cat '$name'.after.out; false; }; } &&
-		if [ -f "'$d'/base" ]; then
-			same_files '$name' "'$d'" "'$cbase'"
-		else
-			skip=$(cat "'$d'/touched" 2>/dev/null; true) &&
-			"$CMPTREE" cmp-tree '$name'.img -- src "" $skip
-		fi
+		cat '$name'.files &&
+		test "$(tail -n 1 '$name'.files)" = 0
 	'
 done
 
@@ -268,32 +303,49 @@ done
 # After each crash our fsck -y must finish the repair (exit 0 or 1), a
 # second run find nothing, the reference find the result clean and the
 # case's files read back: every repair reaches the disk through the journal.
+# The sweeps run $BCH_TEST_JOBS at a time; each prints its verdict last.
+
+# crash_job NAME DIR: the sweep of case NAME (from NAME.dmg.img); the last line is 0 when it passed
+crash_job() {
+	local name=$1 d=$2 n=0 rc img=$1.crash.img
+	while :; do
+		n=$((n + 1))
+		cp --sparse=always "$name.dmg.img" "$img" || return
+		ours fsck -y --fail-after-writes=$n "$img" > "$name.crash.out" 2>&1
+		rc=$?
+		if ! grep -q "simulated crash" "$name.crash.out"; then
+			[ $rc = 1 ] || { cat "$name.crash.out"; echo "uninterrupted run: exit $rc"; return 1; }
+			echo "$((n - 1)) crash points"
+			return 0
+		fi
+		ours fsck -y "$img" > "$name.again.out" 2>&1
+		rc=$?
+		[ $rc -le 1 ] || { cat "$name.crash.out" "$name.again.out"; echo "after a crash at write $n: exit $rc"; return 1; }
+		ours fsck -n "$img" > "$name.clean.out" 2>&1 ||
+			{ cat "$name.crash.out" "$name.again.out" "$name.clean.out"; echo "after a crash at write $n: not clean"; return 1; }
+		v=$(ref_fsck_verdict "$name.crash.ref.out" "$img")
+		[ "$v" = clean ] || { cat "$name.crash.ref.out"; echo "crash at write $n: reference: $v"; return 1; }
+		if [ -f "$d/base" ]; then
+			same_files "$name.crash" "$d" "$(case_base "$d")" > /dev/null
+		else
+			"$CMPTREE" cmp-tree "$img" -- src "" $(cat "$d/touched" 2> /dev/null) > /dev/null
+		fi || { echo "crash at write $n: files differ"; return 1; }
+	done
+}
+
 CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost topo-root-lost-scan}
+CRASHED=()
 for name in $CRASH_CASES; do
-	d=$CASES/$name
 	[ -f $name.dmg.img ] || continue
+	CRASHED+=("$name")
+	jobs_wait "$BCH_TEST_JOBS"
+	{ crash_job "$name" "$CASES/$name"; echo $?; } > "$name.sweep" 2>&1 &
+done
+wait
+for name in "${CRASHED[@]}"; do
 	test_expect_success "$name: fsck -y crashed after its Nth write, for every N: the next fsck -y finishes the repair" '
-		n=0 &&
-		while :; do
-			n=$((n + 1)) &&
-			cp --sparse=always '$name'.dmg.img crash.img &&
-			{ ours fsck -y --fail-after-writes=$n crash.img > crash.out 2>&1; rc=$?; } ;
-			if ! grep -q "simulated crash" crash.out; then
-				{ test $rc = 1 || { cat crash.out; echo "uninterrupted run: exit $rc"; false; }; } &&
-				echo "$((n - 1)) crash points" && break
-			fi &&
-			{ ours fsck -y crash.img > again.out 2>&1; rc=$?; } ;
-			{ test $rc -le 1 || { cat crash.out again.out; echo "after a crash at write $n: exit $rc"; false; }; } &&
-			{ ours fsck -n crash.img > clean.out 2>&1 ||
-				{ cat crash.out again.out clean.out; echo "after a crash at write $n: not clean"; false; }; } &&
-			v=$(ref_fsck_verdict crash.ref.out crash.img) &&
-			{ test "$v" = clean || { cat crash.ref.out; echo "crash at write $n: reference: $v"; false; }; } &&
-			if [ -f "'$d'/base" ]; then
-				same_files crash "'$d'" "$(case_base "'$d'")" > /dev/null
-			else
-				"$CMPTREE" cmp-tree crash.img -- src "" $(cat "'$d'/touched" 2>/dev/null) > /dev/null
-			fi || { echo "crash at write $n: files differ"; false; }
-		done
+		cat '$name'.sweep &&
+		test "$(tail -n 1 '$name'.sweep)" = 0
 	'
 done
 

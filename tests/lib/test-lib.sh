@@ -114,6 +114,13 @@ test_run_body_() {
 	(cd "$TEST_TRASH" && eval "$1") > "$TEST_TRASH/.out" 2>&1
 }
 
+# test_took_ T0: a comment line with the time since T0 ($EPOCHREALTIME), for
+# tests of a second or more (to see where a script's time goes)
+test_took_() {
+	awk -v t0="$1" -v t1="$EPOCHREALTIME" \
+		'BEGIN { if (t1 - t0 >= 1) printf "# took %.1f s\n", t1 - t0 }'
+}
+
 test_report_failure_() {
 	test_failed=$((test_failed + 1))
 	test_failures="$test_failures $test_count"
@@ -159,9 +166,11 @@ test_start_() {
 # test_expect_success [PREREQ] DESC BODY
 test_expect_success() {
 	test_start_ "$@" || return 0
+	local t0=$EPOCHREALTIME
 	if test_run_body_ "$test_body_"; then
 		test_passed=$((test_passed + 1))
 		say "ok $test_count - $test_desc_"
+		test_took_ "$t0"
 	else
 		test_report_failure_ "$test_desc_" "$test_body_"
 	fi
