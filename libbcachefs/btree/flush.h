@@ -79,7 +79,23 @@ static inline size_t bch_btree_max_u64s(const struct bch_flush_geom *g)
 {
 	return (((size_t)g->node_sectors << 9) - sizeof(struct btree_node)) / 8;
 }
-#define BCH_FLUSH_SPLIT_U64s(g)	(bch_btree_max_u64s(g) * 2 / 3)
+/*
+ * A new node is filled to at most 2/3, and never into its last block: a
+ * node written to its end takes no appends, so the next update to it is a
+ * rewrite, which allocates, which updates the alloc and backpointers
+ * btrees again; with nodes of two or three blocks that never ends.
+ */
+static inline size_t bch_flush_split_u64s(const struct bch_flush_geom *g)
+{
+	size_t u64s = bch_btree_max_u64s(g) * 2 / 3;
+	size_t room = ((size_t)g->node_sectors << 9) - sizeof(struct btree_node);
+	size_t block = (size_t)g->block_sectors << 9;
+
+	if (g->node_sectors >= 2 * g->block_sectors && room / 8 - block / 8 < u64s)
+		u64s = room / 8 - block / 8;
+	return u64s;
+}
+#define BCH_FLUSH_SPLIT_U64s(g)	bch_flush_split_u64s(g)
 #define BCH_FLUSH_MERGE_U64s(g)	(bch_btree_max_u64s(g) / 3)
 
 enum bch_flush_action {

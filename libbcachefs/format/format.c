@@ -240,9 +240,15 @@ static int block_size_check(const struct bch_format_opts *opts,
 			  (unsigned long long)bs, BCH_FORMAT_BLOCK_MAX);
 		return -BCH_ERR_bad_argument;
 	}
+	/*
+	 * A node of one block is written once: every later change to it
+	 * allocates a new node, whose allocation changes the alloc btree's
+	 * nodes again, without end (the reference's format hangs on it).
+	 */
 	if (opt_given(opts, BCH_SB_OPT_btree_node_size) &&
-	    opts->opt[BCH_SB_OPT_btree_node_size] < bs) {
-		pb_printf(err, "btree node size %llu is smaller than the block size (%llu)",
+	    opts->opt[BCH_SB_OPT_btree_node_size] < 2 * bs) {
+		pb_printf(err, "btree node size %llu is below twice the block size (%llu): "
+			  "a node of one block takes no later writes",
 			  (unsigned long long)opts->opt[BCH_SB_OPT_btree_node_size],
 			  (unsigned long long)bs);
 		return -BCH_ERR_bad_argument;
