@@ -98,7 +98,8 @@ static bool write_all(const void *buf, size_t len)
 }
 
 /* Streams [offset, offset + length) of the file, clamped to its size. */
-static int cat_file(struct bch_fs *c, u32 snapshot, const struct bch_inode_unpacked *u,
+static int cat_file(struct bch_fs *c, const struct bch_snapshot_table *snaps, u32 snapshot,
+		    const struct bch_inode_unpacked *u,
 		    const struct cat_args *a, struct printbuf *err)
 {
 	const size_t chunk = 1 << 20;
@@ -113,7 +114,7 @@ static int cat_file(struct bch_fs *c, u32 snapshot, const struct bch_inode_unpac
 	while (!ret && pos < end) {
 		size_t n = end - pos < chunk ? end - pos : chunk;
 
-		ret = bch_data_read(c, u->bi_inum, snapshot, pos, buf, n, err);
+		ret = bch_data_read_snap(c, snaps, u->bi_inum, snapshot, pos, buf, n, err);
 		if (!ret && !write_all(buf, n)) {
 			pb_printf(err, "writing to standard output: %s", strerror(errno));
 			ret = -EIO;
@@ -142,7 +143,7 @@ static int cat(struct bch_fs *c, const struct cat_args *a, struct printbuf *err)
 			ret = -EINVAL;
 		} else {
 			/* a symlink prints its target, as its contents are */
-			ret = cat_file(c, ns.snapshot, &u, a, err);
+			ret = cat_file(c, ns.see_ancestors ? &ns.snaps : NULL, ns.snapshot, &u, a, err);
 		}
 	}
 	bch_ns_exit(&ns);
@@ -183,6 +184,7 @@ const struct cmd_def cmd_cat_def = {
 	.run		= cmd_cat,
 	.group		= "Filesystem contents",
 	.epilog		= "PATH is relative to the root directory of the filesystem (a leading / is\n"
-			  "allowed). An unclean filesystem is read as after journal replay; nothing\n"
-			  "is written. A symbolic link prints its target.\n",
+			  "allowed) and goes into subvolumes and snapshots as a mount would. An\n"
+			  "unclean filesystem is read as after journal replay; nothing is written.\n"
+			  "A symbolic link prints its target.\n",
 };

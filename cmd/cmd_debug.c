@@ -215,6 +215,16 @@ static int resolve(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 		a->btree = BTREE_ID_dirents;
 		a->pos = SPOS(u.bi_dir, u.bi_dir_offset, ns.snapshot);
 	}
+	if (!ret && ns.see_ancestors) {
+		/* in a snapshot the key may be an ancestor's: the one the path sees */
+		union { struct bkey_i k; u64 pad[BKEY_U64s + 512]; } k;
+
+		ret = bch_ns_key_get(&ns, a->btree, a->pos.inode, a->pos.offset, &k.k,
+				     BKEY_U64s + 512, err);
+		if (ret > 0)
+			a->pos = k.k.k.p;
+		ret = ret < 0 ? ret : 0;
+	}
 	bch_ns_exit(&ns);
 	return ret;
 }

@@ -12,6 +12,7 @@
 
 struct data_reader {
 	struct bch_fs *c;
+	const struct bch_snapshot_table *snaps;	/* NULL: only keys of the snapshot itself */
 	struct printbuf *err;
 	u8 *enc;			/* encoded data of one extent, as on disk */
 	size_t enc_size;
@@ -192,6 +193,25 @@ static void key_err(struct data_reader *r, enum btree_id btree, struct bkey_s_c 
 }
 
 /*
+ * Whether k is what snapshot snap sees at its position: its own key, else
+ * the key of its nearest ancestor there (keys of one position come in
+ * snapshot id order, nearest ancestors first: *taken is the position
+ * already given one). A whiteout seen hides its ancestors' keys.
+ */
+static bool key_visible(const struct data_reader *r, u32 snap, struct bkey_s_c k,
+			struct bpos *taken)
+{
+	if (!r->snaps || !snap)
+		return k.k->p.snapshot == snap;
+	if (taken->snapshot && k.k->p.inode == taken->inode && k.k->p.offset == taken->offset)
+		return false;
+	if (!bch_snapshot_is_ancestor(r->snaps, snap, k.k->p.snapshot))
+		return false;
+	*taken = k.k->p;
+	return true;
+}
+
+/*
  * len bytes at byte offset of (inode, snap) in an extents-like btree:
  * keys end at their position, gaps are zeros (in the extents btree; in
  * the reflink btree, which a reflink pointer reads, a gap is an error).
@@ -201,6 +221,7 @@ static int read_range(struct data_reader *r, enum btree_id btree, u64 inode, u32
 {
 	struct btree_iter it;
 	struct bkey_s_c k;
+	struct bpos taken = POS_MIN;
 	u64 pos = offset, end = offset + len;
 	int ret = 0;
 
@@ -209,9 +230,21 @@ static int read_range(struct data_reader *r, enum btree_id btree, u64 inode, u32
 		u64 ks = (k.k->p.offset - k.k->size) << 9, ke = k.k->p.offset << 9;
 		size_t mark = r->err->pos;
 
-		if (k.k->p.inode != inode || ks >= end)
+		if (k.k->p.inode != inode)
 			break;
-		if (k.k->p.snapshot == snap && ke > pos) {
+		/*
+		 * Keys come in order of their ends: past the first seen one
+		 * starting at or after end there is nothing more to read. A
+		 * key not seen, or a whiteout (seen: it hides its ancestors'
+		 * keys at its position), has no say: it has no size.
+		 */
+		if (!key_visible(r, snap, k, &taken) || k.k->type == KEY_TYPE_whiteout) {
+			bch_btree_iter_advance(&it);
+			continue;
+		}
+		if (ks >= end)
+			break;
+		if (ke > pos) {
 			u64 from = ks > pos ? ks : pos, to = ke < end ? ke : end;
 
 			if (from > pos && btree == BTREE_ID_reflink)
@@ -243,7 +276,13 @@ static int read_range(struct data_reader *r, enum btree_id btree, u64 inode, u32
 int bch_data_read(struct bch_fs *c, u64 inum, u32 snapshot, u64 offset, void *buf, size_t len,
 		  struct printbuf *err)
 {
-	struct data_reader r = { .c = c, .err = err };
+	return bch_data_read_snap(c, NULL, inum, snapshot, offset, buf, len, err);
+}
+
+int bch_data_read_snap(struct bch_fs *c, const struct bch_snapshot_table *snaps, u64 inum,
+		       u32 snapshot, u64 offset, void *buf, size_t len, struct printbuf *err)
+{
+	struct data_reader r = { .c = c, .snaps = snaps, .err = err };
 	int ret = read_range(&r, BTREE_ID_extents, inum, snapshot, offset, buf, len);
 
 	free(r.enc);

@@ -3,6 +3,7 @@
 #define BCH_DATA_DATA_READ_H
 
 #include "core/fs_types.h"
+#include "fs/snapshot_table.h"
 #include "util/printbuf.h"
 
 /*
@@ -19,5 +20,13 @@
  */
 int bch_data_read(struct bch_fs *c, u64 inum, u32 snapshot, u64 offset, void *buf, size_t len,
 		  struct printbuf *err);
+
+/*
+ * The same as seen from snapshot: at each position its own key or else
+ * its nearest ancestor's (snaps: the snapshot table; NULL reads only the
+ * keys of snapshot itself, as bch_data_read).
+ */
+int bch_data_read_snap(struct bch_fs *c, const struct bch_snapshot_table *snaps, u64 inum,
+		       u32 snapshot, u64 offset, void *buf, size_t len, struct printbuf *err);
 
 #endif

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "fs/fs_ops.h"
+#include "btree/iter.h"
 #include "btree/flush.h"
 #include "checksum/str_hash.h"
 #include "fs/dirent_ops.h"
@@ -15,26 +16,93 @@
 
 /* ---- the session ---- */
 
-static int root_snapshot(struct bch_ns *ns, struct printbuf *err)
+/* The subvolume's key: its root inode in *inum, its snapshot in *snapshot. */
+static int subvol_read(struct bch_ns *ns, u32 subvol, u64 *inum, u32 *snapshot,
+		       struct printbuf *err)
 {
 	u64 buf[BKEY_U64s + 16];
 	struct bkey_i *k = (struct bkey_i *)buf;
-	int ret = bch_trans_lookup(&ns->t, BTREE_ID_subvolumes, 0, POS(0, ns->subvol), k,
+	int ret = bch_trans_lookup(&ns->t, BTREE_ID_subvolumes, 0, POS(0, subvol), k,
 				   sizeof(buf) / 8, err);
 
 	if (ret < 0)
 		return ret;
-	if (!ret || k->k.type != KEY_TYPE_subvolume) {
-		pb_printf(err, "subvolume %u not found", ns->subvol);
+	if (!ret || k->k.type != KEY_TYPE_subvolume || bkey_val_bytes(&k->k) < 16) {
+		pb_printf(err, "subvolume %u not found", subvol);
 		return -BCH_ERR_not_found;
 	}
-	ns->snapshot = le32_to_cpu(((const struct bch_subvolume *)k->v)->snapshot);
+	*inum = le64_to_cpu(((const struct bch_subvolume *)k->v)->inode);
+	*snapshot = le32_to_cpu(((const struct bch_subvolume *)k->v)->snapshot);
 	return 0;
+}
+
+int bch_ns_subvol_enter(struct bch_ns *ns, u32 subvol, u64 *root, struct printbuf *err)
+{
+	const struct bch_snapshot_node *n;
+	u32 snapshot;
+	int ret = subvol_read(ns, subvol, root, &snapshot, err);
+
+	if (ret)
+		return ret;
+	ns->subvol = subvol;
+	ns->snapshot = snapshot;
+	ns->see_ancestors = false;
+	/* the first snapshot of a filesystem never snapshotted: no table needed */
+	if (snapshot == BCH_NS_ROOT_SNAPSHOT)
+		return 0;
+	if (!ns->snaps.n && (ret = bch_snapshot_table_load(ns->c, &ns->snaps, err)))
+		return ret;
+	n = bch_snapshot_get(&ns->snaps, snapshot);
+	if (!n) {
+		pb_printf(err, "subvolume %u: its snapshot %u is missing", subvol, snapshot);
+		return -BCH_ERR_not_found;
+	}
+	ns->see_ancestors = n->parent != 0;
+	return 0;
+}
+
+int bch_ns_key_get(struct bch_ns *ns, enum btree_id btree, u64 inode, u64 offset,
+		   struct bkey_i *k, unsigned u64s, struct printbuf *err)
+{
+	struct btree_iter it;
+	struct bkey_s_c c;
+	int ret;
+
+	if (!ns->see_ancestors)
+		return bch_trans_lookup(&ns->t, btree, 0, SPOS(inode, offset, ns->snapshot), k, u64s,
+					err);
+	/* from the snapshot up: the first key an ancestor wrote is the nearest one's */
+	bch_btree_iter_init(&it, ns->c, btree, SPOS(inode, offset, ns->snapshot), 0);
+	while ((ret = bch_btree_iter_peek(&it, &c)) > 0) {
+		if (c.k->p.inode != inode || c.k->p.offset != offset) {
+			ret = 0;
+			break;
+		}
+		if (bch_snapshot_is_ancestor(&ns->snaps, ns->snapshot, c.k->p.snapshot)) {
+			if (c.k->u64s > u64s) {
+				pb_printf(err, "key at %llu:%llu:%u of %u u64s: too large",
+					  (unsigned long long)inode, (unsigned long long)offset,
+					  c.k->p.snapshot, c.k->u64s);
+				ret = -BCH_ERR_bad_argument;
+				break;
+			}
+			k->k = *c.k;
+			memcpy(k->v, c.v, bkey_val_bytes(c.k));
+			ret = 1;
+			break;
+		}
+		bch_btree_iter_advance(&it);
+	}
+	if (ret < 0 && it.err.pos)
+		pb_str(err, pb_cstr(&it.err));
+	bch_btree_iter_exit(&it);
+	return ret;
 }
 
 int bch_ns_init(struct bch_ns *ns, struct bch_fs *c, struct printbuf *err)
 {
 	bool new_siphash = c->sb.features & (1ULL << BCH_FEATURE_new_siphash);
+	u64 root;
 
 	memset(ns, 0, sizeof(*ns));
 	ns->c = c;
@@ -48,17 +116,25 @@ int bch_ns_init(struct bch_ns *ns, struct bch_fs *c, struct printbuf *err)
 		pb_printf(err, "unknown str_hash option %u", c->sb.str_hash_type);
 		return -BCH_ERR_bad_argument;
 	}
-	return root_snapshot(ns, err);
+	return bch_ns_subvol_enter(ns, BCH_NS_ROOT_SUBVOL, &root, err);
 }
 
 void bch_ns_exit(struct bch_ns *ns)
 {
+	bch_snapshot_table_exit(&ns->snaps);
 	bch_trans_exit(&ns->t);
 }
 
 /* The commit flushes the btree itself when the journal is half full (bch_btree_reclaim). */
 int bch_ns_commit(struct bch_ns *ns, struct printbuf *err)
 {
+	if (ns->see_ancestors) {
+		/* a write there would need the kernel's snapshot whiteouts and copies */
+		bch_trans_reset(&ns->t);
+		pb_printf(err, "subvolume %u: writing into a snapshot with ancestors (%u) is not supported",
+			  ns->subvol, ns->snapshot);
+		return -BCH_ERR_bad_argument;
+	}
 	return bch_trans_commit(&ns->t, err);
 }
 

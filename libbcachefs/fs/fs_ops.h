@@ -17,6 +17,21 @@ int bch_ns_init(struct bch_ns *, struct bch_fs *c, struct printbuf *err);
 void bch_ns_exit(struct bch_ns *);
 
 /*
+ * Moves the session into subvolume subvol (*root its root directory), to
+ * read: in a snapshot with ancestors, lookups (bch_ns_key_get) see the
+ * ancestors' keys where the snapshot has none of its own.
+ */
+int bch_ns_subvol_enter(struct bch_ns *, u32 subvol, u64 *root, struct printbuf *err);
+
+/*
+ * The key at (inode, offset) the session's snapshot sees, into k (room
+ * for u64s): 1, 0 when there is none, or an error. Whiteouts are
+ * returned as they are: they hide what an ancestor has there.
+ */
+int bch_ns_key_get(struct bch_ns *, enum btree_id btree, u64 inode, u64 offset,
+		   struct bkey_i *k, unsigned u64s, struct printbuf *err);
+
+/*
  * Commits what the session's transaction holds (the operations below do
  * it themselves); the commit keeps the journal from filling itself.
  */

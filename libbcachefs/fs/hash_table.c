@@ -2,17 +2,17 @@
 #include <string.h>
 
 #include "fs/hash_table.h"
+#include "fs/fs_ops.h"
 #include "keys/key_types.h"
 #include "util/errcode.h"
 
 enum slot_state { SLOT_EMPTY, SLOT_WHITEOUT, SLOT_ENTRY, SLOT_OTHER };
 
-/* The key at (inum, offset) in the session's snapshot, and what it is. */
+/* The key at (inum, offset) the session's snapshot sees, and what it is (a snapshot whiteout: other). */
 static int slot_read(struct bch_ns *ns, const struct bch_hash_desc *d, u64 inum, u64 offset,
 		     struct bkey_i *k, enum slot_state *state, struct printbuf *err)
 {
-	int ret = bch_trans_lookup(&ns->t, d->btree, 0, SPOS(inum, offset, ns->snapshot), k,
-				   BCH_HASH_KEY_U64s, err);
+	int ret = bch_ns_key_get(ns, d->btree, inum, offset, k, BCH_HASH_KEY_U64s, err);
 
 	if (ret < 0)
 		return ret;

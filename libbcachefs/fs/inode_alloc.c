@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "fs/inode_alloc.h"
+#include "fs/fs_ops.h"
 #include "btree/iter.h"
 #include "keys/key_types.h"
 #include "util/errcode.h"
@@ -98,8 +99,7 @@ int bch_ns_inode_get(struct bch_ns *ns, u64 inum, struct bch_inode_unpacked *u,
 {
 	u64 buf[INODE_BUF_U64s];
 	struct bkey_i *k = (struct bkey_i *)buf;
-	int ret = bch_trans_lookup(&ns->t, BTREE_ID_inodes, 0, SPOS(0, inum, ns->snapshot),
-				   k, INODE_BUF_U64s, err);
+	int ret = bch_ns_key_get(ns, BTREE_ID_inodes, 0, inum, k, INODE_BUF_U64s, err);
 
 	if (ret < 0)
 		return ret;

@@ -4,6 +4,7 @@
 #include "fs/namei.h"
 #include "fs/dirent_ops.h"
 #include "fs/inode_alloc.h"
+#include "fs/fs_ops.h"
 #include "util/errcode.h"
 
 static int component(struct bch_ns *ns, u64 dir, const char *name, size_t len, u64 *inum,
@@ -25,8 +26,15 @@ static int component(struct bch_ns *ns, u64 dir, const char *name, size_t len, u
 		return 0;
 	}
 	if (len == 2 && !memcmp(name, "..", 2)) {
-		*inum = dir == BCACHEFS_ROOT_INO ? dir : dir_u.bi_dir;
 		*d_type = 4;
+		if (dir_u.bi_subvol && dir_u.bi_parent_subvol) {
+			/* the root of a subvolume: up into the subvolume it is in */
+			u64 root;
+
+			*inum = dir_u.bi_dir;
+			return bch_ns_subvol_enter(ns, dir_u.bi_parent_subvol, &root, err);
+		}
+		*inum = dir == BCACHEFS_ROOT_INO ? dir : dir_u.bi_dir;
 		return 0;
 	}
 	if (len > BCH_NAME_MAX) {
@@ -40,6 +48,16 @@ static int component(struct bch_ns *ns, u64 dir, const char *name, size_t len, u
 		pb_printf(err, "\"%.*s\" not found in directory %llu", (int)len, name,
 			  (unsigned long long)dir);
 		return -BCH_ERR_not_found;
+	}
+	if (t.d_type == DT_SUBVOL) {
+		/* d_inum holds the child subvolume, then the one the entry is seen from */
+		if ((u32)(t.inum >> 32) != ns->subvol) {
+			pb_printf(err, "\"%.*s\" not found in directory %llu", (int)len, name,
+				  (unsigned long long)dir);
+			return -BCH_ERR_not_found;
+		}
+		*d_type = 4;
+		return bch_ns_subvol_enter(ns, (u32)t.inum, inum, err);
 	}
 	*inum = t.inum;
 	*d_type = t.d_type;

@@ -4,6 +4,7 @@
 
 #include "btree/trans.h"
 #include "core/fs_types.h"
+#include "fs/snapshot_table.h"
 
 /* The first subvolume and its snapshot, as format creates them. */
 #define BCH_NS_ROOT_SUBVOL	1
@@ -18,6 +19,12 @@ struct bch_ns {
 	struct btree_trans t;
 	u32 subvol;
 	u32 snapshot;
+	/*
+	 * A snapshot with ancestors (entered by bch_ns_subvol_enter, to
+	 * read) sees their keys too: lookups go through the table.
+	 */
+	bool see_ancestors;
+	struct bch_snapshot_table snaps;
 	unsigned new_hash_type;		/* enum bch_str_hash_type of new inodes */
 	u64 inum_max;			/* inode numbers are below this */
 	u64 inum_hint;			/* where the search for a free number starts */

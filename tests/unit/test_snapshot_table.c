@@ -1,0 +1,163 @@
+/* Unit tests for the snapshot table's ancestor test: against a walk of parents, on trees with skiplists, and on damaged tables. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/snapshot_table.h"
+
+#define TOP	0xffffffffU
+
+static u64 rng_state;
+
+static u64 rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* The node of id in a table whose ids are TOP - index (every one present). */
+static struct bch_snapshot_node *node(struct bch_snapshot_table *t, u32 id)
+{
+	return &t->n[t->nr - 1 - (TOP - id)];
+}
+
+/* Whether anc is id or above it, by parents only. */
+static bool walk_parents(struct bch_snapshot_table *t, u32 id, u32 anc)
+{
+	while (id) {
+		if (id == anc)
+			return true;
+		id = node(t, id)->parent;
+	}
+	return false;
+}
+
+/*
+ * nr snapshots as the kernel makes them: each new one (the next lower id)
+ * a child of one before it, with depth and three sorted skiplist entries
+ * picked among its ancestors. chain: each the child of the one before.
+ */
+static void tree_make(struct bch_snapshot_table *t, unsigned nr, bool chain)
+{
+	t->nr = nr;
+	t->n = calloc(nr, sizeof(*t->n));
+	ck_assert_ptr_nonnull(t->n);
+	for (unsigned i = 0; i < nr; i++) {
+		u32 id = TOP - i;
+		struct bch_snapshot_node *n = node(t, id);
+
+		n->id = id;
+		if (!i)
+			continue;
+		n->parent = chain ? id + 1 : id + 1 + rng() % i;
+
+		struct bch_snapshot_node *p = node(t, n->parent);
+		u32 anc[3];
+
+		n->depth = p->depth + 1;
+		for (unsigned s = 0; s < 3; s++) {
+			/* an ancestor: climb a random number of steps up from the parent */
+			u32 a = n->parent;
+
+			for (unsigned k = rng() % (n->depth ? n->depth : 1); k && node(t, a)->parent; k--)
+				a = node(t, a)->parent;
+			anc[s] = a;
+		}
+		for (unsigned s = 0; s < 3; s++)
+			for (unsigned u = s + 1; u < 3; u++)
+				if (anc[u] < anc[s]) {
+					u32 x = anc[s];
+
+					anc[s] = anc[u];
+					anc[u] = x;
+				}
+		memcpy(n->skip, anc, sizeof(anc));
+	}
+}
+
+START_TEST(test_random_trees)
+{
+	rng_state = 12345 + _i;
+	for (unsigned round = 0; round < 20; round++) {
+		struct bch_snapshot_table t;
+		unsigned nr = 2 + rng() % 300;
+
+		tree_make(&t, nr, round % 4 == 0);
+		for (unsigned q = 0; q < 5000; q++) {
+			u32 id = TOP - rng() % nr, anc = TOP - rng() % nr;
+
+			if (bch_snapshot_is_ancestor(&t, id, anc) != walk_parents(&t, id, anc))
+				ck_abort_msg("tree of %u: is %u an ancestor of %u: wrong answer", nr, anc, id);
+		}
+		bch_snapshot_table_exit(&t);
+	}
+}
+END_TEST
+
+START_TEST(test_lookup)
+{
+	struct bch_snapshot_table t;
+
+	rng_state = 7;
+	tree_make(&t, 50, false);
+	for (u32 i = 0; i < 50; i++)
+		ck_assert_uint_eq(bch_snapshot_get(&t, TOP - i)->id, TOP - i);
+	ck_assert_ptr_null(bch_snapshot_get(&t, TOP - 50));
+	ck_assert_ptr_null(bch_snapshot_get(&t, 0));
+	/* an id missing from the table is nobody's ancestor, and has none */
+	ck_assert(!bch_snapshot_is_ancestor(&t, TOP - 49, TOP - 60));
+	ck_assert(!bch_snapshot_is_ancestor(&t, TOP - 60, TOP));
+	ck_assert(bch_snapshot_is_ancestor(&t, TOP - 60, TOP - 60));
+	bch_snapshot_table_exit(&t);
+}
+END_TEST
+
+/* Parents and skip entries that point down or sideways end the walk: no loop, no claim. */
+START_TEST(test_damaged)
+{
+	struct bch_snapshot_table t;
+
+	rng_state = 99;
+	tree_make(&t, 10, true);
+	/* by parents only, so that the walks below pass the damage */
+	for (size_t i = 0; i < t.nr; i++)
+		memset(t.n[i].skip, 0, sizeof(t.n[i].skip));
+	/* a loop: the top's parent is the bottom */
+	node(&t, TOP)->parent = TOP - 9;
+	ck_assert(bch_snapshot_is_ancestor(&t, TOP - 9, TOP));
+	ck_assert(!bch_snapshot_is_ancestor(&t, TOP, TOP - 9));
+	/* a node that is its own parent, with skip entries below it */
+	node(&t, TOP - 5)->parent = TOP - 5;
+	node(&t, TOP - 5)->skip[0] = TOP - 7;
+	node(&t, TOP - 5)->skip[1] = TOP - 6;
+	node(&t, TOP - 5)->skip[2] = TOP - 8;
+	ck_assert(!bch_snapshot_is_ancestor(&t, TOP - 9, TOP));
+	ck_assert(bch_snapshot_is_ancestor(&t, TOP - 9, TOP - 5));
+	bch_snapshot_table_exit(&t);
+}
+END_TEST
+
+static Suite *snapshot_table_suite(void)
+{
+	Suite *s = suite_create("snapshot_table");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, test_random_trees, 0, 4);
+	tcase_add_test(tc, test_lookup);
+	tcase_add_test(tc, test_damaged);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(snapshot_table_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
