@@ -11,6 +11,7 @@
 #include "keys/dirent.h"
 #include "util/errcode.h"
 #include "util/varint.h"
+#include "unit_rng.h"
 
 /* Values are built through their structs: the words may alias them. */
 typedef u64 __attribute__((may_alias)) val_word;
@@ -71,21 +72,11 @@ static void dev_write(struct bch_fs *c, const void *buf, unsigned sectors, u64 s
 	ck_assert_int_eq(pwrite(c->devs[0]->fd, buf, len, sector << 9), (ssize_t)len);
 }
 
-/* ---- deterministic randomness ---- */
-
-static u64 rng_state;
-
-static u64 rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
+/* ---- deterministic randomness (unit_rng.h) ---- */
 
 static u64 rnd_below(u64 n)
 {
-	return n ? rnd() % n : 0;
+	return n ? rng() % n : 0;
 }
 
 /* ---- key sets ---- */
@@ -147,7 +138,7 @@ static void add_inode(struct key_set *s, struct bpos p)
 	u8 *f = v->fields;
 
 	v->bi_journal_seq = cpu_to_le64(rnd_below(1000));
-	v->bi_hash_seed = cpu_to_le64(rnd());
+	v->bi_hash_seed = cpu_to_le64(rng());
 	set_inode_v3_str_hash(v, 3);
 	set_inode_v3_nr_fields(v, 22);
 	set_inode_v3_fields_start(v, INODE_V3_FIELDS_START_INITIAL);
@@ -179,7 +170,7 @@ static void add_extent(struct key_set *s, struct bpos end, unsigned size)
 	set_crc32_compressed_size(crc, size - 1);
 	set_crc32_uncompressed_size(crc, size - 1);
 	set_crc32_csum_type(crc, BCH_CSUM_crc32c);
-	set_crc32_csum(crc, rnd());
+	set_crc32_csum(crc, rng());
 	ptr->v = 1ULL << BCH_EXTENT_ENTRY_ptr;
 	set_ptr_offset(ptr, bucket * BUCKET_SECTORS + rnd_below(BUCKET_SECTORS - size + 1));
 	set_ptr_gen(ptr, rnd_below(4));
@@ -216,7 +207,7 @@ static void add_btree_ptr(struct key_set *s, struct bpos min, struct bpos max)
 {
 	struct bch_btree_ptr_v2 *v = set_add(s, KEY_TYPE_btree_ptr_v2, max, sizeof(*v) + 8);
 
-	v->seq = cpu_to_le64(rnd());
+	v->seq = cpu_to_le64(rng());
 	v->sectors_written = cpu_to_le16(1 + rnd_below(NODE_SECTORS));
 	v->min_key = min;
 	v->start[0].v = 1ULL << BCH_EXTENT_ENTRY_ptr;
@@ -249,7 +240,7 @@ static struct bpos next_pos(enum node_kind kind, struct bpos p, unsigned *size)
 	case NODE_ALLOC:
 		return POS(0, p.offset + 1 + rnd_below(2));
 	default:
-		return SPOS(p.inode + 1 + rnd_below(100), rnd(), U32_MAX);
+		return SPOS(p.inode + 1 + rnd_below(100), rng(), U32_MAX);
 	}
 }
 
@@ -320,18 +311,10 @@ static struct bkey_i *make_ptr(u64 *buf, struct bpos min, struct bpos max, u64 s
 			       unsigned sectors, u64 sector)
 {
 	struct bkey_i *k = (void *)buf;
-	struct bch_btree_ptr_v2 *v = (void *)k->v;
+	struct bch_extent_ptr ptr = { .v = 1ULL << BCH_EXTENT_ENTRY_ptr };
 
-	memset(buf, 0, sizeof(struct bkey) + sizeof(*v) + 8);
-	k->k.u64s = BKEY_U64s + (sizeof(*v) + 8) / 8;
-	k->k.format_whiteout = KEY_FORMAT_CURRENT;
-	k->k.type = KEY_TYPE_btree_ptr_v2;
-	k->k.p = max;
-	v->seq = cpu_to_le64(seq);
-	v->sectors_written = cpu_to_le16(sectors);
-	v->min_key = min;
-	v->start[0].v = 1ULL << BCH_EXTENT_ENTRY_ptr;
-	set_ptr_offset(&v->start[0], sector);
+	set_ptr_offset(&ptr, sector);
+	bch_btree_ptr_v2_init(k, max, min, seq, sectors, &ptr, 1);
 	return k;
 }
 
@@ -524,13 +507,13 @@ START_TEST(test_format_random)
 
 		for (unsigned f = 0; f < 6; f++) {
 			shift[f] = rnd_below(65);
-			base[f] = rnd();
+			base[f] = rng();
 		}
 		for (unsigned i = 0; i < nr; i++) {
 			u64 v[6];
 
 			for (unsigned f = 0; f < 6; f++)
-				v[f] = base[f] + (shift[f] ? rnd() >> (64 - shift[f]) : 0);
+				v[f] = base[f] + (shift[f] ? rng() >> (64 - shift[f]) : 0);
 			k[i] = (struct bkey) {
 				.u64s = BKEY_U64s, .type = KEY_TYPE_cookie,
 				.p = SPOS(v[0], v[1], (u32)v[2]),
@@ -625,7 +608,7 @@ START_TEST(test_round_trip)
 	u64 seq;
 
 	rng_state = 0x2545f4914f6cdd1dULL * (_i + 1);
-	seq = rnd();
+	seq = rng();
 	fill(s, nc.kind, rnd_below(3) ? rnd_below(2000) : rnd_below(4));
 	node_range(&nc, s, &min, &max);
 
@@ -827,7 +810,7 @@ static void overwrite(enum node_kind kind, struct key_set *upd, const struct bke
 		((struct bch_btree_ptr_v2 *)upd->vbuf[n])->min_key =
 			((const struct bch_btree_ptr_v2 *)old_val)->min_key;
 	if (!rnd_below(3))
-		upd->keys[n].bversion.lo = rnd();
+		upd->keys[n].bversion.lo = rng();
 }
 
 /*
@@ -877,7 +860,7 @@ START_TEST(test_append_merge)
 	unsigned written;
 
 	rng_state = 0x853c49e6748fea9bULL * (_i + 3);
-	seq = rnd();
+	seq = rng();
 	fill(cur, nc.kind, 150 + rnd_below(350));
 	node_range(&nc, cur, &min, &max);
 

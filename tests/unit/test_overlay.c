@@ -8,6 +8,7 @@
 #include "btree/cache.h"
 #include "btree/iter.h"
 #include "btree/overlay.h"
+#include "unit_rng.h"
 
 /* ---- the model: a sorted array of what each entry must be ---- */
 
@@ -136,16 +137,6 @@ static void model_drop(struct model *m, unsigned btree, unsigned level,
 }
 
 /* ---- keys ---- */
-
-static u64 rng_state;
-
-static u64 rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 static void rng_seed(u64 seed)
 {

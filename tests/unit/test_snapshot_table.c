@@ -4,18 +4,9 @@
 #include <string.h>
 
 #include "fs/snapshot_table.h"
+#include "unit_rng.h"
 
 #define TOP	0xffffffffU
-
-static u64 rng_state;
-
-static u64 rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 /* The node of id in a table whose ids are TOP - index (every one present). */
 static struct bch_snapshot_node *node(struct bch_snapshot_table *t, u32 id)
