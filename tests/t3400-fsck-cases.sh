@@ -139,9 +139,15 @@ case_base() {
 	fi
 }
 
-# same_files NAME DIR BASE: the files of DIR'"'"'s "files" list read back from NAME.img as from BASE
-same_files() {
+# files_intact NAME DIR BASE: what the damage of case DIR left alone reads back from
+# NAME.img as from BASE: a corpus case'"'"'s "files" list, else the tree but for "touched"
+files_intact() {
 	local f
+
+	if [ ! -f "$2/base" ]; then
+		"$CMPTREE" cmp-tree "$1.img" -- src "" $(cat "$2/touched" 2> /dev/null)
+		return
+	fi
 	while read -r f; do
 		ours cat "$3" "$f" > "$1.want" && ours cat "$1.img" "$f" > "$1.got" &&
 			cmp "$1.want" "$1.got" || { echo "$f differs"; return 1; }
@@ -219,11 +225,7 @@ case_job() {
 	run_fsck "$name.1" "$name.img"
 	run_fsck "$name.2" "$name.img"
 	ref_fsck_verdict "$name.after.out" "$name.img" > "$name.after"
-	if [ -f "$d/base" ]; then
-		same_files "$name" "$d" "$cbase"
-	else
-		"$CMPTREE" cmp-tree "$name.img" -- src "" $(cat "$d/touched" 2> /dev/null)
-	fi > "$name.files" 2>&1
+	files_intact "$name" "$d" "$cbase" > "$name.files" 2>&1
 	echo $? >> "$name.files"
 }
 
@@ -307,7 +309,9 @@ done
 
 # crash_job NAME DIR: the sweep of case NAME (from NAME.dmg.img); the last line is 0 when it passed
 crash_job() {
-	local name=$1 d=$2 n=0 rc img=$1.crash.img
+	local name=$1 d=$2 n=0 rc v img=$1.crash.img base
+
+	base=$(case_base "$d")
 	while :; do
 		n=$((n + 1))
 		cp --sparse=always "$name.dmg.img" "$img" || return
@@ -325,11 +329,8 @@ crash_job() {
 			{ cat "$name.crash.out" "$name.again.out" "$name.clean.out"; echo "after a crash at write $n: not clean"; return 1; }
 		v=$(ref_fsck_verdict "$name.crash.ref.out" "$img")
 		[ "$v" = clean ] || { cat "$name.crash.ref.out"; echo "crash at write $n: reference: $v"; return 1; }
-		if [ -f "$d/base" ]; then
-			same_files "$name.crash" "$d" "$(case_base "$d")" > /dev/null
-		else
-			"$CMPTREE" cmp-tree "$img" -- src "" $(cat "$d/touched" 2> /dev/null) > /dev/null
-		fi || { echo "crash at write $n: files differ"; return 1; }
+		files_intact "$name.crash" "$d" "$base" > /dev/null ||
+			{ echo "crash at write $n: files differ"; return 1; }
 	done
 }
 

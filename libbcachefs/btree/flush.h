@@ -87,13 +87,11 @@ static inline size_t bch_btree_max_u64s(const struct bch_flush_geom *g)
  */
 static inline size_t bch_flush_split_u64s(const struct bch_flush_geom *g)
 {
-	size_t u64s = bch_btree_max_u64s(g) * 2 / 3;
-	size_t room = ((size_t)g->node_sectors << 9) - sizeof(struct btree_node);
-	size_t block = (size_t)g->block_sectors << 9;
+	size_t max = bch_btree_max_u64s(g), block = (size_t)g->block_sectors << 6;
 
-	if (g->node_sectors >= 2 * g->block_sectors && room / 8 - block / 8 < u64s)
-		u64s = room / 8 - block / 8;
-	return u64s;
+	if (g->node_sectors >= 2 * g->block_sectors && max - block < max * 2 / 3)
+		return max - block;
+	return max * 2 / 3;
 }
 #define BCH_FLUSH_SPLIT_U64s(g)	bch_flush_split_u64s(g)
 #define BCH_FLUSH_MERGE_U64s(g)	(bch_btree_max_u64s(g) / 3)

@@ -60,19 +60,16 @@ int bch_snapshot_table_load(struct bch_fs *c, struct bch_snapshot_table *t, stru
 	return ret < 0 ? ret : 0;
 }
 
+static int node_cmp(const void *key, const void *elem)
+{
+	u32 id = *(const u32 *)key, e = ((const struct bch_snapshot_node *)elem)->id;
+
+	return id < e ? -1 : id > e;
+}
+
 const struct bch_snapshot_node *bch_snapshot_get(const struct bch_snapshot_table *t, u32 id)
 {
-	size_t l = 0, r = t->nr;
-
-	while (l < r) {
-		size_t m = l + (r - l) / 2;
-
-		if (t->n[m].id < id)
-			l = m + 1;
-		else
-			r = m;
-	}
-	return l < t->nr && t->n[l].id == id ? &t->n[l] : NULL;
+	return t->nr ? bsearch(&id, t->n, t->nr, sizeof(*t->n), node_cmp) : NULL;
 }
 
 bool bch_snapshot_is_ancestor(const struct bch_snapshot_table *t, u32 id, u32 anc)
