@@ -208,7 +208,12 @@ static int resolve(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 		a->btree = BTREE_ID_inodes;
 		a->pos = SPOS(0, inum, ns.snapshot);
 	} else if (!ret) {
-		if (!u.bi_dir && !u.bi_dir_offset) {
+		u64 root;
+
+		/* a subvolume's root is named in its parent subvolume, as that one sees it */
+		if (u.bi_subvol && u.bi_parent_subvol)
+			ret = bch_ns_subvol_enter(&ns, u.bi_parent_subvol, &root, err);
+		if (!ret && !u.bi_dir && !u.bi_dir_offset) {
 			pb_printf(err, "%s: its inode has no backpointer to its dirent", a->dirent_path);
 			ret = -BCH_ERR_not_found;
 		}

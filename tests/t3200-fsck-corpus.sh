@@ -8,7 +8,7 @@ no problem line; the unclean one is read as after replay, in memory), and
 leave every device image as it was (no write: size, mtime and ctime to
 the nanosecond unchanged; the images are large and sparse, hashing them
 would cost minutes).  Those we cannot check
-yet (encryption, snapshots) must be refused with exit status 8, still
+yet (encryption) must be refused with exit status 8, still
 writing nothing.
 '
 . "$(dirname "$0")/lib/test-lib.sh"
@@ -20,7 +20,7 @@ have_ours || skip_all "no bcachefs to test at $BCH_OURS (set BCH_OURS)"
 for img in $(corpus_images); do
 	want=0
 	case $img in
-	encrypted|kernel-snapshots) want=8 ;;
+	encrypted) want=8 ;;
 	esac
 	test_expect_success "$img: fsck -n exits $want, writes nothing" '
 		devs=$(corpus_devs '"$img"') &&

@@ -692,7 +692,7 @@ int bch_trans_accounting_add(struct btree_trans *t, const struct disk_accounting
 
 /* ---- triggers ---- */
 
-enum trigger_class { TRIG_NONE, TRIG_PTRS, TRIG_INODE, TRIG_RESERVATION };
+enum trigger_class { TRIG_NONE, TRIG_PTRS, TRIG_INODE, TRIG_RESERVATION, TRIG_SUBVOL };
 
 static enum trigger_class trigger_class(const struct bkey *k)
 {
@@ -710,6 +710,8 @@ static enum trigger_class trigger_class(const struct bkey *k)
 		return TRIG_INODE;
 	case KEY_TYPE_reservation:
 		return TRIG_RESERVATION;
+	case KEY_TYPE_subvolume:
+		return TRIG_SUBVOL;
 	default:
 		return TRIG_NONE;
 	}
@@ -907,6 +909,33 @@ static int trigger_simple(struct btree_trans *t, unsigned btree, unsigned level,
 	return acc_add_all(t, &acc, sign);
 }
 
+/* A subvolume's fs_path_parent of a key that may be absent, or short (0). */
+static u32 subvol_parent(const struct bkey_i *k)
+{
+	struct bch_subvolume v = { 0 };
+
+	if (!k || bkey_val_bytes(&k->k) < offsetof(struct bch_subvolume, fs_path_parent) + 4)
+		return 0;
+	memcpy(&v, k->v, offsetof(struct bch_subvolume, fs_path_parent) + 4);
+	return le32_to_cpu(v.fs_path_parent);
+}
+
+/* subvolume_children has (parent, id) for each subvolume with a parent: it follows fs_path_parent. */
+static int subvol_children_move(struct btree_trans *t, const struct bkey_i *old, const struct bkey_i *new)
+{
+	u64 id = (new ?: old)->k.p.offset;
+	u32 op = subvol_parent(old), np = subvol_parent(new);
+	int ret = 0;
+
+	if (op == np)
+		return 0;
+	if (op)
+		ret = bit_update(t, BTREE_ID_subvolume_children, POS(op, id), false);
+	if (!ret && np)
+		ret = bit_update(t, BTREE_ID_subvolume_children, POS(np, id), true);
+	return ret;
+}
+
 static int trigger_class_run(struct btree_trans *t, enum trigger_class cls, unsigned btree,
 			     unsigned level, const struct bkey_i *old, const struct bkey_i *new,
 			     struct printbuf *err)
@@ -926,6 +955,8 @@ static int trigger_class_run(struct btree_trans *t, enum trigger_class cls, unsi
 	case TRIG_RESERVATION:
 		return trigger_simple(t, btree, level, old, -1) ?:
 		       trigger_simple(t, btree, level, new, 1);
+	case TRIG_SUBVOL:
+		return subvol_children_move(t, old, new);
 	default:
 		return 0;
 	}

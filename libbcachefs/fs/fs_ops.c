@@ -52,6 +52,7 @@ int bch_ns_subvol_enter(struct bch_ns *ns, u32 subvol, u64 *root, struct printbu
 		return 0;
 	if (!ns->snaps.n && (ret = bch_snapshot_table_load(ns->c, &ns->snaps, err)))
 		return ret;
+	ns->table = &ns->snaps;
 	n = bch_snapshot_get(&ns->snaps, snapshot);
 	if (!n) {
 		pb_printf(err, "subvolume %u: its snapshot %u is missing", subvol, snapshot);
@@ -64,39 +65,10 @@ int bch_ns_subvol_enter(struct bch_ns *ns, u32 subvol, u64 *root, struct printbu
 int bch_ns_key_get(struct bch_ns *ns, enum btree_id btree, u64 inode, u64 offset,
 		   struct bkey_i *k, unsigned u64s, struct printbuf *err)
 {
-	struct btree_iter it;
-	struct bkey_s_c c;
-	int ret;
-
 	if (!ns->see_ancestors)
 		return bch_trans_lookup(&ns->t, btree, 0, SPOS(inode, offset, ns->snapshot), k, u64s,
 					err);
-	/* from the snapshot up: the first key an ancestor wrote is the nearest one's */
-	bch_btree_iter_init(&it, ns->c, btree, SPOS(inode, offset, ns->snapshot), 0);
-	while ((ret = bch_btree_iter_peek(&it, &c)) > 0) {
-		if (c.k->p.inode != inode || c.k->p.offset != offset) {
-			ret = 0;
-			break;
-		}
-		if (bch_snapshot_is_ancestor(&ns->snaps, ns->snapshot, c.k->p.snapshot)) {
-			if (c.k->u64s > u64s) {
-				pb_printf(err, "key at %llu:%llu:%u of %u u64s: too large",
-					  (unsigned long long)inode, (unsigned long long)offset,
-					  c.k->p.snapshot, c.k->u64s);
-				ret = -BCH_ERR_bad_argument;
-				break;
-			}
-			k->k = *c.k;
-			memcpy(k->v, c.v, bkey_val_bytes(c.k));
-			ret = 1;
-			break;
-		}
-		bch_btree_iter_advance(&it);
-	}
-	if (ret < 0 && it.err.pos)
-		pb_str(err, pb_cstr(&it.err));
-	bch_btree_iter_exit(&it);
-	return ret;
+	return bch_snapshot_key_get(ns->c, ns->table, btree, inode, offset, ns->snapshot, k, u64s, err);
 }
 
 int bch_ns_init(struct bch_ns *ns, struct bch_fs *c, struct printbuf *err)
@@ -119,6 +91,22 @@ int bch_ns_init(struct bch_ns *ns, struct bch_fs *c, struct printbuf *err)
 	return bch_ns_subvol_enter(ns, BCH_NS_ROOT_SUBVOL, &root, err);
 }
 
+int bch_ns_fsck_at(struct bch_ns *ns, const struct bch_snapshot_table *t, u32 snapshot,
+		   struct printbuf *err)
+{
+	const struct bch_snapshot_node *n = bch_snapshot_get(t, snapshot);
+
+	if (!n) {
+		pb_printf(err, "snapshot %u is missing", snapshot);
+		return -BCH_ERR_not_found;
+	}
+	ns->snapshot = snapshot;
+	ns->table = t;
+	ns->see_ancestors = n->parent != 0;
+	ns->exact = true;
+	return 0;
+}
+
 void bch_ns_exit(struct bch_ns *ns)
 {
 	bch_snapshot_table_exit(&ns->snaps);
@@ -128,7 +116,7 @@ void bch_ns_exit(struct bch_ns *ns)
 /* The commit flushes the btree itself when the journal is half full (bch_btree_reclaim). */
 int bch_ns_commit(struct bch_ns *ns, struct printbuf *err)
 {
-	if (ns->see_ancestors) {
+	if (ns->see_ancestors && !ns->exact) {
 		/* a write there would need the kernel's snapshot whiteouts and copies */
 		bch_trans_reset(&ns->t);
 		pb_printf(err, "subvolume %u: writing into a snapshot with ancestors (%u) is not supported",

@@ -24,6 +24,16 @@ void bch_ns_exit(struct bch_ns *);
 int bch_ns_subvol_enter(struct bch_ns *, u32 subvol, u64 *root, struct printbuf *err);
 
 /*
+ * For fsck: the session works in snapshot `snapshot` of table t (which
+ * must outlive the session's use of it), seeing ancestors' keys, and its
+ * commits write exactly the keys queued, at that snapshot: no whiteouts
+ * for descendants, as the kernel's repairs do. 0, or not_found when t
+ * has no such snapshot.
+ */
+int bch_ns_fsck_at(struct bch_ns *, const struct bch_snapshot_table *t, u32 snapshot,
+		   struct printbuf *err);
+
+/*
  * The key at (inode, offset) the session's snapshot sees, into k (room
  * for u64s): 1, 0 when there is none, or an error. Whiteouts are
  * returned as they are: they hide what an ancestor has there.

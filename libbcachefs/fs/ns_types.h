@@ -25,6 +25,12 @@ struct bch_ns {
 	 */
 	bool see_ancestors;
 	struct bch_snapshot_table snaps;
+	const struct bch_snapshot_table *table;	/* what lookups use: snaps, or the caller's */
+	/*
+	 * fsck (bch_ns_fsck_at): every write is of one key at exactly
+	 * `snapshot`, as the kernel's fsck writes, and may be committed there
+	 */
+	bool exact;
 	unsigned new_hash_type;		/* enum bch_str_hash_type of new inodes */
 	u64 inum_max;			/* inode numbers are below this */
 	u64 inum_hint;			/* where the search for a free number starts */

@@ -94,3 +94,81 @@ bool bch_snapshot_is_ancestor(const struct bch_snapshot_table *t, u32 id, u32 an
 	}
 	return id == anc;
 }
+
+int bch_snapshot_key_get(struct bch_fs *c, const struct bch_snapshot_table *t, enum btree_id btree,
+			 u64 inode, u64 offset, u32 snap, struct bkey_i *k, unsigned u64s,
+			 struct printbuf *err)
+{
+	struct btree_iter it;
+	struct bkey_s_c c2;
+	int ret;
+
+	bch_btree_iter_init(&it, c, btree, SPOS(inode, offset, snap), 0);
+	while ((ret = bch_btree_iter_peek(&it, &c2)) > 0) {
+		if (c2.k->p.inode != inode || c2.k->p.offset != offset) {
+			ret = 0;
+			break;
+		}
+		if (bch_snapshot_is_ancestor(t, snap, c2.k->p.snapshot)) {
+			if (c2.k->u64s > u64s) {
+				pb_printf(err, "key at %llu:%llu:%u of %u u64s: too large",
+					  (unsigned long long)inode, (unsigned long long)offset,
+					  c2.k->p.snapshot, c2.k->u64s);
+				ret = -BCH_ERR_bad_argument;
+				break;
+			}
+			k->k = *c2.k;
+			memcpy(k->v, c2.v, bkey_val_bytes(c2.k));
+			ret = 1;
+			break;
+		}
+		bch_btree_iter_advance(&it);
+	}
+	if (ret < 0 && it.err.pos)
+		pb_str(err, pb_cstr(&it.err));
+	bch_btree_iter_exit(&it);
+	return ret;
+}
+
+void bch_snapshots_seen_exit(struct bch_snapshots_seen *s)
+{
+	free(s->ids);
+	memset(s, 0, sizeof(*s));
+}
+
+int bch_snapshots_seen_add(struct bch_snapshots_seen *s, struct bpos pos)
+{
+	if (s->pos.inode != pos.inode || s->pos.offset != pos.offset)
+		s->nr = 0;
+	s->pos = pos;
+	if (s->nr && s->ids[s->nr - 1] == pos.snapshot)
+		return 0;
+	if (s->nr == s->size) {
+		size_t n = s->size ? s->size * 2 : 8;
+		u32 *ids = realloc(s->ids, n * sizeof(*ids));
+
+		if (!ids)
+			return -BCH_ERR_nomem;
+		s->ids = ids;
+		s->size = n;
+	}
+	s->ids[s->nr++] = pos.snapshot;
+	return 0;
+}
+
+bool bch_snapshot_key_visible(const struct bch_snapshot_table *t,
+			      const struct bch_snapshots_seen *s, u32 id, u32 anc)
+{
+	if (id == anc)
+		return true;
+	if (!bch_snapshot_is_ancestor(t, id, anc))
+		return false;
+	/* a key between them hides anc's: the ids in [id, anc) that id descends from */
+	for (size_t i = 0; i < s->nr; i++) {
+		u32 x = s->ids[i];
+
+		if (x >= id && x < anc && bch_snapshot_is_ancestor(t, id, x))
+			return false;
+	}
+	return true;
+}

@@ -38,4 +38,39 @@ const struct bch_snapshot_node *bch_snapshot_get(const struct bch_snapshot_table
  */
 bool bch_snapshot_is_ancestor(const struct bch_snapshot_table *t, u32 id, u32 anc);
 
+/*
+ * The key at (inode, offset) of btree that snapshot snap sees: its own, or
+ * its nearest ancestor's (keys of one position come in snapshot order, so
+ * the first ancestor met is the nearest); whiteouts are returned as they
+ * are. Into k (room for u64s): 1, 0 when there is none, or an error said
+ * in err.
+ */
+int bch_snapshot_key_get(struct bch_fs *c, const struct bch_snapshot_table *t, enum btree_id btree,
+			 u64 inode, u64 offset, u32 snap, struct bkey_i *k, unsigned u64s,
+			 struct printbuf *err);
+
+/*
+ * A walk over the keys of every snapshot (fsck) meets the keys of one
+ * position together, in ascending snapshot order: this list holds the
+ * snapshots that had a key at the current position so far.
+ */
+struct bch_snapshots_seen {
+	struct bpos pos;
+	u32 *ids;
+	size_t nr, size;
+};
+
+/* The key at pos was met: a new position empties the list; 0 or -BCH_ERR_nomem. */
+int bch_snapshots_seen_add(struct bch_snapshots_seen *s, struct bpos pos);
+void bch_snapshots_seen_exit(struct bch_snapshots_seen *s);
+
+/*
+ * Whether the key of snapshot anc at the position of s (the last one
+ * added) is what snapshot id sees there: anc is id or an ancestor, and no
+ * snapshot between them (a descendant of anc that id descends from) has a
+ * key of its own there, whiteouts included.
+ */
+bool bch_snapshot_key_visible(const struct bch_snapshot_table *t,
+			      const struct bch_snapshots_seen *s, u32 id, u32 anc);
+
 #endif

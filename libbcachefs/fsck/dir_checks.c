@@ -13,54 +13,60 @@
 #include "keys/key_types.h"
 #include "util/errcode.h"
 
-#define DT_SUBVOL	16
+/* A key moved forward in its probe chain, which the walk reaches again. */
+struct moved_key {
+	u64 offset;
+	u32 snapshot;
+};
 
 struct hash_ctx {
 	struct bch_fsck *f;
 	const struct bch_hash_desc *desc;
 	struct ns_fix x;
 	struct ns_itab *tab;
-	struct ns_inode *cur;		/* the owner of the keys being walked */
-	u64 cur_inum;
-	bool cur_bad;			/* its keys were reported (missing owner) */
+	struct ns_walker w;		/* the versions of the owner of the keys being walked */
+	struct bch_snapshots_seen seen;
 	struct printbuf buf;
 	union { struct bkey_i k; u64 pad[BCH_HASH_KEY_U64s]; } key;	/* a key being moved or rewritten */
-	/*
-	 * The offsets (in the current owner) that keys were moved forward to,
-	 * a min-heap: the walk reaches them again and must not count them twice.
-	 */
-	u64 *moved;
+	union { struct bkey_i k; u64 pad[BCH_HASH_KEY_U64s]; } probe;	/* lookups */
+	/* where keys (of the current owner) were moved forward to, a min-heap */
+	struct moved_key *moved;
 	size_t nr_moved, moved_size;
 };
 
-static int moved_push(struct hash_ctx *s, u64 offset)
+static bool moved_before(const struct moved_key *a, const struct moved_key *b)
+{
+	return a->offset != b->offset ? a->offset < b->offset : a->snapshot < b->snapshot;
+}
+
+static int moved_push(struct hash_ctx *s, struct moved_key m)
 {
 	size_t i = s->nr_moved;
 
 	if (i == s->moved_size) {
 		size_t n = i ? i * 2 : 16;
-		u64 *m = realloc(s->moved, n * sizeof(*m));
+		struct moved_key *v = realloc(s->moved, n * sizeof(*v));
 
-		if (!m)
+		if (!v)
 			return bch_fsck_op_error(s->f, -BCH_ERR_nomem, "remembering moved hashed keys");
-		s->moved = m;
+		s->moved = v;
 		s->moved_size = n;
 	}
-	for (s->nr_moved++; i && s->moved[(i - 1) / 2] > offset; i = (i - 1) / 2)
+	for (s->nr_moved++; i && moved_before(&m, &s->moved[(i - 1) / 2]); i = (i - 1) / 2)
 		s->moved[i] = s->moved[(i - 1) / 2];
-	s->moved[i] = offset;
+	s->moved[i] = m;
 	return 0;
 }
 
 static void moved_pop(struct hash_ctx *s)
 {
-	u64 last = s->moved[--s->nr_moved];
+	struct moved_key last = s->moved[--s->nr_moved];
 	size_t i = 0, c;
 
 	while ((c = 2 * i + 1) < s->nr_moved) {
-		if (c + 1 < s->nr_moved && s->moved[c + 1] < s->moved[c])
+		if (c + 1 < s->nr_moved && moved_before(&s->moved[c + 1], &s->moved[c]))
 			c++;
-		if (last <= s->moved[c])
+		if (!moved_before(&s->moved[c], &last))
 			break;
 		s->moved[i] = s->moved[c];
 		i = c;
@@ -69,13 +75,14 @@ static void moved_pop(struct hash_ctx *s)
 		s->moved[i] = last;
 }
 
-/* 1 when the walk has come to a key it already checked (moved there), 0 otherwise. */
+/* Whether the walk has come to a key it already checked (moved there). */
 static bool moved_here(struct hash_ctx *s, struct bkey_s_c k)
 {
+	struct moved_key at = { k.k->p.offset, k.k->p.snapshot };
 	bool here = false;
 
-	while (s->nr_moved && s->moved[0] <= k.k->p.offset) {
-		here |= s->moved[0] == k.k->p.offset;
+	while (s->nr_moved && !moved_before(&at, &s->moved[0])) {
+		here |= s->moved[0].offset == at.offset && s->moved[0].snapshot == at.snapshot;
 		moved_pop(s);
 	}
 	return here;
@@ -86,39 +93,32 @@ static struct bch_hash_info owner_hash(const struct ns_inode *i)
 	return (struct bch_hash_info) { (i->flags >> 20) & 15, i->hash_seed };
 }
 
-/* Every slot from hash up to k's is occupied: else k is at a wrong offset. */
+/*
+ * Every slot from hash up to k's holds a key k's snapshot sees (a snapshot
+ * whiteout there is a hole): else k is at a wrong offset.
+ */
 static int hash_chain_ok(struct hash_ctx *s, struct bkey_s_c k, u64 hash)
 {
-	struct btree_iter it;
-	struct bkey_s_c k2;
-	u64 want = hash;
-	int ret;
-
 	if (k.k->p.offset < hash)
 		return 0;
-	bch_btree_iter_init(&it, s->f->c, s->desc->btree, SPOS(k.k->p.inode, hash, k.k->p.snapshot), 0);
-	while ((ret = bch_btree_iter_peek(&it, &k2)) > 0) {
-		if (k2.k->p.inode != k.k->p.inode || k2.k->p.offset != want) {
-			ret = 0;
-			break;
-		}
-		if (bpos_ge(k2.k->p, k.k->p)) {
-			ret = 1;
-			break;
-		}
-		want++;
-		bch_btree_iter_advance(&it);
+	for (u64 o = hash; o < k.k->p.offset; o++) {
+		int ret = ns_key_visible(s->f, s->desc->btree, k.k->p.inode, o, k.k->p.snapshot,
+					 &s->probe.k, BCH_HASH_KEY_U64s);
+
+		if (ret <= 0)
+			return ret;
+		if (s->probe.k.k.type == KEY_TYPE_whiteout || s->probe.k.k.type == KEY_TYPE_deleted)
+			return 0;
 	}
-	bch_btree_iter_exit(&it);
-	return ret;
+	return 1;
 }
 
-/* Moves k (copied into s->key) to the first free slot of its probe chain; 1 when done. */
-static int hash_redo(struct hash_ctx *s, struct bkey_s_c k, u64 hash)
+/* Moves k (copied into s->key) to the first free slot of its probe chain in its snapshot; 1 when done. */
+static int hash_redo(struct hash_ctx *s, struct bkey_s_c k, const struct ns_inode *owner, u64 hash)
 {
-	struct bch_hash_info info = owner_hash(s->cur);
+	struct bch_hash_info info = owner_hash(owner);
 	u64 pos;
-	int ret = ns_fix_begin(&s->x);
+	int ret = ns_fix_at(&s->x, k.k->p.snapshot);
 
 	if (ret)
 		return ret;
@@ -135,13 +135,13 @@ static int hash_redo(struct hash_ctx *s, struct bkey_s_c k, u64 hash)
 		return bch_fsck_op_error(s->f, ret, "moving a hashed key");
 	}
 	return ns_fix_commit(&s->x, "a moved hashed key") ?:
-	       (pos > k.k->p.offset ? moved_push(s, pos) : 0) ?: 1;
+	       (pos > k.k->p.offset ? moved_push(s, (struct moved_key) { pos, k.k->p.snapshot }) : 0) ?: 1;
 }
 
 /* 0: in place; 1: moved (s->key holds it at its new slot); or an error. */
-static int hash_check(struct hash_ctx *s, struct bkey_s_c k)
+static int hash_check(struct hash_ctx *s, struct bkey_s_c k, const struct ns_inode *owner)
 {
-	struct bch_hash_info info = owner_hash(s->cur);
+	struct bch_hash_info info = owner_hash(owner);
 	u64 hash;
 	int ret;
 
@@ -153,29 +153,14 @@ static int hash_check(struct hash_ctx *s, struct bkey_s_c k)
 	ret = hash_chain_ok(s, k, hash);
 	if (ret)
 		return ret < 0 ? ret : 0;
-	pb_reset(&s->buf);
-	bch_bkey_val_to_text(&s->buf, s->f->c, k);
+	ns_key_text(&s->buf, s->f, k);
 	if (!bch_fsck_problem(s->f, BCH_FSCK_ERR_hash_table_key_wrong_offset,
 			      "hash table key at wrong offset: btree %s inode %llu offset %llu, hashed to %llu\n%s",
 			      s->desc->btree == BTREE_ID_dirents ? "dirents" : "xattrs",
 			      (unsigned long long)k.k->p.inode, (unsigned long long)k.k->p.offset,
 			      (unsigned long long)hash, s->buf.buf))
 		return 0;
-	return hash_redo(s, k, hash);
-}
-
-/* A new owner: 0 with s->cur set, 1 when its keys are to be skipped, or an error. */
-static int owner_change(struct hash_ctx *s, struct bkey_s_c k)
-{
-	int ret;
-
-	s->cur_inum = k.k->p.inode;
-	s->nr_moved = 0;
-	ret = ns_key_has_inode(s->f, &s->x, s->tab, s->desc->btree, k, &s->buf, &s->cur);
-	s->cur_bad = ret != 0;
-	if (s->cur)
-		s->cur->count = 0;
-	return ret;
+	return hash_redo(s, k, owner, hash);
 }
 
 /* ---- dirents ---- */
@@ -185,18 +170,27 @@ static void dir_set_nlink(struct bch_inode_unpacked *u, void *ctx)
 	u->bi_nlink = *(u32 *)ctx;
 }
 
+/* Each version of the directory: its link count is its number of subdirectories. */
 static int subdir_count_check(struct hash_ctx *s)
 {
-	struct ns_inode *d = s->cur;
+	int ret = 0;
 
-	if (!d || s->cur_bad || d->nlink == d->count)
-		return 0;
-	if (!bch_fsck_problem(s->f, BCH_FSCK_ERR_inode_dir_wrong_nlink,
-			      "directory %llu:%u with wrong i_nlink: got %u, should be %u",
-			      (unsigned long long)d->inum, BCH_NS_ROOT_SNAPSHOT, d->nlink, d->count))
-		return 0;
-	d->nlink = d->count;
-	return ns_fix_inode(&s->x, d->inum, dir_set_nlink, &d->count);
+	for (size_t n = 0; n < s->w.nr && !ret; n++) {
+		struct ns_walker_entry *e = &s->w.e[n];
+		struct ns_inode *d = e->v;
+
+		if (d->nlink == e->count)
+			continue;
+		if (bch_fsck_problem(s->f, BCH_FSCK_ERR_inode_dir_wrong_nlink,
+				     "directory %llu:%u with wrong i_nlink: got %u, should be %u",
+				     (unsigned long long)d->inum, e->snapshot, d->nlink, e->count)) {
+			if (e->snapshot == d->snapshot)
+				d->nlink = e->count;
+			ret = ns_fix_entry(&s->x, e, dir_set_nlink, &e->count);
+		}
+	}
+	s->w.nr = 0;
+	return ret;
 }
 
 struct bp_edit {
@@ -215,35 +209,32 @@ static void set_backpointer(struct bch_inode_unpacked *u, void *ctx)
 		u->bi_nlink++;
 }
 
+/* Deletes the dirent at p in its snapshot (a hash whiteout stays where the chain needs one); 1, or an error. */
 static int dirent_delete(struct hash_ctx *s, struct bpos p)
 {
 	struct bch_inode_unpacked dir;
-	int ret = ns_fix_begin(&s->x) ?:
+	int ret = ns_fix_at(&s->x, p.snapshot) ?:
 		  bch_ns_inode_get(&s->x.ns, p.inode, &dir, &s->f->err) ?:
 		  bch_ns_dirent_delete(&s->x.ns, &dir, p.offset, &s->f->err);
 
 	if (ret) {
 		bch_trans_reset(&s->x.ns.t);
-		return bch_fsck_op_error(s->f, ret, "deleting dirent %llu:%llu",
-					 (unsigned long long)p.inode, (unsigned long long)p.offset);
+		return bch_fsck_op_error(s->f, ret, "deleting dirent %llu:%llu:%u",
+					 (unsigned long long)p.inode, (unsigned long long)p.offset, p.snapshot);
 	}
 	return ns_fix_commit(&s->x, "a dirent deletion") ?: 1;
 }
 
+/* The dirent version t's backpointer names, as t's snapshot sees it: 1 if there is one, 0, or an error. */
 static int bp_dirent_exists(struct hash_ctx *s, const struct ns_inode *t)
 {
-	struct btree_trans tr;
-	union { struct bkey_i k; u64 pad[BCH_HASH_KEY_U64s]; } bk;
-	int ret;
+	int ret = ns_key_visible(s->f, BTREE_ID_dirents, t->dir, t->dir_offset, t->snapshot,
+				 &s->probe.k, BCH_HASH_KEY_U64s);
 
-	bch_trans_init(&tr, s->f->c);
-	ret = bch_trans_lookup(&tr, BTREE_ID_dirents, 0, SPOS(t->dir, t->dir_offset, BCH_NS_ROOT_SNAPSHOT),
-			       &bk.k, BCH_HASH_KEY_U64s, &s->f->err);
-	bch_trans_exit(&tr);
-	return ret > 0 ? bk.k.k.type == KEY_TYPE_dirent : ret;
+	return ret > 0 ? s->probe.k.k.type == KEY_TYPE_dirent : ret;
 }
 
-/* The target's backpointer names this dirent: 0, 1 when the dirent went, or an error. */
+/* The target version's backpointer names this dirent: 0, 1 when the dirent went, or an error. */
 static int backpointer_check(struct hash_ctx *s, struct bkey_s_c k, struct ns_inode *t)
 {
 	struct bch_fsck *f = s->f;
@@ -256,16 +247,19 @@ static int backpointer_check(struct hash_ctx *s, struct bkey_s_c k, struct ns_in
 	if (!t->dir && !t->dir_offset) {
 		if (is_dir)
 			bch_fsck_problem(f, BCH_FSCK_ERR_inode_dir_missing_backpointer,
-					 "directory %llu with missing backpointer", (unsigned long long)t->inum);
+					 "directory %llu%s with missing backpointer",
+					 (unsigned long long)t->inum, ns_snap_str(t->snapshot).s);
 		if (ns_unlinked(t))
 			bch_fsck_problem(f, BCH_FSCK_ERR_inode_unlinked_but_has_dirent,
-					 "inode %llu unlinked but has dirent", (unsigned long long)t->inum);
+					 "inode %llu%s unlinked but has dirent",
+					 (unsigned long long)t->inum, ns_snap_str(t->snapshot).s);
 		goto set;
 	}
 	if ((is_dir || !t->nlink) &&
 	    !bch_fsck_problem(f, BCH_FSCK_ERR_inode_wrong_backpointer,
-			      "dirent %llu:%llu points to inode %llu that does not point back",
-			      (unsigned long long)e.dir, (unsigned long long)e.offset, (unsigned long long)t->inum))
+			      "dirent %llu:%llu%s points to inode %llu%s that does not point back",
+			      (unsigned long long)e.dir, (unsigned long long)e.offset, ns_snap_str(k.k->p.snapshot).s,
+			      (unsigned long long)t->inum, ns_snap_str(t->snapshot).s))
 		return 0;
 	ret = bp_dirent_exists(s, t);
 	if (ret < 0)
@@ -273,7 +267,7 @@ static int backpointer_check(struct hash_ctx *s, struct bkey_s_c k, struct ns_in
 	if (!ret) {
 		if (!bch_fsck_problem(f, BCH_FSCK_ERR_inode_wrong_backpointer,
 				      "inode %llu:%u has wrong backpointer: got %llu:%llu, should be %llu:%llu",
-				      (unsigned long long)t->inum, BCH_NS_ROOT_SNAPSHOT,
+				      (unsigned long long)t->inum, t->snapshot,
 				      (unsigned long long)t->dir, (unsigned long long)t->dir_offset,
 				      (unsigned long long)e.dir, (unsigned long long)e.offset))
 			return 0;
@@ -281,13 +275,14 @@ static int backpointer_check(struct hash_ctx *s, struct bkey_s_c k, struct ns_in
 	}
 	if (is_dir || t->subvol) {
 		if (bch_fsck_problem(f, BCH_FSCK_ERR_inode_dir_multiple_links,
-				     "directory %llu with multiple links", (unsigned long long)t->inum))
+				     "directory %llu%s with multiple links",
+				     (unsigned long long)t->inum, ns_snap_str(t->snapshot).s))
 			return dirent_delete(s, k.k->p);
 		return 0;
 	}
 	fix = !t->nlink && bch_fsck_problem(f, BCH_FSCK_ERR_inode_multiple_links_but_nlink_0,
-					    "inode %llu has multiple links but i_nlink 0",
-					    (unsigned long long)t->inum);
+					    "inode %llu%s has multiple links but i_nlink 0",
+					    (unsigned long long)t->inum, ns_snap_str(t->snapshot).s);
 	if (!fix)
 		return 0;
 	e.dir = t->dir;
@@ -298,14 +293,15 @@ set:
 	t->dir = e.dir;
 	t->dir_offset = e.offset;
 	t->flags &= ~(1U << BCH_INODE_unlinked);
-	return ns_fix_inode(&s->x, t->inum, set_backpointer, &e);
+	return ns_fix_inode(&s->x, t->inum, t->snapshot, set_backpointer, &e);
 }
 
-static int dtype_fix(struct hash_ctx *s, struct bkey_s_c k, unsigned dt)
+/* Writes the dirent k again with type dt and target (DT_SUBVOL: child | parent << 32), in its snapshot. */
+static int dirent_rewrite(struct hash_ctx *s, struct bkey_s_c k, unsigned dt, u64 target)
 {
-	int ret = ns_fix_begin(&s->x) ?:
+	int ret = ns_fix_at(&s->x, k.k->p.snapshot) ?:
 		  bch_ns_dirent_put(&s->x.ns, k.k->p.inode, k.k->p.offset, bch_dirent_name(k),
-				    bch_dirent_name_len_safe(k), dt, bch_dirent_inum(k), &s->f->err);
+				    bch_dirent_name_len_safe(k), dt, target, &s->f->err);
 
 	if (ret) {
 		bch_trans_reset(&s->x.ns.t);
@@ -321,73 +317,202 @@ static const char *dtype_name(unsigned dt)
 	return dt < 17 ? n[dt] : "?";
 }
 
-static int dirent_target_check(struct hash_ctx *s, struct bkey_s_c k)
+/* One target version of a dirent: backpointer and d_type. 0, 1 when the dirent went, or an error. */
+static int target_version_check(struct hash_ctx *s, struct bkey_s_c k, struct ns_inode *t, unsigned *dt)
 {
-	struct ns_inode *t;
-	unsigned dt = bch_dirent_type(k);
+	unsigned want = bch_mode_to_dtype(t->mode);
+	int ret = backpointer_check(s, k, t);
+
+	if (ret || *dt == want)
+		return ret;
+	ns_key_text(&s->buf, s->f, k);
+	if (bch_fsck_problem(s->f, BCH_FSCK_ERR_dirent_d_type_wrong,
+			     "incorrect d_type: got %s, should be %s:\n%s", dtype_name(*dt),
+			     dtype_name(want), s->buf.buf) &&
+	    (ret = dirent_rewrite(s, k, want, bch_dirent_inum(k))))
+		return ret;
+	*dt = want;
+	return 0;
+}
+
+/*
+ * An ordinary dirent of snapshot S names every version of its inode that
+ * sees it: those of descendants it is not hidden from, then the nearest
+ * version of S or an ancestor.
+ */
+static int dirent_inode_check(struct hash_ctx *s, struct bkey_s_c k, unsigned *dt)
+{
+	u32 snap = k.k->p.snapshot;
+	size_t nr;
+	struct ns_inode *v = ns_itab_versions(s->tab, bch_dirent_inum(k), &nr);
+	bool found = false;
 	int ret;
 
-	if (dt == DT_SUBVOL)
-		return 0;
-	t = ns_itab_find(s->tab, bch_dirent_inum(k));
-	if (!t) {
-		pb_reset(&s->buf);
-		bch_bkey_val_to_text(&s->buf, s->f->c, k);
-		if (bch_fsck_problem(s->f, BCH_FSCK_ERR_dirent_to_missing_inode,
-				     "dirent points to missing inode:\n%s", s->buf.buf))
-			{
-			ret = dirent_delete(s, k.k->p);
-			return ret < 0 ? ret : 0;
-		}
-		return 0;
-	}
-	ret = backpointer_check(s, k, t);
-	if (ret)
-		return ret < 0 ? ret : 0;
-	if (dt != bch_mode_to_dtype(t->mode)) {
-		pb_reset(&s->buf);
-		bch_bkey_val_to_text(&s->buf, s->f->c, k);
-		if (bch_fsck_problem(s->f, BCH_FSCK_ERR_dirent_d_type_wrong,
-				     "incorrect d_type: got %s, should be %s:\n%s", dtype_name(dt),
-				     dtype_name(bch_mode_to_dtype(t->mode)), s->buf.buf) &&
-		    (ret = dtype_fix(s, k, bch_mode_to_dtype(t->mode))))
+	for (size_t i = 0; i < nr; i++) {
+		u32 vs = v[i].snapshot;
+
+		if (vs < snap ? !bch_snapshot_key_visible(&s->f->snaps, &s->seen, vs, snap) :
+				!bch_snapshot_is_ancestor(&s->f->snaps, snap, vs))
+			continue;
+		found = true;
+		ret = target_version_check(s, k, &v[i], dt);
+		if (ret)
 			return ret;
-		dt = bch_mode_to_dtype(t->mode);
+		if (vs >= snap)
+			break;
 	}
-	if (dt == DT_DIR)
-		s->cur->count++;
-	return 0;
+	if (found)
+		return 0;
+	ns_key_text(&s->buf, s->f, k);
+	if (bch_fsck_problem(s->f, BCH_FSCK_ERR_dirent_to_missing_inode,
+			     "dirent points to missing inode:\n%s", s->buf.buf))
+		return dirent_delete(s, k.k->p);
+	return 1;
+}
+
+/* The lowest subvolume whose snapshot is snap or a descendant: its id, 0 if none, or an error. */
+static int subvol_of_snapshot(struct hash_ctx *s, u32 snap)
+{
+	struct btree_iter it;
+	struct bkey_s_c k;
+	int ret;
+
+	bch_btree_iter_init(&it, s->f->c, BTREE_ID_subvolumes, POS_MIN, 0);
+	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
+		if (k.k->type == KEY_TYPE_subvolume && k.k->p.offset <= 0x7fffffff &&
+		    bch_snapshot_is_ancestor(&s->f->snaps,
+					     le32_to_cpu(((const struct bch_subvolume *)k.v)->snapshot), snap)) {
+			ret = k.k->p.offset;
+			break;
+		}
+		bch_btree_iter_advance(&it);
+	}
+	bch_btree_iter_exit(&it);
+	return ret < 0 ? bch_fsck_op_error(s->f, ret, "reading the subvolumes") : ret;
+}
+
+static void set_parent_subvol(struct bch_inode_unpacked *u, void *ctx)
+{
+	u->bi_parent_subvol = *(u32 *)ctx;
+}
+
+/*
+ * A subvolume entry: the subvolume it lives in holds its snapshot, the
+ * subvolume it names exists, and that one's parent and root agree. 0, 1
+ * when the dirent went, or an error.
+ */
+static int dirent_subvol_check(struct hash_ctx *s, struct bkey_s_c k)
+{
+	struct bch_fsck *f = s->f;
+	u32 snap = k.k->p.snapshot, parent = bch_dirent_parent_subvol(k), child = bch_dirent_child_subvol(k);
+	struct bch_subvolume pv, cv;
+	struct ns_inode *root;
+	int ret = ns_subvol_get(f, parent, &pv);
+
+	if (ret < 0)
+		return ret;
+	if (!ret || !bch_snapshot_is_ancestor(&f->snaps, le32_to_cpu(pv.snapshot), snap)) {
+		enum bch_fsck_err e = !ret ? BCH_FSCK_ERR_dirent_to_missing_parent_subvol :
+				      BCH_FSCK_ERR_dirent_not_visible_in_parent_subvol;
+
+		ns_key_text(&s->buf, s->f, k);
+		if (bch_fsck_problem(f, e, "dirent %s parent subvolume %u:\n%s",
+				     !ret ? "points to missing" : "not visible in", parent, s->buf.buf)) {
+			int to = subvol_of_snapshot(s, snap);
+
+			if (to < 0)
+				return to;
+			if (!to) {
+				bch_fsck_fix_failed(f, e);
+			} else {
+				ret = dirent_rewrite(s, k, DT_SUBVOL, child | (u64)to << 32);
+				if (ret)
+					return ret;
+				/* the rest is checked against the subvolume the entry now lives in */
+				parent = to;
+			}
+		}
+	}
+	ret = ns_subvol_get(f, child, &cv);
+	if (ret < 0)
+		return ret;
+	if (!ret) {
+		ns_key_text(&s->buf, s->f, k);
+		if (bch_fsck_problem(f, BCH_FSCK_ERR_dirent_to_missing_subvol,
+				     "dirent points to missing subvolume:\n%s", s->buf.buf))
+			return dirent_delete(s, k.k->p);
+		return 1;
+	}
+	if (le32_to_cpu(cv.fs_path_parent) != parent &&
+	    bch_fsck_problem(f, BCH_FSCK_ERR_subvol_fs_path_parent_wrong,
+			     "subvol with wrong fs_path_parent, should be be %u: subvolume %u fs_parent %u",
+			     parent, child, le32_to_cpu(cv.fs_path_parent)) &&
+	    (ret = ns_fix_subvol_parent(&s->x, child, parent)))
+		return ret;
+	root = ns_itab_find_snap(&f->snaps, s->tab, le64_to_cpu(cv.inode), le32_to_cpu(cv.snapshot));
+	if (!root) {
+		/* the subvolumes pass has given it a root, or could not */
+		bch_fsck_info(f, "subvolume %u: root inode %llu not found", child,
+			      (unsigned long long)le64_to_cpu(cv.inode));
+		return 0;
+	}
+	if (root->parent_subvol != parent &&
+	    bch_fsck_problem(f, BCH_FSCK_ERR_inode_bi_parent_wrong,
+			     "subvol root %llu has wrong bi_parent_subvol: got %u, should be %u",
+			     (unsigned long long)root->inum, root->parent_subvol, parent)) {
+		root->parent_subvol = parent;
+		ret = ns_fix_inode(&s->x, root->inum, le32_to_cpu(cv.snapshot), set_parent_subvol, &parent);
+		if (ret)
+			return ret;
+	}
+	return backpointer_check(s, k, root);
 }
 
 static int dirent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 {
 	struct hash_ctx *s = p;
+	struct ns_walker_entry *e;
+	u32 snap = k.k->p.snapshot;
+	unsigned dt;
 	int ret;
 
 	ret = ns_key_in_missing_snapshot(f, &s->x, s->desc->btree, k, &s->buf);
 	if (ret)
 		return ret < 0 ? ret : 0;
-	if (k.k->p.inode != s->cur_inum) {
-		ret = subdir_count_check(s);
+	if (bch_snapshots_seen_add(&s->seen, k.k->p))
+		return bch_fsck_op_error(f, -BCH_ERR_nomem, "snapshots seen");
+	if (k.k->p.inode != s->w.inum) {
+		s->nr_moved = 0;
+		ret = subdir_count_check(s) ?:
+		      ns_walker_load(f, &s->w, s->tab, k.k->p.inode);
 		if (ret)
 			return ret;
-		ret = owner_change(s, k);
-		if (ret)
-			return ret < 0 ? ret : 0;
-	} else if (s->cur_bad) {
-		ret = ns_key_has_inode(f, &s->x, s->tab, s->desc->btree, k, &s->buf, &s->cur);
-		return ret < 0 ? ret : 0;
 	}
+	if (k.k->type == KEY_TYPE_whiteout || k.k->type == KEY_TYPE_deleted)
+		return 0;
+	e = ns_walker_find(f, &s->w, snap, true);
+	ret = ns_key_has_inode(f, &s->x, e ? e->v : NULL, s->desc->btree, k, &s->buf);
+	if (ret)
+		return ret < 0 ? ret : 0;
 	if (moved_here(s, k))
 		return 0;
-	ret = hash_check(s, k);
+	ret = hash_check(s, k, e->v);
 	if (ret < 0)
 		return ret;
 	if (ret)
 		k = bkey_i_to_s_c(&s->key.k);
 	if (k.k->type != KEY_TYPE_dirent)
 		return 0;
-	return dirent_target_check(s, k);
+	dt = bch_dirent_type(k);
+	ret = dt == DT_SUBVOL ? dirent_subvol_check(s, k) : dirent_inode_check(s, k, &dt);
+	if (ret)
+		return ret < 0 ? ret : 0;
+	if (dt != DT_DIR)
+		return 0;
+	for (size_t n = 0; n < s->w.nr; n++)
+		if (ns_walker_sees(f, &s->seen, &s->w.e[n], snap))
+			s->w.e[n].count++;
+	return 0;
 }
 
 /* ---- xattrs ---- */
@@ -395,26 +520,33 @@ static int dirent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 static int xattr_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 {
 	struct hash_ctx *s = p;
+	struct ns_walker_entry *e;
 	int ret = ns_key_in_missing_snapshot(f, &s->x, s->desc->btree, k, &s->buf);
 
 	if (ret)
 		return ret < 0 ? ret : 0;
-	if (k.k->p.inode != s->cur_inum || s->cur_bad) {
-		ret = k.k->p.inode != s->cur_inum ? owner_change(s, k) :
-		      ns_key_has_inode(f, &s->x, s->tab, s->desc->btree, k, &s->buf, &s->cur);
+	if (k.k->p.inode != s->w.inum) {
+		s->nr_moved = 0;
+		ret = ns_walker_load(f, &s->w, s->tab, k.k->p.inode);
 		if (ret)
-			return ret < 0 ? ret : 0;
+			return ret;
 	}
+	if (k.k->type == KEY_TYPE_whiteout || k.k->type == KEY_TYPE_deleted)
+		return 0;
+	e = ns_walker_find(f, &s->w, k.k->p.snapshot, false);
+	ret = ns_key_has_inode(f, &s->x, e ? e->v : NULL, s->desc->btree, k, &s->buf);
+	if (ret)
+		return ret < 0 ? ret : 0;
 	if (moved_here(s, k))
 		return 0;
-	ret = hash_check(s, k);
+	ret = hash_check(s, k, e->v);
 	return ret < 0 ? ret : 0;
 }
 
 static int hash_pass(struct bch_fsck *f, const struct bch_hash_desc *desc,
 		     int (*fn)(struct bch_fsck *, struct bkey_s_c, void *))
 {
-	struct hash_ctx s = { .f = f, .desc = desc, .x.f = f, .buf = PRINTBUF, .cur_inum = ~0ULL };
+	struct hash_ctx s = { .f = f, .desc = desc, .x.f = f, .buf = PRINTBUF, .w.inum = ~0ULL };
 	struct btree_iter it;
 	struct bkey_s_c k;
 	int ret = ns_itab_get(f, &s.tab);
@@ -434,6 +566,8 @@ static int hash_pass(struct bch_fsck *f, const struct bch_hash_desc *desc,
 	if (!ret && fn == dirent_key)
 		ret = subdir_count_check(&s);
 	ns_fix_end(&s.x);
+	ns_walker_exit(&s.w);
+	bch_snapshots_seen_exit(&s.seen);
 	pb_exit(&s.buf);
 	free(s.moved);
 	return ret < 0 ? ret : 0;

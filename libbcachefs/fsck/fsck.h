@@ -6,6 +6,7 @@
 
 #include "bcachefs/errors_format.h"
 #include "core/fs_types.h"
+#include "fs/snapshot_table.h"
 #include "util/printbuf.h"
 
 /*
@@ -63,6 +64,9 @@ struct bch_fsck {
 	struct bch_fsck_alloc *alloc;	/* alloc_checks.c: differences shared by its passes */
 	struct ns_itab *itab;		/* ns_common.c: the inode table shared by the namespace passes */
 	bool itab_stale;		/* a namespace repair was committed since it was read */
+	/* the snapshots btree (ns_snaps_get), read again after a repair wrote to it */
+	struct bch_snapshot_table snaps;
+	bool snaps_loaded;
 	/*
 	 * keys node reads dropped as invalid: reported and repaired after each
 	 * pass (passes.c); the first nr_invalid_done are sorted and unique

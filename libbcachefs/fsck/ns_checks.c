@@ -1,4 +1,4 @@
-/* fsck passes over snapshots, subvolumes, inodes, extents, the root, reachability and link counts (one snapshot). */
+/* fsck passes over inodes, extents, the root, reachability and link counts, every inode version in every snapshot. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,6 +6,7 @@
 #include "btree/iter.h"
 #include "btree/trans.h"
 #include "fs/dirent_ops.h"
+#include "fs/fs_ops.h"
 #include "fs/hash_table.h"
 #include "fs/inode_alloc.h"
 #include "keys/dirent.h"
@@ -34,369 +35,20 @@ static int ns_walk(struct bch_fsck *f, enum btree_id btree, ns_key_fn fn, void *
 	return ret < 0 ? ret : 0;
 }
 
-static void key_text(struct printbuf *b, struct bch_fsck *f, struct bkey_s_c k)
-{
-	pb_reset(b);
-	bch_bkey_val_to_text(b, f->c, k);
-}
-
-/* ---- snapshots and subvolumes: only the root subvolume and its snapshot ---- */
-
-struct single_ctx {
-	struct printbuf buf;
-	unsigned nr;
-	struct ns_fix x;
-};
-
-/* The root snapshot's value: 1, 0 when it has none (or a short one), or an error. */
-static int root_snapshot_get(struct bch_fsck *f, struct bch_snapshot *v)
-{
-	struct btree_trans t;
-	union { struct bkey_i k; u64 pad[BKEY_U64s + 16]; } sk;
-	int ret;
-
-	bch_trans_init(&t, f->c);
-	ret = bch_trans_lookup(&t, BTREE_ID_snapshots, 0, POS(0, BCH_NS_ROOT_SNAPSHOT), &sk.k,
-			       BKEY_U64s + 16, &f->err);
-	bch_trans_exit(&t);
-	if (ret < 0)
-		return bch_fsck_op_error(f, ret, "reading the root snapshot");
-	if (!ret || sk.k.k.type != KEY_TYPE_snapshot || bkey_val_bytes(&sk.k.k) < sizeof(*v))
-		return 0;
-	memcpy(v, sk.k.v, sizeof(*v));
-	return 1;
-}
-
-/* Writes k again with the value v (bytes: whole u64s, at most 8 of them). */
-static int put_value(struct single_ctx *s, enum btree_id btree, struct bkey_s_c k,
-		     const void *v, size_t bytes)
-{
-	union { struct bkey_i k; u64 pad[BKEY_U64s + 8]; } nk;
-
-	if (bytes % 8 || bytes > 64)
-		return 0;
-	nk.k.k = *k.k;
-	nk.k.k.u64s = BKEY_U64s + bytes / 8;
-	memcpy(nk.k.v, v, bytes);
-	return ns_fix_put(&s->x, btree, &nk.k);
-}
-
-/* A pass over one of these small btrees, its repairs in one session. */
-static int single_walk(struct bch_fsck *f, enum btree_id btree, ns_key_fn fn)
-{
-	struct single_ctx s = { PRINTBUF, .x.f = f };
-	int ret = ns_walk(f, btree, fn, &s);
-
-	ns_fix_end(&s.x);
-	pb_exit(&s.buf);
-	return ret;
-}
-
-static int snapshot_tree_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
-{
-	struct single_ctx *s = p;
-	const struct bch_snapshot_tree *st = k.v;
-	struct bch_snapshot sn;
-	int ret;
-
-	if (k.k->type != KEY_TYPE_snapshot_tree)
-		return 0;
-	s->nr++;
-	key_text(&s->buf, f, k);
-	if (le32_to_cpu(st->root_snapshot) != BCH_NS_ROOT_SNAPSHOT) {
-		if (bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_tree_to_missing_snapshot,
-				     "snapshot tree points to a missing snapshot: %s", s->buf.buf))
-			bch_fsck_fix_failed(f, BCH_FSCK_ERR_snapshot_tree_to_missing_snapshot);
-		return 0;
-	}
-	ret = root_snapshot_get(f, &sn);
-	if (ret < 0)
-		return ret;
-	if (ret && le32_to_cpu(sn.tree) != k.k->p.offset) {
-		/* as the kernel: the tree goes, the snapshots pass gives its root a new one */
-		if (bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_tree_to_missing_snapshot,
-				     "snapshot tree points to a snapshot that is not in it: %s", s->buf.buf))
-			return ns_fix_delete(&s->x, BTREE_ID_snapshot_trees, k.k->p);
-		return 0;
-	}
-	if (le32_to_cpu(st->master_subvol) != BCH_NS_ROOT_SUBVOL &&
-		 bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_tree_to_missing_subvol,
-				  "snapshot tree points to a missing subvolume: %s", s->buf.buf)) {
-		/* one snapshot, the root one: its subvolume is the root subvolume */
-		struct bch_snapshot_tree v = *st;
-
-		if (bkey_val_bytes(k.k) != sizeof(v))
-			return 0;
-		v.master_subvol = cpu_to_le32(BCH_NS_ROOT_SUBVOL);
-		return put_value(s, BTREE_ID_snapshot_trees, k, &v, sizeof(v));
-	}
-	return 0;
-}
-
-int bch_check_snapshot_trees(struct bch_fsck *f)
-{
-	return single_walk(f, BTREE_ID_snapshot_trees, snapshot_tree_key);
-}
-
-/* The snapshot tree whose root is the root snapshot: its id, 0 if none, or an error. */
-static int root_snapshot_tree(struct bch_fsck *f)
-{
-	struct btree_iter it;
-	struct bkey_s_c k;
-	int ret;
-
-	bch_btree_iter_init(&it, f->c, BTREE_ID_snapshot_trees, POS_MIN, 0);
-	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
-		if (k.k->type == KEY_TYPE_snapshot_tree && k.k->p.offset <= 0xffffffffULL &&
-		    le32_to_cpu(((const struct bch_snapshot_tree *)k.v)->root_snapshot) == BCH_NS_ROOT_SNAPSHOT) {
-			ret = k.k->p.offset;
-			break;
-		}
-		bch_btree_iter_advance(&it);
-	}
-	bch_btree_iter_exit(&it);
-	return ret;
-}
-
-/* A new snapshot tree (the first free id) for the root snapshot: its id, or an error. */
-static int snapshot_tree_make(struct single_ctx *s, const struct bch_snapshot *v)
-{
-	struct bch_fsck *f = s->x.f;
-	union { struct bkey_i k; u64 pad[BKEY_U64s + 1]; } nk;
-	struct bch_snapshot_tree *st = (struct bch_snapshot_tree *)nk.k.v;
-	struct btree_iter it;
-	struct bkey_s_c k;
-	u64 id = 1;
-	int ret;
-
-	bch_btree_iter_init(&it, f->c, BTREE_ID_snapshot_trees, POS(0, 1), 0);
-	while ((ret = bch_btree_iter_peek(&it, &k)) > 0 && k.k->p.inode == 0 && k.k->p.offset == id) {
-		id++;
-		bch_btree_iter_advance(&it);
-	}
-	bch_btree_iter_exit(&it);
-	if (ret < 0)
-		return bch_fsck_op_error(f, ret, "reading the snapshot trees");
-	memset(&nk, 0, sizeof(nk));
-	nk.k.k.u64s = BKEY_U64s + 1;
-	nk.k.k.format_whiteout = KEY_FORMAT_CURRENT;
-	nk.k.k.type = KEY_TYPE_snapshot_tree;
-	nk.k.k.p = POS(0, id);
-	st->root_snapshot = cpu_to_le32(BCH_NS_ROOT_SNAPSHOT);
-	st->master_subvol = snapshot_is_subvol(v) ? v->subvol : 0;
-	ret = ns_fix_put(&s->x, BTREE_ID_snapshot_trees, &nk.k);
-	return ret ? ret : (int)id;
-}
-
-/*
- * The root snapshot, checked as the kernel checks every snapshot: no
- * subvolume unless flagged as a subvolume's, the tree whose root it is,
- * depth 0 and an empty skiplist (it has no ancestors).
- */
-static int snapshot_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
-{
-	struct single_ctx *s = p;
-	struct bch_snapshot v;
-	bool changed = false;
-	int tree;
-
-	if (k.k->type != KEY_TYPE_snapshot)
-		return 0;
-	key_text(&s->buf, f, k);
-	if (bkey_val_bytes(k.k) < sizeof(v) || k.k->p.offset != BCH_NS_ROOT_SNAPSHOT ||
-	    le32_to_cpu(((const struct bch_snapshot *)k.v)->parent)) {
-		if (bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_parent_bad,
-				     "snapshot other than the root one (not supported here): %s", s->buf.buf))
-			bch_fsck_fix_failed(f, BCH_FSCK_ERR_snapshot_parent_bad);
-		return 0;
-	}
-	memcpy(&v, k.v, sizeof(v));
-	if ((!snapshot_is_subvol(&v) || snapshot_deleted(&v)) && v.subvol &&
-	    bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_should_not_have_subvol,
-			     "snapshot should not point to subvol: %s", s->buf.buf)) {
-		/*
-		 * The kernel clears the subvolume (and then gives up on the
-		 * root subvolume); when that subvolume points back, the flag
-		 * is what was lost.
-		 */
-		if (le32_to_cpu(v.subvol) == BCH_NS_ROOT_SUBVOL && !snapshot_deleted(&v))
-			set_snapshot_is_subvol(&v, 1);
-		else
-			v.subvol = 0;
-		changed = true;
-	}
-	tree = root_snapshot_tree(f);
-	if (tree < 0)
-		return bch_fsck_op_error(f, tree, "reading the snapshot trees");
-	if ((unsigned)tree != le32_to_cpu(v.tree) &&
-	    bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_to_bad_snapshot_tree,
-			     "snapshot points to missing/incorrect tree: %s", s->buf.buf)) {
-		if (!tree) {
-			int ret = snapshot_tree_make(s, &v);
-
-			if (ret <= 0)
-				return ret;
-			tree = ret;
-		}
-		v.tree = cpu_to_le32(tree);
-		changed = true;
-	}
-	if (v.depth && bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_bad_depth,
-					"snapshot with incorrect depth field, should be 0: %s", s->buf.buf)) {
-		v.depth = 0;
-		changed = true;
-	}
-	if ((v.skip[0] || v.skip[1] || v.skip[2]) &&
-	    bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_bad_skiplist,
-			     "snapshot with bad skiplist field: %s", s->buf.buf)) {
-		memset(v.skip, 0, sizeof(v.skip));
-		changed = true;
-	}
-	return changed ? put_value(s, BTREE_ID_snapshots, k, &v, sizeof(v)) : 0;
-}
-
-int bch_check_snapshots(struct bch_fsck *f)
-{
-	return single_walk(f, BTREE_ID_snapshots, snapshot_key);
-}
-
-static void set_subvol(struct bch_inode_unpacked *u, void *ctx)
-{
-	u->bi_subvol = *(const u64 *)ctx;
-}
-
-/*
- * A subvolume whose root inode is gone gets a new, empty root directory
- * under the same number (the kernel deletes the subvolume, which for the
- * root one loses everything): the entries still keyed under it are then
- * found again, and the link count is set by the dirents pass.
- */
-static int subvol_root_make(struct ns_fix *x, struct bkey_s_c k)
-{
-	const struct bch_subvolume *sv = k.v;
-	struct bch_inode_unpacked u;
-	int ret = ns_fix_begin(x);
-
-	if (ret)
-		return ret;
-	bch_ns_inode_init(&x->ns, &u, NULL, S_IFDIR | 0755, 0, 0, 0, bch_ns_now(&x->ns));
-	u.bi_inum = le64_to_cpu(sv->inode);
-	u.bi_subvol = k.k->p.offset;
-	u.bi_parent_subvol = le32_to_cpu(sv->fs_path_parent);
-	ret = bch_ns_inode_write(&x->ns, &u, &x->f->err);
-	if (ret) {
-		bch_trans_reset(&x->ns.t);
-		return bch_fsck_op_error(x->f, ret, "making a new root for subvolume %llu",
-					 (unsigned long long)k.k->p.offset);
-	}
-	return ns_fix_commit(x, "a new subvolume root");
-}
-
-static int subvol_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
-{
-	struct single_ctx *s = p;
-	const struct bch_subvolume *sv = k.v;
-	struct bch_inode_unpacked u;
-	struct btree_trans t;
-	union { struct bkey_i k; u64 pad[64]; } ik;
-	int ret;
-
-	if (k.k->type != KEY_TYPE_subvolume)
-		return 0;
-	key_text(&s->buf, f, k);
-	if (le32_to_cpu(sv->snapshot) != BCH_NS_ROOT_SNAPSHOT) {
-		if (bch_fsck_problem(f, BCH_FSCK_ERR_subvol_snapshot_bad,
-				     "subvolume in a snapshot other than the root one (not supported here): %s",
-				     s->buf.buf))
-			bch_fsck_fix_failed(f, BCH_FSCK_ERR_subvol_snapshot_bad);
-		return 0;
-	}
-	if (k.k->p.offset == BCH_NS_ROOT_SUBVOL && sv->fs_path_parent &&
-	    bch_fsck_problem(f, BCH_FSCK_ERR_subvol_root_fs_path_parent_nonzero,
-			     "root subvolume has nonzero fs_path_parent: %s", s->buf.buf)) {
-		u64 v[8];
-
-		if (bkey_val_bytes(k.k) < sizeof(*sv) || bkey_val_bytes(k.k) > sizeof(v))
-			return 0;
-		memcpy(v, k.v, bkey_val_bytes(k.k));
-		((struct bch_subvolume *)v)->fs_path_parent = 0;
-		ret = put_value(s, BTREE_ID_subvolumes, k, v, bkey_val_bytes(k.k));
-		if (ret)
-			return ret;
-	}
-	bch_trans_init(&t, f->c);
-	ret = bch_trans_lookup(&t, BTREE_ID_inodes, 0,
-			       SPOS(0, le64_to_cpu(sv->inode), BCH_NS_ROOT_SNAPSHOT),
-			       &ik.k, 64, &f->err);
-	bch_trans_exit(&t);
-	if (ret < 0)
-		return ret;
-	if (!ret || !bkey_is_inode(&ik.k.k) || bch_inode_unpack(bkey_i_to_s_c(&ik.k), &u)) {
-		if (bch_fsck_problem(f, BCH_FSCK_ERR_subvol_to_missing_root,
-				     "subvolume points to a missing root inode: %s", s->buf.buf))
-			return subvol_root_make(&s->x, k);
-		return 0;
-	}
-	if (u.bi_subvol != k.k->p.offset &&
-	    bch_fsck_problem(f, BCH_FSCK_ERR_subvol_root_wrong_bi_subvol,
-			     "subvol root %llu has wrong bi_subvol field: got %llu, should be %llu",
-			     (unsigned long long)u.bi_inum, (unsigned long long)u.bi_subvol,
-			     (unsigned long long)k.k->p.offset)) {
-		u64 subvol = k.k->p.offset;
-
-		return ns_fix_inode(&s->x, u.bi_inum, set_subvol, &subvol);
-	}
-	return 0;
-}
-
-int bch_check_subvols(struct bch_fsck *f)
-{
-	return single_walk(f, BTREE_ID_subvolumes, subvol_key);
-}
-
-/*
- * Each subvolume_children entry (parent, child) names a subvolume whose
- * fs_path_parent is that parent; others go.
- */
-static int subvol_child_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
-{
-	struct single_ctx *s = p;
-	union { struct bkey_i k; u64 pad[BKEY_U64s + 8]; } sk;
-	struct btree_trans t;
-	int ret;
-
-	if (k.k->type == KEY_TYPE_deleted || k.k->type == KEY_TYPE_whiteout)
-		return 0;
-	bch_trans_init(&t, f->c);
-	ret = bch_trans_lookup(&t, BTREE_ID_subvolumes, 0, POS(0, k.k->p.offset), &sk.k,
-			       BKEY_U64s + 8, &f->err);
-	bch_trans_exit(&t);
-	if (ret < 0)
-		return bch_fsck_op_error(f, ret, "reading the subvolumes");
-	if (ret && sk.k.k.type == KEY_TYPE_subvolume &&
-	    bkey_val_bytes(&sk.k.k) >= sizeof(struct bch_subvolume) &&
-	    le32_to_cpu(((struct bch_subvolume *)sk.k.v)->fs_path_parent) == k.k->p.inode)
-		return 0;
-	if (bch_fsck_problem(f, BCH_FSCK_ERR_subvol_children_bad,
-			     "incorrect entry in subvolume_children btree %llu:%llu",
-			     (unsigned long long)k.k->p.inode, (unsigned long long)k.k->p.offset))
-		return ns_fix_delete(&s->x, BTREE_ID_subvolume_children, k.k->p);
-	return 0;
-}
-
-int bch_check_subvol_children(struct bch_fsck *f)
-{
-	return single_walk(f, BTREE_ID_subvolume_children, subvol_child_key);
-}
-
 /* ---- inodes ---- */
 
 struct inode_ctx {
 	struct ns_fix x;
 	bool fill;			/* the pass fills the inode table (ns_itab_fill) */
+	const struct bch_snapshot_table *snaps;
 	struct btree_trans t;		/* lookups only */
 	struct printbuf buf;
 	union { struct bkey_i k; u64 pad[BCH_HASH_KEY_U64s]; } key;
+	/* the versions of the current inode number met so far: lower snapshots come first */
+	u64 inum;
+	struct snap_ids vers;
+	u64 first_seed;			/* what every version must share with the first */
+	unsigned first_dtype;
 };
 
 static void clear_backpointer(struct bch_inode_unpacked *u, void *ctx)
@@ -420,39 +72,47 @@ static int lookup(struct inode_ctx *s, enum btree_id btree, struct bpos pos)
 	return ret;
 }
 
-/* Subvolume id into s->key: 1, 0 when there is none, or an error. */
-static int subvol_get(struct inode_ctx *s, u64 id)
+/* A dirent version's target: the child subvolume of a subvolume entry, else the inode number. */
+static u64 dirent_target(struct bkey_s_c k)
 {
-	int ret = lookup(s, BTREE_ID_subvolumes, SPOS(0, id, 0));
-
-	return ret > 0 ? s->key.k.k.type == KEY_TYPE_subvolume : ret;
+	return bch_dirent_type(k) == DT_SUBVOL ? bch_dirent_child_subvol(k) : bch_dirent_inum(k);
 }
 
+/*
+ * The dirent the inode names, as the inode's snapshot sees it (the root of
+ * a subvolume is named in its parent subvolume, as that one's snapshot sees
+ * it), must point back at it.
+ */
 static int inode_dirent_check(struct bch_fsck *f, struct inode_ctx *s,
 			      const struct bch_inode_unpacked *u)
 {
+	struct bch_subvolume pv;
+	u32 snap = u->bi_snapshot;
 	enum bch_fsck_err e;
 	int ret = 1;
 
-	/* the root of a subvolume is named in its parent subvolume, which must exist */
-	if (u->bi_subvol)
-		ret = subvol_get(s, u->bi_parent_subvol);
+	if (u->bi_subvol) {
+		ret = ns_subvol_get(f, u->bi_parent_subvol, &pv);
+		if (ret > 0)
+			snap = le32_to_cpu(pv.snapshot);
+	}
 	if (ret > 0)
-		ret = lookup(s, BTREE_ID_dirents, SPOS(u->bi_dir, u->bi_dir_offset, u->bi_snapshot));
+		ret = ns_key_visible(f, BTREE_ID_dirents, u->bi_dir, u->bi_dir_offset, snap,
+				     &s->key.k, BCH_HASH_KEY_U64s);
 	if (ret < 0)
 		return ret;
 	if (!ret || s->key.k.k.type != KEY_TYPE_dirent)
 		e = BCH_FSCK_ERR_inode_points_to_missing_dirent;
-	else if (bch_dirent_inum(bkey_i_to_s_c(&s->key.k)) != u->bi_inum)
+	else if (dirent_target(bkey_i_to_s_c(&s->key.k)) != (u->bi_subvol ? u->bi_subvol : u->bi_inum))
 		e = BCH_FSCK_ERR_inode_points_to_wrong_dirent;
 	else
 		return 0;
-	if (!bch_fsck_problem(f, e, "inode %llu points to %s dirent %llu:%llu",
-			      (unsigned long long)u->bi_inum,
+	if (!bch_fsck_problem(f, e, "inode %llu%s points to %s dirent %llu:%llu",
+			      (unsigned long long)u->bi_inum, ns_snap_str(u->bi_snapshot).s,
 			      e == BCH_FSCK_ERR_inode_points_to_missing_dirent ? "a missing" : "a wrong",
 			      (unsigned long long)u->bi_dir, (unsigned long long)u->bi_dir_offset))
 		return 0;
-	return ns_fix_inode(&s->x, u->bi_inum, clear_backpointer, NULL);
+	return ns_fix_inode(&s->x, u->bi_inum, u->bi_snapshot, clear_backpointer, NULL);
 }
 
 static int deleted_list_add(struct inode_ctx *s, struct bpos p)
@@ -464,69 +124,117 @@ static int deleted_list_add(struct inode_ctx *s, struct bpos p)
 	return ret ?: ns_fix_commit(&s->x, "a deleted_inodes key");
 }
 
-/* What inode_fields_check() found wrong and the repair clears. */
+/* What inode_fields_check() found wrong and the repair changes. */
 struct field_fixes {
-	bool child_snapshot_flag, parent_subvol, subvol;
+	bool child_snapshot_flag, child_snapshot_want, parent_subvol, subvol;
 };
 
 static void fields_fix(struct bch_inode_unpacked *u, void *ctx)
 {
 	const struct field_fixes *x = ctx;
 
-	if (x->child_snapshot_flag)
+	if (x->child_snapshot_flag) {
 		u->bi_flags &= ~(1U << BCH_INODE_has_child_snapshot);
+		u->bi_flags |= (u32)x->child_snapshot_want << BCH_INODE_has_child_snapshot;
+	}
 	if (x->parent_subvol || x->subvol)
 		u->bi_parent_subvol = 0;
 	if (x->subvol)
 		u->bi_subvol = 0;
 }
 
-/* The flags and subvolume fields of an inode, with one snapshot and one subvolume. */
+/* A version of the inode in a snapshot below this one's (lower ids come first, all met already). */
+static bool has_child_versions(struct inode_ctx *s, u32 snap)
+{
+	for (size_t i = 0; i < s->vers.nr; i++)
+		if (s->vers.d[i] != snap && bch_snapshot_is_ancestor(s->snaps, s->vers.d[i], snap))
+			return true;
+	return false;
+}
+
+/* The flags and subvolume fields of an inode version. */
 static int inode_fields_check(struct bch_fsck *f, struct inode_ctx *s,
-			      const struct bch_inode_unpacked *u)
+			      const struct bch_inode_unpacked *u, bool *has_child)
 {
 	struct field_fixes x = { 0 };
+	bool flag = u->bi_flags & (1U << BCH_INODE_has_child_snapshot);
 	int ret;
 
-	if ((u->bi_flags & (1U << BCH_INODE_has_child_snapshot)) &&
+	*has_child = has_child_versions(s, u->bi_snapshot);
+	if (flag != *has_child &&
 	    bch_fsck_problem(f, BCH_FSCK_ERR_inode_has_child_snapshots_wrong,
-			     "inode %llu has_child_snapshots flag wrong (should be 0)",
-			     (unsigned long long)u->bi_inum))
+			     "inode %llu%s has_child_snapshots flag wrong (should be %u)",
+			     (unsigned long long)u->bi_inum, ns_snap_str(u->bi_snapshot).s, *has_child)) {
 		x.child_snapshot_flag = true;
+		x.child_snapshot_want = *has_child;
+	}
 	if (u->bi_parent_subvol && (!u->bi_subvol || u->bi_subvol == BCH_NS_ROOT_SUBVOL) &&
 	    bch_fsck_problem(f, BCH_FSCK_ERR_inode_bi_parent_nonzero,
-			     "inode %llu has subvol %llu but nonzero parent subvol %llu",
-			     (unsigned long long)u->bi_inum, (unsigned long long)u->bi_subvol,
+			     "inode %llu%s has subvol %llu but nonzero parent subvol %llu",
+			     (unsigned long long)u->bi_inum, ns_snap_str(u->bi_snapshot).s, (unsigned long long)u->bi_subvol,
 			     (unsigned long long)u->bi_parent_subvol))
 		x.parent_subvol = true;
 	if (u->bi_subvol) {
+		struct bch_subvolume sv;
 		u64 root;
+		u32 snap;
 
-		ret = subvol_get(s, u->bi_subvol);
+		ret = ns_subvol_get(f, u->bi_subvol, &sv);
 		if (ret < 0)
 			return ret;
-		root = ret ? le64_to_cpu(((const struct bch_subvolume *)s->key.k.v)->inode) : 0;
+		root = le64_to_cpu(sv.inode);
+		snap = le32_to_cpu(sv.snapshot);
 		if (!ret)
 			x.subvol = bch_fsck_problem(f, BCH_FSCK_ERR_inode_bi_subvol_missing,
-						    "inode %llu bi_subvol points to missing subvolume %llu",
-						    (unsigned long long)u->bi_inum,
+						    "inode %llu%s bi_subvol points to missing subvolume %llu",
+						    (unsigned long long)u->bi_inum, ns_snap_str(u->bi_snapshot).s,
 						    (unsigned long long)u->bi_subvol);
 		else if (root != u->bi_inum)
 			x.subvol = bch_fsck_problem(f, BCH_FSCK_ERR_inode_bi_subvol_wrong,
-						    "inode %llu points to subvol %llu, which points to inode %llu",
-						    (unsigned long long)u->bi_inum,
+						    "inode %llu%s points to subvol %llu, which points to inode %llu",
+						    (unsigned long long)u->bi_inum, ns_snap_str(u->bi_snapshot).s,
 						    (unsigned long long)u->bi_subvol, (unsigned long long)root);
+		else if (!bch_snapshot_is_ancestor(s->snaps, snap, u->bi_snapshot))
+			x.subvol = bch_fsck_problem(f, BCH_FSCK_ERR_inode_bi_subvol_wrong,
+						    "inode %llu:%u points to subvol %llu, whose snapshot %u does not descend from the inode's",
+						    (unsigned long long)u->bi_inum, u->bi_snapshot,
+						    (unsigned long long)u->bi_subvol, snap);
 	}
 	if (!x.child_snapshot_flag && !x.parent_subvol && !x.subvol)
 		return 0;
-	return ns_fix_inode(&s->x, u->bi_inum, fields_fix, &x);
+	if (x.child_snapshot_flag)
+		*has_child = x.child_snapshot_want;
+	return ns_fix_inode(&s->x, u->bi_inum, u->bi_snapshot, fields_fix, &x);
+}
+
+static unsigned inode_dtype(const struct bch_inode_unpacked *u)
+{
+	return u->bi_subvol ? DT_SUBVOL : bch_mode_to_dtype(u->bi_mode);
+}
+
+/* Every version of an inode number shares the first one's hash seed and type; each joins s->vers: 0, or an error. */
+static int versions_check(struct bch_fsck *f, struct inode_ctx *s, const struct bch_inode_unpacked *u)
+{
+	if (u->bi_inum != s->inum) {
+		s->inum = u->bi_inum;
+		s->vers.nr = 0;
+		s->first_seed = u->bi_hash_seed;
+		s->first_dtype = inode_dtype(u);
+	} else if ((u->bi_hash_seed != s->first_seed || inode_dtype(u) != s->first_dtype) &&
+		   bch_fsck_problem(f, BCH_FSCK_ERR_inode_snapshot_mismatch,
+				    "inode %llu:%u: hash seed or type differs from its version in snapshot %u",
+				    (unsigned long long)u->bi_inum, u->bi_snapshot, s->vers.d[0])) {
+		/* as in the kernel: no repair is known */
+		bch_fsck_fix_failed(f, BCH_FSCK_ERR_inode_snapshot_mismatch);
+	}
+	return snap_ids_add(f, &s->vers, u->bi_snapshot);
 }
 
 static int inode_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 {
 	struct inode_ctx *s = p;
 	struct bch_inode_unpacked u;
-	bool unlinked;
+	bool unlinked, has_child = false;
 	int ret = 0;
 
 	ret = ns_key_in_missing_snapshot(f, &s->x, BTREE_ID_inodes, k, &s->buf);
@@ -536,11 +244,12 @@ static int inode_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 		return 0;
 	if (s->fill && (ret = ns_itab_fill(f, &u)))
 		return ret;
-	if (u.bi_dir || u.bi_dir_offset)
+	ret = versions_check(f, s, &u);
+	if (!ret && (u.bi_dir || u.bi_dir_offset))
 		ret = inode_dirent_check(f, s, &u);
 	if (ret)
 		return ret;
-	ret = inode_fields_check(f, s, &u);
+	ret = inode_fields_check(f, s, &u, &has_child);
 	if (ret)
 		return ret;
 	unlinked = u.bi_flags & (1U << BCH_INODE_unlinked);
@@ -548,12 +257,13 @@ static int inode_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 		/* fixed or not, the deleted list is not its problem */
 		unlinked = false;
 		if (bch_fsck_problem(f, BCH_FSCK_ERR_inode_unlinked_but_has_dirent,
-				     "inode %llu unlinked but has dirent %llu:%llu",
-				     (unsigned long long)u.bi_inum, (unsigned long long)u.bi_dir,
+				     "inode %llu%s unlinked but has dirent %llu:%llu",
+				     (unsigned long long)u.bi_inum, ns_snap_str(u.bi_snapshot).s, (unsigned long long)u.bi_dir,
 				     (unsigned long long)u.bi_dir_offset))
-			ret = ns_fix_inode(&s->x, u.bi_inum, clear_unlinked, NULL);
+			ret = ns_fix_inode(&s->x, u.bi_inum, u.bi_snapshot, clear_unlinked, NULL);
 	}
-	if (ret || !unlinked)
+	/* a version descendants still see stays until they go */
+	if (ret || !unlinked || has_child)
 		return ret;
 	ret = lookup(s, BTREE_ID_deleted_inodes, k.k->p);
 	if (ret < 0)
@@ -568,9 +278,12 @@ static int inode_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 
 int bch_check_inodes(struct bch_fsck *f)
 {
-	struct inode_ctx s = { .x.f = f, .buf = PRINTBUF };
+	struct inode_ctx s = { .x.f = f, .buf = PRINTBUF, .inum = ~0ULL };
 	int ret;
 
+	s.snaps = ns_snaps_get(f);
+	if (!s.snaps)
+		return -BCH_ERR_nomem;
 	bch_trans_init(&s.t, f->c);
 	s.fill = ns_itab_fill_begin(f);
 	ret = ns_walk(f, BTREE_ID_inodes, inode_key, &s);
@@ -579,6 +292,7 @@ int bch_check_inodes(struct bch_fsck *f)
 	bch_trans_exit(&s.t);
 	ns_fix_end(&s.x);
 	pb_exit(&s.buf);
+	snap_ids_exit(&s.vers);
 	return ret;
 }
 
@@ -587,8 +301,8 @@ int bch_check_inodes(struct bch_fsck *f)
 struct extent_ctx {
 	struct ns_fix x;
 	struct ns_itab *tab;
-	struct ns_inode *cur;
-	u64 cur_inum;
+	struct ns_walker w;
+	struct bch_snapshots_seen seen;
 	struct printbuf buf;
 };
 
@@ -607,106 +321,175 @@ static void set_sectors(struct bch_inode_unpacked *u, void *ctx)
 
 static int i_sectors_check(struct bch_fsck *f, struct extent_ctx *s)
 {
-	struct ns_inode *i = s->cur;
+	int ret = 0;
 
-	if (!i || i->sectors == i->counted || (i->flags & (1U << BCH_INODE_i_sectors_dirty)))
-		return 0;
-	if (!bch_fsck_problem(f, BCH_FSCK_ERR_inode_i_sectors_wrong,
-			      "inode %llu:%u has incorrect i_sectors: got %llu, should be %llu",
-			      (unsigned long long)i->inum, BCH_NS_ROOT_SNAPSHOT,
-			      (unsigned long long)i->sectors, (unsigned long long)i->counted))
-		return 0;
-	return ns_fix_inode(&s->x, i->inum, set_sectors, &i->counted);
+	for (size_t n = 0; n < s->w.nr && !ret; n++) {
+		struct ns_walker_entry *e = &s->w.e[n];
+		struct ns_inode *i = e->v;
+
+		if (i->sectors == e->counted || (i->flags & (1U << BCH_INODE_i_sectors_dirty)))
+			continue;
+		if (bch_fsck_problem(f, BCH_FSCK_ERR_inode_i_sectors_wrong,
+				     "inode %llu:%u has incorrect i_sectors: got %llu, should be %llu",
+				     (unsigned long long)i->inum, e->snapshot,
+				     (unsigned long long)i->sectors, (unsigned long long)e->counted))
+			ret = ns_fix_entry(&s->x, e, set_sectors, &e->counted);
+	}
+	s->w.nr = 0;
+	return ret;
 }
 
-/*
- * Keys of the snapshotted btrees belong to the root snapshot, the only one
- * (filesystems with more are refused): another snapshot field names a
- * missing snapshot, and the kernel deletes the key.
- */
+/* Keys whose snapshot is not in the snapshots table are deleted, as the kernel does. */
 int ns_key_in_missing_snapshot(struct bch_fsck *f, struct ns_fix *x, enum btree_id btree,
 			       struct bkey_s_c k, struct printbuf *buf)
 {
-	if (k.k->p.snapshot == BCH_NS_ROOT_SNAPSHOT)
+	if (!ns_snaps_get(f))
+		return -BCH_ERR_nomem;
+	if (ns_snapshot_exists(f, k.k->p.snapshot))
 		return 0;
-	key_text(buf, f, k);
+	ns_key_text(buf, f, k);
 	if (bch_fsck_problem(f, BCH_FSCK_ERR_bkey_in_missing_snapshot, "key in missing snapshot: %s", buf->buf))
 		return ns_fix_delete(x, btree, k.k->p) ?: 1;
 	return 1;
 }
 
 /* The key belongs to an existing inode of a type that may have it (key_in_missing_inode etc.). */
-int ns_key_has_inode(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab, enum btree_id btree,
-		     struct bkey_s_c k, struct printbuf *buf, struct ns_inode **out)
+int ns_key_has_inode(struct bch_fsck *f, struct ns_fix *x, const struct ns_inode *i, enum btree_id btree,
+		     struct bkey_s_c k, struct printbuf *buf)
 {
-	struct ns_inode *i = ns_itab_find(tab, k.k->p.inode);
 	unsigned dt = i ? bch_mode_to_dtype(i->mode) : 0;
 	bool ok_type = btree == BTREE_ID_extents ? dt == DT_REG || dt == DT_LNK :
 		       btree == BTREE_ID_dirents ? dt == DT_DIR : true;
 	enum bch_fsck_err e = !i ? BCH_FSCK_ERR_key_in_missing_inode : BCH_FSCK_ERR_key_in_wrong_inode_type;
 
-	*out = i;
+	if (f->op_error)
+		return -BCH_ERR_nomem;
 	if (i && ok_type)
 		return 0;
-	key_text(buf, f, k);
-	*out = NULL;
+	ns_key_text(buf, f, k);
 	if (bch_fsck_problem(f, e, "key in %s inode:\n  %s", i ? "wrong type of" : "missing", buf->buf))
 		return ns_fix_delete(x, btree, k.k->p) ?: 1;
 	return 1;
 }
 
+/* The end of the last block i_size reaches, in sectors. */
+static u64 size_end(struct bch_fsck *f, const struct ns_inode *i)
+{
+	u64 bs = (u64)f->c->sb.block_size << 9;
+
+	return (i->size + bs - 1) / bs * f->c->sb.block_size;
+}
+
+/* A whiteout over extent k in snapshot snap (a descendant of k's). */
+static int extent_hide(struct extent_ctx *s, struct bkey_s_c k, u32 snap)
+{
+	struct bkey_i w = { .k = *k.k };
+
+	w.k.u64s = BKEY_U64s;
+	w.k.size = 0;		/* a snapshot whiteout hides the key at its position, the extent's end */
+	w.k.type = KEY_TYPE_whiteout;
+	w.k.p.snapshot = snap;
+	return ns_fix_put(&s->x, BTREE_ID_extents, &w);
+}
+
+/*
+ * Extent k goes; where an ancestor has a key at its position, which the
+ * deletion would bring back, a whiteout takes its place.
+ */
+static int extent_drop(struct extent_ctx *s, struct bkey_s_c k)
+{
+	const struct bch_snapshot_node *n = bch_snapshot_get(&s->x.f->snaps, k.k->p.snapshot);
+	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } *a;
+	int ret = 0;
+
+	if (n && n->parent) {
+		a = malloc(sizeof(*a));
+		if (!a)
+			return bch_fsck_op_error(s->x.f, -BCH_ERR_nomem, "an extent lookup");
+		ret = ns_key_visible(s->x.f, BTREE_ID_extents, k.k->p.inode, k.k->p.offset, n->parent,
+				     &a->k, BKEY_U64s_MAX);
+		if (ret > 0)
+			ret = a->k.k.type != KEY_TYPE_whiteout && a->k.k.type != KEY_TYPE_deleted;
+		free(a);
+	}
+	if (ret < 0)
+		return ret;
+	return ret ? extent_hide(s, k, k.k->p.snapshot) : ns_fix_delete(&s->x, BTREE_ID_extents, k.k->p);
+}
+
 static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 {
 	struct extent_ctx *s = p;
-	struct ns_inode *i;
-	u64 end;
+	struct ns_walker_entry *e;
+	u32 snap = k.k->p.snapshot;
 	int ret;
 
 	ret = ns_key_in_missing_snapshot(f, &s->x, BTREE_ID_extents, k, &s->buf);
 	if (ret)
 		return ret < 0 ? ret : 0;
-	if (k.k->type == KEY_TYPE_whiteout || k.k->type == KEY_TYPE_deleted)
-		return 0;
-	if (k.k->p.inode != s->cur_inum) {
-		ret = i_sectors_check(f, s);
+	if (bch_snapshots_seen_add(&s->seen, k.k->p))
+		return bch_fsck_op_error(f, -BCH_ERR_nomem, "snapshots seen");
+	if (k.k->p.inode != s->w.inum) {
+		ret = i_sectors_check(f, s) ?:
+		      ns_walker_load(f, &s->w, s->tab, k.k->p.inode);
 		if (ret)
 			return ret;
-		s->cur = NULL;
-		s->cur_inum = k.k->p.inode;
-		ret = ns_key_has_inode(f, &s->x, s->tab, BTREE_ID_extents, k, &s->buf, &s->cur);
-		if (ret)
-			return ret < 0 ? ret : 0;
-		s->cur->counted = 0;
 	}
-	i = s->cur;
-	if (!i) {
-		ret = ns_key_has_inode(f, &s->x, s->tab, BTREE_ID_extents, k, &s->buf, &i);
+	if (k.k->type == KEY_TYPE_whiteout || k.k->type == KEY_TYPE_deleted)
+		return 0;
+	e = ns_walker_find(f, &s->w, snap, true);
+	ret = ns_key_has_inode(f, &s->x, e ? e->v : NULL, BTREE_ID_extents, k, &s->buf);
+	if (ret)
 		return ret < 0 ? ret : 0;
+	/* every version that sees the extent: within its size, and it counts the sectors */
+	for (size_t n = 0; n < s->w.nr; n++) {
+		struct ns_walker_entry *x = &s->w.e[n];
+
+		if (x->hidden || !ns_walker_sees(f, &s->seen, x, snap) ||
+		    k.k->p.offset <= size_end(f, x->v) || k.k->type == KEY_TYPE_reservation)
+			continue;
+		ns_key_text(&s->buf, f, k);
+		if (!bch_fsck_problem(f, BCH_FSCK_ERR_extent_past_end_of_inode,
+				      "extent type past end of inode %llu:%u, i_size %llu\n  %s",
+				      (unsigned long long)x->v->inum, x->snapshot,
+				      (unsigned long long)x->v->size, s->buf.buf))
+			continue;
+		if (x->snapshot == snap) {
+			/* the key is gone for every version */
+			for (size_t m = 0; m < s->w.nr; m++)
+				s->w.e[m].hidden = false;
+			return extent_drop(s, k);
+		}
+		/* an ancestor's extent: hidden from this version and those below it by a whiteout */
+		ret = extent_hide(s, k, x->snapshot);
+		if (ret)
+			return ret;
+		for (size_t m = 0; m < s->w.nr; m++)
+			if (bch_snapshot_is_ancestor(&f->snaps, s->w.e[m].snapshot, x->snapshot))
+				s->w.e[m].hidden = true;
 	}
-	end = (i->size + ((u64)f->c->sb.block_size << 9) - 1) / ((u64)f->c->sb.block_size << 9) *
-	      f->c->sb.block_size;
-	if (k.k->p.offset > end && k.k->type != KEY_TYPE_reservation) {
-		key_text(&s->buf, f, k);
-		if (bch_fsck_problem(f, BCH_FSCK_ERR_extent_past_end_of_inode,
-				     "extent type past end of inode %llu:%u, i_size %llu\n  %s",
-				     (unsigned long long)i->inum, k.k->p.snapshot,
-				     (unsigned long long)i->size, s->buf.buf))
-			return ns_fix_delete(&s->x, BTREE_ID_extents, k.k->p);
+	/* hidden is per key: cleared for the next as the sectors are counted */
+	for (size_t n = 0; n < s->w.nr; n++) {
+		struct ns_walker_entry *x = &s->w.e[n];
+
+		if (extent_is_allocation(k.k->type) && !x->hidden && ns_walker_sees(f, &s->seen, x, snap))
+			x->counted += k.k->size;
+		x->hidden = false;
 	}
-	if (extent_is_allocation(k.k->type))
-		i->counted += k.k->size;
 	return 0;
 }
 
 int bch_check_extents(struct bch_fsck *f)
 {
-	struct extent_ctx s = { .x.f = f, .buf = PRINTBUF };
+	struct extent_ctx s = { .x.f = f, .buf = PRINTBUF, .w.inum = ~0ULL };
 	int ret = ns_itab_get(f, &s.tab) ?:
 		  ns_walk(f, BTREE_ID_extents, extent_key, &s);
 
 	if (!ret && !f->op_error)
 		ret = i_sectors_check(f, &s);
 	ns_fix_end(&s.x);
+	ns_walker_exit(&s.w);
+	bch_snapshots_seen_exit(&s.seen);
 	pb_exit(&s.buf);
 	return ret;
 }
@@ -718,20 +501,20 @@ int bch_check_root(struct bch_fsck *f)
 	struct btree_trans t;
 	union { struct bkey_i k; u64 pad[64]; } ik;
 	struct bch_inode_unpacked u;
+	u32 snap = BCH_NS_ROOT_SNAPSHOT;
 	int ret;
 
 	bch_trans_init(&t, f->c);
 	ret = bch_trans_lookup(&t, BTREE_ID_subvolumes, 0, POS(0, BCH_NS_ROOT_SUBVOL), &ik.k, 64, &f->err);
+	bch_trans_exit(&t);
 	if (ret == 0 && bch_fsck_problem(f, BCH_FSCK_ERR_root_subvol_missing, "root subvol missing"))
 		bch_fsck_fix_failed(f, BCH_FSCK_ERR_root_subvol_missing);
-	if (ret >= 0) {
-		bch_trans_reset(&t);
-		ret = bch_trans_lookup(&t, BTREE_ID_inodes, 0, SPOS(0, BCACHEFS_ROOT_INO, BCH_NS_ROOT_SNAPSHOT),
-				       &ik.k, 64, &f->err);
-	}
-	bch_trans_exit(&t);
+	if (ret > 0 && ik.k.k.type == KEY_TYPE_subvolume && bkey_val_bytes(&ik.k.k) >= 8)
+		snap = le32_to_cpu(((const struct bch_subvolume *)ik.k.v)->snapshot);
+	if (ret >= 0)
+		ret = ns_key_visible(f, BTREE_ID_inodes, 0, BCACHEFS_ROOT_INO, snap, &ik.k, 64);
 	if (ret < 0)
-		return bch_fsck_op_error(f, ret, "looking up the root");
+		return f->op_error ? ret : bch_fsck_op_error(f, ret, "looking up the root");
 	if (!ret || !bkey_is_inode(&ik.k.k) || bch_inode_unpack(bkey_i_to_s_c(&ik.k), &u)) {
 		if (bch_fsck_problem(f, BCH_FSCK_ERR_root_dir_missing, "root directory missing"))
 			bch_fsck_fix_failed(f, BCH_FSCK_ERR_root_dir_missing);
@@ -745,22 +528,104 @@ int bch_check_root(struct bch_fsck *f)
 /* ---- reachability ---- */
 
 /*
- * No backpointer, or one into a directory that does not exist (its inode
- * was lost: the kernel's fsck gives up on those, exit 8).
+ * No backpointer, or one into a directory that the version's snapshot
+ * does not have (its inode was lost: the kernel's fsck gives up on those,
+ * exit 8). The root of a subvolume is named in its parent subvolume:
+ * only a missing backpointer counts there.
  */
-static bool should_reattach(struct ns_itab *tab, const struct ns_inode *i)
+static bool should_reattach(struct bch_fsck *f, struct ns_itab *tab, const struct ns_inode *i)
 {
 	if (ns_unlinked(i) || (i->inum == BCACHEFS_ROOT_INO && i->subvol == BCH_NS_ROOT_SUBVOL))
 		return false;
-	return (!i->dir && !i->dir_offset) || (i->dir && !ns_itab_find(tab, i->dir));
+	if (!i->dir && !i->dir_offset)
+		return true;
+	return i->dir && !i->subvol && !ns_itab_find_snap(&f->snaps, tab, i->dir, i->snapshot);
 }
 
-static int reattach_problem(struct bch_fsck *f, struct ns_fix *x, struct ns_inode *i)
+static void set_dirent(struct bch_inode_unpacked *u, void *ctx)
 {
-	if (!bch_fsck_problem(f, BCH_FSCK_ERR_inode_unreachable, "unreachable inode %llu type %u",
-			      (unsigned long long)i->inum, bch_mode_to_dtype(i->mode)))
+	const u64 *d = ctx;
+
+	u->bi_dir = d[0];
+	u->bi_dir_offset = d[1];
+}
+
+static bool should_reattach(struct bch_fsck *, struct ns_itab *, const struct ns_inode *);
+
+/*
+ * After version i was put into lost+found: the versions of snapshots
+ * below it see the new name too. Those unreachable as well take it (their
+ * backpointer names it); from the others, and all below them, it is
+ * hidden by a whiteout in their snapshot.
+ */
+static int reattach_descendants(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab,
+				const struct ns_inode *i, u64 *d)
+{
+	size_t nr, nr_hidden = 0;
+	struct ns_inode *v = ns_itab_versions(tab, i->inum, &nr);
+	u32 *hidden = nr ? calloc(nr, sizeof(*hidden)) : NULL;
+	int ret = 0;
+
+	if (nr && !hidden)
+		return bch_fsck_op_error(f, -BCH_ERR_nomem, "reattaching inode versions");
+	for (size_t n = nr; n-- && !ret;) {
+		struct ns_inode *c = &v[n];
+		bool under = false;
+
+		if (c->snapshot >= i->snapshot || !bch_snapshot_is_ancestor(&f->snaps, c->snapshot, i->snapshot))
+			continue;
+		for (size_t h = 0; h < nr_hidden; h++)
+			under |= bch_snapshot_is_ancestor(&f->snaps, c->snapshot, hidden[h]);
+		if (under)
+			continue;
+		if (should_reattach(f, tab, c)) {
+			c->dir = d[0];
+			c->dir_offset = d[1];
+			ret = ns_fix_inode(x, c->inum, c->snapshot, set_dirent, d);
+		} else {
+			struct bkey_i w = { .k = { .u64s = BKEY_U64s, .type = KEY_TYPE_whiteout,
+						   .p = SPOS(d[0], d[1], c->snapshot) } };
+
+			hidden[nr_hidden++] = c->snapshot;
+			ret = ns_fix_put(x, BTREE_ID_dirents, &w);
+		}
+	}
+	free(hidden);
+	return ret;
+}
+
+static int reattach(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab, struct ns_inode *i)
+{
+	u64 d[2];
+	int ret = ns_fix_reattach(x, i->inum, i->snapshot, &d[0], &d[1]);
+	if (ret)
+		return ret;
+	i->dir = d[0];
+	i->dir_offset = d[1];
+	return i->subvol ? 0 : reattach_descendants(f, x, tab, i, d);
+}
+
+static int reattach_problem(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab, struct ns_inode *i)
+{
+	if (!bch_fsck_problem(f, BCH_FSCK_ERR_inode_unreachable, "unreachable inode %llu%s type %u",
+			      (unsigned long long)i->inum, ns_snap_str(i->snapshot).s, bch_mode_to_dtype(i->mode)))
 		return 0;
-	return ns_fix_reattach(x, i->inum);
+	return reattach(f, x, tab, i);
+}
+
+/*
+ * A version whose nearest ancestor version is unreachable too is put back
+ * with it (the kernel reattaches the oldest one).
+ */
+static bool ancestor_reattached(struct bch_fsck *f, struct ns_itab *tab, const struct ns_inode *i)
+{
+	size_t nr;
+	struct ns_inode *v = ns_itab_versions(tab, i->inum, &nr);
+
+	for (size_t n = 0; n < nr; n++)
+		if (v[n].snapshot > i->snapshot && bch_snapshot_is_ancestor(&f->snaps, i->snapshot, v[n].snapshot))
+			return should_reattach(f, tab, &v[n]);
+	return false;
 }
 
 int bch_check_unreachable_inodes(struct bch_fsck *f)
@@ -770,10 +635,16 @@ int bch_check_unreachable_inodes(struct bch_fsck *f)
 	int ret = ns_itab_get(f, &tab);
 
 	for (size_t n = 0; !ret && n < tab->nr; n++)
-		if (should_reattach(tab, &tab->d[n]))
-			ret = reattach_problem(f, &x, &tab->d[n]);
+		if (should_reattach(f, tab, &tab->d[n]) && !ancestor_reattached(f, tab, &tab->d[n]))
+			ret = reattach_problem(f, &x, tab, &tab->d[n]);
 	ns_fix_end(&x);
 	return ret;
+}
+
+/* The directory version p's parent, as p's snapshot sees it. */
+static struct ns_inode *dir_parent(struct bch_fsck *f, struct ns_itab *tab, const struct ns_inode *p)
+{
+	return p->dir ? ns_itab_find_snap(&f->snaps, tab, p->dir, p->snapshot) : NULL;
 }
 
 /*
@@ -781,18 +652,18 @@ int bch_check_unreachable_inodes(struct bch_fsck *f)
  * (its parent counts one subdirectory less) and the directory is put in
  * lost+found, with everything below it.
  */
-static int loop_break(struct ns_fix *x, struct ns_inode *p)
+static int loop_break(struct ns_fix *x, struct ns_itab *tab, struct ns_inode *p)
 {
 	struct bch_fsck *f = x->f;
 	struct bch_inode_unpacked dir;
 	union { struct bkey_i k; u64 pad[BCH_HASH_KEY_U64s]; } bk;
-	int ret = ns_fix_begin(x);
+	int ret = ns_fix_at(x, p->snapshot);
 
 	if (ret)
 		return ret;
-	ret = bch_trans_lookup(&x->ns.t, BTREE_ID_dirents, 0, SPOS(p->dir, p->dir_offset, x->ns.snapshot),
-			       &bk.k, BCH_HASH_KEY_U64s, &f->err);
-	if (ret > 0 && bk.k.k.type == KEY_TYPE_dirent &&
+	ret = bch_ns_key_get(&x->ns, BTREE_ID_dirents, p->dir, p->dir_offset, &bk.k, BCH_HASH_KEY_U64s,
+			     &f->err);
+	if (ret > 0 && bk.k.k.type == KEY_TYPE_dirent && bk.k.k.p.snapshot == p->snapshot &&
 	    bch_dirent_inum(bkey_i_to_s_c(&bk.k)) == p->inum) {
 		ret = bch_ns_inode_get(&x->ns, p->dir, &dir, &f->err) ?:
 		      bch_ns_dirent_delete(&x->ns, &dir, p->dir_offset, &f->err);
@@ -804,28 +675,30 @@ static int loop_break(struct ns_fix *x, struct ns_inode *p)
 	}
 	if (ret < 0) {
 		bch_trans_reset(&x->ns.t);
-		return bch_fsck_op_error(f, ret, "removing the dirent of inode %llu", (unsigned long long)p->inum);
+		return bch_fsck_op_error(f, ret, "removing the dirent of inode %llu:%u",
+					 (unsigned long long)p->inum, p->snapshot);
 	}
 	p->dir = p->dir_offset = 0;
-	return ns_fix_reattach(x, p->inum);
+	return reattach(f, x, tab, p);
 }
 
 /*
- * Every directory's chain of parents (bi_dir) reaches the root; state
- * marks directories known to reach it (1) and those on the current
- * chain (2), so each directory is walked once.
+ * Every directory version's chain of parents (bi_dir, as each one's
+ * snapshot sees it) reaches a subvolume's root; state marks versions known
+ * to reach one (1) and those on the current chain (2), so each is walked
+ * once. Loops of subvolumes are the subvolume structure pass's.
  */
 static int dir_path_check(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab, struct ns_inode *d)
 {
 	struct ns_inode *i = d, *p, *loop = NULL;
 
 	while (i->state != 1) {
-		if (i->inum == BCACHEFS_ROOT_INO) {
+		if (i->subvol) {
 			i->state = 1;
 			break;
 		}
 		i->state = 2;
-		p = i->dir ? ns_itab_find(tab, i->dir) : NULL;
+		p = dir_parent(f, tab, i);
 		if (!p)
 			break;
 		if (p->state == 2) {
@@ -834,11 +707,11 @@ static int dir_path_check(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *
 		}
 		i = p;
 	}
-	for (i = d; i && i->state == 2; i = i->dir ? ns_itab_find(tab, i->dir) : NULL)
+	for (i = d; i && i->state == 2; i = dir_parent(f, tab, i))
 		i->state = 1;
-	if (loop && bch_fsck_problem(f, BCH_FSCK_ERR_dir_loop, "directory structure loop at inode %llu",
-				     (unsigned long long)loop->inum))
-		return loop_break(x, loop);
+	if (loop && bch_fsck_problem(f, BCH_FSCK_ERR_dir_loop, "directory structure loop at inode %llu%s",
+				     (unsigned long long)loop->inum, ns_snap_str(loop->snapshot).s))
+		return loop_break(x, tab, loop);
 	return 0;
 }
 
@@ -853,10 +726,12 @@ int bch_check_directory_structure(struct bch_fsck *f)
 
 		if (bch_mode_to_dtype(i->mode) != DT_DIR || ns_unlinked(i) || i->state)
 			continue;
-		if (should_reattach(tab, i))
-			ret = reattach_problem(f, &x, i);
-		else
+		if (should_reattach(f, tab, i)) {
+			if (!ancestor_reattached(f, tab, i))
+				ret = reattach_problem(f, &x, tab, i);
+		} else {
 			ret = dir_path_check(f, &x, tab, i);
+		}
 	}
 	ns_fix_end(&x);
 	return ret;
@@ -864,18 +739,39 @@ int bch_check_directory_structure(struct bch_fsck *f)
 
 /* ---- link counts ---- */
 
+struct nlink_ctx {
+	struct ns_itab *tab;
+	struct bch_snapshots_seen seen;
+};
+
+/*
+ * A name of snapshot S counts for every version of its inode that sees it:
+ * descendants' it is not hidden from, and the nearest of S or its ancestors.
+ */
 static int count_link(struct bch_fsck *f, struct bkey_s_c k, void *p)
 {
-	struct ns_itab *tab = p;
-	struct ns_inode *i;
+	struct nlink_ctx *c = p;
+	u32 snap = k.k->p.snapshot;
+	size_t nr;
+	struct ns_inode *v;
 
-	(void)f;
-	if (k.k->type != KEY_TYPE_dirent || bch_dirent_type(k) == 16 ||
-	    k.k->p.snapshot != BCH_NS_ROOT_SNAPSHOT)
+	if (!ns_snapshot_exists(f, snap))
 		return 0;
-	i = ns_itab_find(tab, bch_dirent_inum(k));
-	if (i)
-		i->count++;
+	if (bch_snapshots_seen_add(&c->seen, k.k->p))
+		return bch_fsck_op_error(f, -BCH_ERR_nomem, "snapshots seen");
+	if (k.k->type != KEY_TYPE_dirent || bch_dirent_type(k) == DT_SUBVOL || bch_dirent_type(k) == DT_DIR)
+		return 0;
+	v = ns_itab_versions(c->tab, bch_dirent_inum(k), &nr);
+	for (size_t n = 0; n < nr; n++) {
+		u32 vs = v[n].snapshot;
+
+		if (vs <= snap ? !bch_snapshot_key_visible(&f->snaps, &c->seen, vs, snap) :
+				 !bch_snapshot_is_ancestor(&f->snaps, snap, vs))
+			continue;
+		v[n].count++;
+		if (vs >= snap)
+			break;
+	}
 	return 0;
 }
 
@@ -895,20 +791,22 @@ static void set_nlink(struct bch_inode_unpacked *u, void *ctx)
 int bch_check_nlinks(struct bch_fsck *f)
 {
 	struct ns_fix x = { .f = f };
-	struct ns_itab *tab;
-	int ret = ns_itab_get(f, &tab) ?: ns_walk(f, BTREE_ID_dirents, count_link, tab);
+	struct nlink_ctx c = { 0 };
+	int ret = ns_itab_get(f, &c.tab) ?: ns_walk(f, BTREE_ID_dirents, count_link, &c);
 
-	for (size_t n = 0; !ret && n < tab->nr; n++) {
-		struct ns_inode *i = &tab->d[n];
+	for (size_t n = 0; !ret && n < c.tab->nr; n++) {
+		struct ns_inode *i = &c.tab->d[n];
 		u32 have = ns_unlinked(i) ? 0 : i->nlink + 1;
 
 		if (bch_mode_to_dtype(i->mode) == DT_DIR || !i->nlink || have == i->count)
 			continue;
 		if (bch_fsck_problem(f, BCH_FSCK_ERR_inode_wrong_nlink,
-				     "inode %llu type %u has wrong i_nlink (%u, should be %u)",
-				     (unsigned long long)i->inum, bch_mode_to_dtype(i->mode), have, i->count))
-			ret = ns_fix_inode(&x, i->inum, set_nlink, &i->count);
+				     "inode %llu%s type %u has wrong i_nlink (%u, should be %u)",
+				     (unsigned long long)i->inum, ns_snap_str(i->snapshot).s, bch_mode_to_dtype(i->mode),
+				     have, i->count))
+			ret = ns_fix_inode(&x, i->inum, i->snapshot, set_nlink, &i->count);
 	}
+	bch_snapshots_seen_exit(&c.seen);
 	ns_fix_end(&x);
 	return ret;
 }

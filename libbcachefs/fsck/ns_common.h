@@ -3,21 +3,30 @@
 #define BCH_FSCK_NS_COMMON_H
 
 #include <dirent.h>
+#include <stdio.h>
+
+#ifndef DT_SUBVOL
+#define DT_SUBVOL	16		/* a dirent naming a subvolume */
+#endif
 
 #include "fsck/fsck.h"
 #include "fs/inode_alloc.h"
 #include "fs/ns_types.h"
 #include "keys/inode.h"
 
-/* What the passes need of each inode (root snapshot only), filled from the inodes btree. */
+/*
+ * What the passes need of each inode version (an inode number has one in
+ * each snapshot that wrote it), filled from the inodes btree.
+ */
 struct ns_inode {
 	u64 inum;
+	u32 snapshot;
 	u64 size, sectors;
 	u64 dir, dir_offset;
 	u64 hash_seed;
 	u32 flags;
 	u32 nlink;		/* stored (biased) bi_nlink */
-	u32 subvol;
+	u32 subvol, parent_subvol;
 	u16 mode;
 	u32 count;		/* per pass: names, subdirectories, ... */
 	u64 counted;		/* per pass: sectors, ... */
@@ -40,7 +49,109 @@ int ns_itab_get(struct bch_fsck *, struct ns_itab **);
 int ns_itab_fill_begin(struct bch_fsck *);
 int ns_itab_fill(struct bch_fsck *, const struct bch_inode_unpacked *);
 void ns_itab_fill_end(struct bch_fsck *, bool ok);
+/* Sorted by number, then snapshot: the first version of inum (lowest snapshot id), NULL if none. */
 struct ns_inode *ns_itab_find(struct ns_itab *, u64 inum);
+/* The versions of inum: the first, *nr of them (0 and NULL: none). */
+struct ns_inode *ns_itab_versions(struct ns_itab *, u64 inum, size_t *nr);
+/*
+ * The version of inum snapshot snap sees: its own or its nearest
+ * ancestor's (versions of descendants have lower ids, so the first
+ * ancestor-or-self in id order is the nearest); NULL if none.
+ */
+struct ns_inode *ns_itab_find_snap(const struct bch_snapshot_table *, struct ns_itab *, u64 inum, u32 snap);
+
+/*
+ * The key at (inode, offset) snapshot snap sees (its own, or its nearest
+ * ancestor's; whiteouts as they are) into k, room for u64s: 1, 0 when
+ * there is none, or an error (reported through f).
+ */
+int ns_key_visible(struct bch_fsck *, enum btree_id, u64 inode, u64 offset, u32 snap,
+		   struct bkey_i *k, unsigned u64s);
+
+/*
+ * The versions of one inode number that the keys under it (extents,
+ * dirents, xattrs: met in position order, all snapshots) belong to, each
+ * with what a pass counts for it. A key of snapshot S belongs to the
+ * version S sees; when that is an ancestor's, an entry for S itself is
+ * added (its counts are S's, as the kernel keeps them).
+ */
+struct ns_walker_entry {
+	struct ns_inode *v;		/* the version: its own (snapshot == v->snapshot) or an ancestor's */
+	u32 snapshot;
+	u32 count;
+	u64 counted;
+	bool hidden;			/* per key: a repair took the key from this version */
+};
+
+struct ns_walker {
+	u64 inum;
+	struct ns_walker_entry *e;	/* ascending snapshot */
+	size_t nr, size;
+};
+
+/* Loads the versions of inum from tab (none: nr 0); 0 or an error. */
+int ns_walker_load(struct bch_fsck *, struct ns_walker *, struct ns_itab *, u64 inum);
+/* The entry a key of snapshot snap belongs to (added for snap when add), NULL if none. */
+struct ns_walker_entry *ns_walker_find(struct bch_fsck *, struct ns_walker *, u32 snap, bool add);
+void ns_walker_exit(struct ns_walker *);
+/*
+ * Whether the entry sees the key of snapshot snap at the position of
+ * seen: the entry's snapshot is snap or a descendant not overwritten
+ * since (bch_snapshot_key_visible).
+ */
+static inline bool ns_walker_sees(struct bch_fsck *f, const struct bch_snapshots_seen *seen,
+				  const struct ns_walker_entry *e, u32 snap)
+{
+	return e->snapshot <= snap && bch_snapshot_key_visible(&f->snaps, seen, e->snapshot, snap);
+}
+
+/*
+ * ":ID" for messages naming a key's or an inode version's snapshot, empty
+ * for the first snapshot (U32_MAX), the one of filesystems never snapshotted.
+ */
+struct ns_snap_buf {
+	char s[16];
+};
+
+static inline struct ns_snap_buf ns_snap_str(u32 snap)
+{
+	struct ns_snap_buf b = { "" };
+
+	if (snap != BCH_NS_ROOT_SNAPSHOT)
+		snprintf(b.s, sizeof(b.s), ":%u", snap);
+	return b;
+}
+
+/*
+ * The value of type `type` at POS(0, id) of btree into v (bytes long,
+ * zero-filled past a shorter value: older keys lack the later fields), the
+ * whole key into k (room for u64s): 1, 0 when there is none of that type,
+ * or an error (reported).
+ */
+int ns_val_get(struct bch_fsck *, enum btree_id, unsigned type, u64 id, void *v, size_t bytes,
+	       struct bkey_i *k, unsigned u64s);
+int ns_subvol_get(struct bch_fsck *, u64 id, struct bch_subvolume *);
+int ns_tree_get(struct bch_fsck *, u32 id, struct bch_snapshot_tree *);
+
+/* A list of snapshot ids. */
+struct snap_ids {
+	u32 *d;
+	size_t nr, size;
+};
+
+int snap_ids_add(struct bch_fsck *, struct snap_ids *, u32 id);
+bool snap_ids_has(const struct snap_ids *, u32 id);
+void snap_ids_exit(struct snap_ids *);
+
+/* The key as text into b (emptied first), for messages. */
+void ns_key_text(struct printbuf *b, struct bch_fsck *, struct bkey_s_c);
+
+/* The snapshots btree as a table (f->snaps), read once and again after a repair wrote to it. */
+const struct bch_snapshot_table *ns_snaps_get(struct bch_fsck *);
+static inline bool ns_snapshot_exists(struct bch_fsck *f, u32 id)
+{
+	return bch_snapshot_get(&f->snaps, id) != NULL;
+}
 static inline bool ns_unlinked(const struct ns_inode *i)
 {
 	return i->flags & (1U << BCH_INODE_unlinked);
@@ -54,29 +165,58 @@ struct ns_fix {
 };
 
 int ns_fix_begin(struct ns_fix *);
+/* Begins if needed, and points the session at snapshot `snapshot` (bch_ns_fsck_at). */
+int ns_fix_at(struct ns_fix *, u32 snapshot);
 void ns_fix_end(struct ns_fix *);
 /* Commits the session's transaction (reporting an error through f). */
 int ns_fix_commit(struct ns_fix *, const char *what);
 
-/* Rewrites inode inum after fn changed it: read, fn, write, commit. */
+/* Rewrites the version of inode inum in snapshot `snapshot` after fn changed it: read, fn, write, commit. */
 typedef void (*ns_inode_edit_fn)(struct bch_inode_unpacked *, void *ctx);
-int ns_fix_inode(struct ns_fix *, u64 inum, ns_inode_edit_fn, void *ctx);
+int ns_fix_inode(struct ns_fix *, u64 inum, u32 snapshot, ns_inode_edit_fn, void *ctx);
+
+/*
+ * has_child_snapshot of every version of inode inum set right (a version
+ * has it when another version lies in a snapshot below it, by table t):
+ * the kernel's inode trigger keeps it so around a version made or removed,
+ * ours does not. Queued in the session: the number of inodes queued, or
+ * an error. ns_fix_child_flags() also commits them.
+ */
+int ns_child_flags_queue(struct ns_fix *, const struct bch_snapshot_table *t, u64 inum);
+int ns_fix_child_flags(struct ns_fix *, u64 inum);
+
+/*
+ * Rewrites the version of the entry's snapshot (made from the version it
+ * sees when it has none; the versions' has_child_snapshot flags then set).
+ */
+int ns_fix_entry(struct ns_fix *, struct ns_walker_entry *, ns_inode_edit_fn, void *ctx);
 
 /* Deletes the key at pos in btree (with triggers) and commits. */
 int ns_fix_delete(struct ns_fix *, enum btree_id, struct bpos pos);
 /* Writes k (its triggers run) and commits. */
 int ns_fix_put(struct ns_fix *, enum btree_id, const struct bkey_i *k);
 
-/* Puts inum into lost+found (made if missing) under its number, as the kernel reattaches. */
-int ns_fix_reattach(struct ns_fix *, u64 inum);
+/*
+ * Puts the version of inum in snapshot snap into lost+found (made if
+ * missing) of its snapshot tree's main subvolume, under its number, as
+ * the kernel reattaches; the root of a subvolume goes into lost+found of
+ * the root subvolume as "subvol-ID". The new dirent's place in *dir, *offset.
+ */
+int ns_fix_reattach(struct ns_fix *, u64 inum, u32 snap, u64 *dir, u64 *offset);
 
-/* The key is in the root snapshot: 0, 1 when not (deleted if repaired), or an error. */
+/* Subvolume child's fs_path_parent becomes parent (its subvolume_children entry follows by trigger). */
+int ns_fix_subvol_parent(struct ns_fix *, u32 child, u32 parent);
+
+/* The key's snapshot exists: 0, 1 when not (deleted if repaired), or an error. */
 int ns_key_in_missing_snapshot(struct bch_fsck *, struct ns_fix *, enum btree_id, struct bkey_s_c,
 			       struct printbuf *);
 
-/* The key's inode exists and may own it: 0, 1 when not (deleted if repaired), or an error. */
-int ns_key_has_inode(struct bch_fsck *, struct ns_fix *, struct ns_itab *, enum btree_id,
-		     struct bkey_s_c, struct printbuf *, struct ns_inode **);
+/*
+ * The key's inode (v: the version its snapshot sees, NULL if none) exists
+ * and may own it: 0, 1 when not (deleted if repaired), or an error.
+ */
+int ns_key_has_inode(struct bch_fsck *, struct ns_fix *, const struct ns_inode *v, enum btree_id,
+		     struct bkey_s_c, struct printbuf *);
 
 int bch_check_snapshot_trees(struct bch_fsck *);
 int bch_check_snapshots(struct bch_fsck *);

@@ -13,6 +13,9 @@ int bch_fsck_check_btree_backpointers(struct bch_fsck *);
 int bch_fsck_check_backpointers_to_extents(struct bch_fsck *);
 int bch_fsck_check_extents_to_backpointers(struct bch_fsck *);
 int bch_fsck_check_alloc_to_lru_refs(struct bch_fsck *);
+/* fsck/snap_checks.c: the passes of the snapshot group not declared with the namespace ones */
+int bch_delete_dead_snapshots(struct bch_fsck *);
+int bch_check_subvolume_structure(struct bch_fsck *);
 /* frees the differences the allocation passes share */
 void bch_fsck_alloc_exit(struct bch_fsck *);
 /* frees the namespace passes' inode table */

@@ -130,6 +130,42 @@ START_TEST(test_damaged)
 }
 END_TEST
 
+/*
+ * Keys at one position in a random set of snapshots: snapshot id sees the
+ * key of the nearest of them that is id or an ancestor, and no other.
+ */
+START_TEST(test_key_visible)
+{
+	struct bch_snapshot_table t;
+	struct bch_snapshots_seen seen = { 0 };
+
+	rng_state = 4242 + _i;
+	tree_make(&t, 2 + rng() % 200, false);
+	for (unsigned pos = 1; pos <= 300; pos++) {
+		/* the snapshots with a key here, met in ascending order */
+		for (size_t i = 0; i < t.nr; i++)
+			if (rng() % 4 == 0)
+				ck_assert_int_eq(bch_snapshots_seen_add(&seen, SPOS(1, pos, t.n[i].id)), 0);
+		if (seen.pos.offset != pos)
+			continue;
+		for (unsigned q = 0; q < 50; q++) {
+			u32 id = t.n[rng() % t.nr].id, nearest = 0;
+
+			for (size_t i = 0; i < seen.nr && !nearest; i++)
+				if (walk_parents(&t, id, seen.ids[i]))
+					nearest = seen.ids[i];
+			for (size_t i = 0; i < seen.nr; i++)
+				if (bch_snapshot_key_visible(&t, &seen, id, seen.ids[i]) !=
+				    (seen.ids[i] == nearest))
+					ck_abort_msg("position %u: does %u see the key of %u: wrong answer",
+						     pos, id, seen.ids[i]);
+		}
+	}
+	bch_snapshots_seen_exit(&seen);
+	bch_snapshot_table_exit(&t);
+}
+END_TEST
+
 static Suite *snapshot_table_suite(void)
 {
 	Suite *s = suite_create("snapshot_table");
@@ -138,6 +174,7 @@ static Suite *snapshot_table_suite(void)
 	tcase_add_loop_test(tc, test_random_trees, 0, 4);
 	tcase_add_test(tc, test_lookup);
 	tcase_add_test(tc, test_damaged);
+	tcase_add_loop_test(tc, test_key_visible, 0, 4);
 	suite_add_tcase(s, tc);
 	return s;
 }
