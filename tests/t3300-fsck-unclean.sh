@@ -5,12 +5,16 @@ Linux 6.12 (kernel-vm) writes into four filesystems we formatted and is
 powered off without unmounting them, each at another point of a workload:
 right after copying a tree in; after deleting a directory with hardlinked
 files, renaming and truncating; after a clean remount and a few small
-changes; in the middle of writing a large file. Each then has journal
+changes; in the middle of writing a large file; while the kernel is
+deleting a destroyed snapshot (a file in it still open, so the
+subvolume is flagged unlinked but not yet deleted). Each then has journal
 entries to replay. Our fsck -n replays them in memory, reports the
 filesystem clean (as the reference does) and writes nothing: the image is
 byte for byte the same. Our fsck -y replays them for real and finds
 nothing to fix; the reference then finds the result clean, and the files
-the workload did not touch read back identical.
+the workload did not touch read back identical. Where the kernel was
+deleting a snapshot, our fsck -y finishes the deletion as the
+reference'"'"'s does: the same subvolumes and snapshots are left.
 '
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$BCH_ROOT/tests/lib/oracle.sh"
@@ -24,6 +28,14 @@ IMGS="a b c d"
 python3 "$BCH_ROOT/tests/lib/mksource.py" --small src > /dev/null || exit 1
 mkdir share &&
 tar -C src -cf share/small.tar tree sizes || exit 1
+# the snapshot workload needs the guest helper (subvolume ioctls), a
+# static binary: the guest has no C library
+if gcc -static -O2 -o share/helper "$BCH_ROOT/tests/corpus/guest-helper.c" 2> helper.log; then
+	IMGS="$IMGS e"
+else
+	cat helper.log
+	echo "# no static guest helper: the snapshot image e is left out"
+fi
 for x in $IMGS; do
 	truncate -s 256M $x.img && ours format -q $x.img > /dev/null 2>&1 || exit 1
 done
@@ -55,10 +67,27 @@ mount -t bcachefs /dev/vdd /mnt/d
 tar -xf /host/small.tar -C /mnt/d
 dd if=/dev/urandom of=/mnt/d/big bs=64k count=200 2> /dev/null &
 sleep 1
+if [ -x /host/helper ]; then
+	mkdir -p /mnt/e
+	mount -t bcachefs /dev/vde /mnt/e
+	/host/helper subvol /mnt/e/vol
+	tar -xf /host/small.tar -C /mnt/e/vol
+	/host/helper snapshot /mnt/e/vol /mnt/e/snap
+	/host/helper snapshot /mnt/e/vol /mnt/e/doomed
+	echo "only in doomed" > /mnt/e/doomed/only-doomed
+	rm -rf /mnt/e/doomed/tree/d1 /mnt/e/vol/tree/d4
+	# an open file keeps the kernel from deleting the subvolume: its
+	# background work waits for the subvolume's inodes to go
+	sleep 3600 < /mnt/e/doomed/sizes/random-00000513 &
+	/host/helper subvol-destroy /mnt/e/doomed
+	sync
+fi
 : > /host/finished
 EOF
 
-"$KVM" -t 900 -d a.img -d b.img -d c.img -d d.img -s "$PWD/share" share/script.sh > vm.log 2>&1
+disks=$(for x in $IMGS; do printf -- "-d %s.img " $x; done)
+# shellcheck disable=SC2086
+"$KVM" -t 900 $disks -s "$PWD/share" share/script.sh > vm.log 2>&1
 vm_rc=$?
 [ -f share/started ] || skip_all "the kernel VM did not run (kernel-vm status $vm_rc): $(tail -n 1 vm.log)"
 
@@ -76,6 +105,8 @@ keep_a="tree/d2/f710 sizes/random-00008191 sizes/random-00000513"
 keep_b="sizes/random-00004096 sizes/random-00000513"
 keep_c="tree/d2/f710 sizes/random-00012288"
 keep_d="sizes/random-00002048"
+# (in e, under the subvolume or snapshot the file is read through)
+keep_e="vol/tree/d2/f710 vol/sizes/random-00008191 snap/tree/d4/f105 snap/tree/d1/f366"
 
 for x in $IMGS; do
 	test_expect_success "$x: our fsck -n replays, finds it clean and writes nothing" '
@@ -104,9 +135,25 @@ for x in $IMGS; do
 		test "$v" = clean &&
 		ours fsck -n '$x'.y.img &&
 		for f in '"$keep"'; do
-			ours cat '$x'.y.img /$f > cat.out && cmp cat.out src/$f || return 1
+			s=${f#vol/} && s=${s#snap/} &&
+			ours cat '$x'.y.img /$f > cat.out && cmp cat.out src/$s || return 1
 		done
 	'
 done
+
+if [[ " $IMGS " == *" e "* ]]; then
+	test_expect_success 'e: the subvolume being deleted is gone after our fsck -y, as after the reference'"'"'s' '
+		ours list -b subvolumes e.img > sv.before &&
+		test $(grep -c "type subvolume" sv.before) = 4 &&
+		cp --sparse=always e.img e.refy.img &&
+		{ ref fsck -y e.refy.img > e.refy.out 2>&1; test $? -le 1; } &&
+		for b in subvolumes snapshots subvolume_children; do
+			ours list -b $b e.y.img > ours.$b &&
+			ours list -b $b e.refy.img > ref.$b &&
+			test_cmp ref.$b ours.$b || return 1
+		done &&
+		test $(grep -c "type subvolume" ours.subvolumes) = 3
+	'
+fi
 
 test_done
