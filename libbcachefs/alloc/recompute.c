@@ -10,6 +10,7 @@
 #include "keys/alloc.h"
 #include "keys/key_types.h"
 #include "util/errcode.h"
+#include "util/grow.h"
 #include "util/names.h"
 
 const char * const bch_recompute_kind_names[] = {
@@ -289,15 +290,10 @@ static void sort(void *base, size_t nr, size_t size, int (*cmp)(const void *, co
 
 static int bp_vec_push(struct bp_vec *v, struct bpos pos, const struct bch_backpointer *bp)
 {
-	if (v->nr == v->size) {
-		size_t size = v->size ? v->size * 2 : 256;
-		struct bp_entry *n = realloc(v->data, size * sizeof(*n));
+	int ret = bch_grow(&v->data, &v->size, v->nr, 256);
 
-		if (!n)
-			return -BCH_ERR_nomem;
-		v->data = n;
-		v->size = size;
-	}
+	if (ret)
+		return ret;
 	v->data[v->nr].pos = pos;
 	v->data[v->nr++].bp = *bp;
 	return 0;

@@ -16,6 +16,7 @@
 #include "journal/journal_write.h"
 #include "keys/extents.h"
 #include "util/errcode.h"
+#include "util/grow.h"
 #include "util/names.h"
 
 /* Passes before giving up: each pass only adds what its pointer commits imply. */
@@ -61,15 +62,10 @@ struct flush_ctx {
 
 static int ptr_list_add(struct ptr_list *l, union ptr_buf **out)
 {
-	if (l->nr == l->size) {
-		size_t size = l->size ? l->size * 2 : 16;
-		union ptr_buf *n = realloc(l->p, size * sizeof(*n));
+	int ret = bch_grow(&l->p, &l->size, l->nr, 16);
 
-		if (!n)
-			return -BCH_ERR_nomem;
-		l->p = n;
-		l->size = size;
-	}
+	if (ret)
+		return ret;
 	*out = &l->p[l->nr++];
 	memset(*out, 0, sizeof(**out));
 	return 0;
@@ -233,15 +229,10 @@ static int upd_collect(struct flush_ctx *x, enum btree_id id, unsigned level,
 
 static int run_add(struct flush_ctx *x, struct bpos start, struct bpos end)
 {
-	if (x->nr_runs == x->size_runs) {
-		size_t size = x->size_runs ? x->size_runs * 2 : 16;
-		struct drop_run *n = realloc(x->runs, size * sizeof(*n));
+	int ret = bch_grow(&x->runs, &x->size_runs, x->nr_runs, 16);
 
-		if (!n)
-			return -BCH_ERR_nomem;
-		x->runs = n;
-		x->size_runs = size;
-	}
+	if (ret)
+		return ret;
 	x->runs[x->nr_runs++] = (struct drop_run) { start, end };
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "alloc/derive.h"
 #include "core/fs.h"
 #include "util/errcode.h"
+#include "util/grow.h"
 #include "util/names.h"
 
 bool bch_btree_id_derived(enum btree_id id)
@@ -38,15 +39,10 @@ void bch_found_node_to_text(struct printbuf *out, const struct bch_found_node *n
 
 static int found_add(struct bch_node_scan *s, const struct bch_found_node *n)
 {
-	if (s->nr == s->size) {
-		size_t size = s->size ? s->size * 2 : 64;
-		struct bch_found_node *v = realloc(s->nodes, size * sizeof(*v));
+	int ret = bch_grow(&s->nodes, &s->size, s->nr, 64);
 
-		if (!v)
-			return -BCH_ERR_nomem;
-		s->nodes = v;
-		s->size = size;
-	}
+	if (ret)
+		return ret;
 	s->nodes[s->nr++] = *n;
 	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "overlay.h"
 #include "util/errcode.h"
+#include "util/grow.h"
 
 /*
  * Leaves hold up to OV_LEAF_MAX entries in two parallel arrays: the
@@ -189,15 +190,10 @@ static int chunk_new(struct bch_overlay *ov)
 	size_t i = 0;
 	u8 *base;
 
-	if (ov->nr_chunks == ov->size_chunks) {
-		size_t size = ov->size_chunks ? ov->size_chunks * 2 : 16;
-		struct ov_chunk *n = realloc(ov->chunks, size * sizeof(*n));
+	int ret = bch_grow(&ov->chunks, &ov->size_chunks, ov->nr_chunks, 16);
 
-		if (!n)
-			return -BCH_ERR_nomem;
-		ov->chunks = n;
-		ov->size_chunks = size;
-	}
+	if (ret)
+		return ret;
 	base = malloc(OV_CHUNK_BYTES);
 	if (!base)
 		return -BCH_ERR_nomem;

@@ -18,6 +18,7 @@
 #include "sb/sb_edit.h"
 #include "sb/sb_fs.h"
 #include "util/errcode.h"
+#include "util/grow.h"
 
 #define LOST_FOUND_INO	(BCACHEFS_ROOT_INO + 1)
 #define SNAPSHOT_ROOT	0xffffffffU	/* the first snapshot id: U32_MAX */
@@ -34,15 +35,10 @@ static int sb_bucket_note(void *ctx, u64 bucket, enum bch_data_type type, unsign
 {
 	struct sb_buckets *s = ctx;
 
-	if (s->nr == s->size) {
-		size_t size = s->size ? s->size * 2 : 64;
-		u64 *n = realloc(s->b, size * sizeof(*n));
+	int ret = bch_grow(&s->b, &s->size, s->nr, 64);
 
-		if (!n)
-			return -BCH_ERR_nomem;
-		s->b = n;
-		s->size = size;
-	}
+	if (ret)
+		return ret;
 	s->b[s->nr++] = bucket;
 	return 0;
 }

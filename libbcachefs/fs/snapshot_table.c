@@ -5,6 +5,7 @@
 #include "fs/snapshot_table.h"
 #include "btree/iter.h"
 #include "util/errcode.h"
+#include "util/grow.h"
 
 void bch_snapshot_table_exit(struct bch_snapshot_table *t)
 {
@@ -32,15 +33,9 @@ int bch_snapshot_table_load(struct bch_fs *c, struct bch_snapshot_table *t, stru
 		if (k.k->type != KEY_TYPE_snapshot || k.k->p.inode || !k.k->p.offset ||
 		    k.k->p.offset > 0xffffffffULL)
 			continue;
-		if (t->nr == size) {
-			size = size ? size * 2 : 16;
-			n = realloc(t->n, size * sizeof(*n));
-			if (!n) {
-				ret = -BCH_ERR_nomem;
-				break;
-			}
-			t->n = n;
-		}
+		ret = bch_grow(&t->n, &size, t->nr, 16);
+		if (ret)
+			break;
 		/* older snapshot keys end before depth and skiplist: those read as 0 */
 		memcpy(&v, k.v, bytes < sizeof(v) ? bytes : sizeof(v));
 		n = &t->n[t->nr++];
@@ -143,15 +138,10 @@ int bch_snapshots_seen_add(struct bch_snapshots_seen *s, struct bpos pos)
 	s->pos = pos;
 	if (s->nr && s->ids[s->nr - 1] == pos.snapshot)
 		return 0;
-	if (s->nr == s->size) {
-		size_t n = s->size ? s->size * 2 : 8;
-		u32 *ids = realloc(s->ids, n * sizeof(*ids));
+	int ret = bch_grow(&s->ids, &s->size, s->nr, 8);
 
-		if (!ids)
-			return -BCH_ERR_nomem;
-		s->ids = ids;
-		s->size = n;
-	}
+	if (ret)
+		return ret;
 	s->ids[s->nr++] = pos.snapshot;
 	return 0;
 }
