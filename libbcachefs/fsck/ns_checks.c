@@ -10,6 +10,7 @@
 #include "fs/hash_table.h"
 #include "fs/inode_alloc.h"
 #include "keys/dirent.h"
+#include "keys/extents.h"
 #include "keys/key_types.h"
 #include "util/errcode.h"
 
@@ -417,6 +418,26 @@ static int extent_drop(struct extent_ctx *s, struct bkey_s_c k)
 	return ret ? extent_hide(s, k, k.k->p.snapshot) : ns_fix_delete(&s->x, BTREE_ID_extents, k.k->p);
 }
 
+/*
+ * Checksummed or compressed data longer than the filesystem's
+ * encoded_extent_max cannot have been written by a correct kernel: only
+ * reported (as the kernel's fsck does), the key is readable as it is.
+ */
+static void extent_overbig(struct bch_fsck *f, struct bkey_s_c k, struct printbuf *buf)
+{
+	struct bch_ptr_iter it;
+	struct extent_ptr_decoded p;
+
+	bch_ptr_iter_init(&it, k);
+	while (bch_ptr_iter_next(&it, &p))
+		if (bch_crc_is_encoded(&p.crc) && p.crc.uncompressed_size > f->c->sb.encoded_extent_max) {
+			pb_reset(buf);
+			bch_bkey_val_to_text(buf, f->c, k);
+			bch_fsck_info(f, "overbig encoded extent, please report this:\n  %s", pb_cstr(buf));
+			return;
+		}
+}
+
 static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 {
 	struct extent_ctx *s = p;
@@ -437,6 +458,7 @@ static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	}
 	if (k.k->type == KEY_TYPE_whiteout || k.k->type == KEY_TYPE_deleted)
 		return 0;
+	extent_overbig(f, k, &s->buf);
 	e = ns_walker_find(f, &s->w, snap, true);
 	ret = ns_key_has_inode(f, &s->x, e ? e->v : NULL, BTREE_ID_extents, k, &s->buf);
 	if (ret)
@@ -491,6 +513,23 @@ int bch_check_extents(struct bch_fsck *f)
 	ns_walker_exit(&s.w);
 	bch_snapshots_seen_exit(&s.seen);
 	pb_exit(&s.buf);
+	return ret;
+}
+
+/* ---- indirect extents: the reflink btree has no inode or snapshot to check against ---- */
+
+static int indirect_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
+{
+	extent_overbig(f, k, p);
+	return 0;
+}
+
+int bch_check_indirect_extents(struct bch_fsck *f)
+{
+	struct printbuf buf = PRINTBUF;
+	int ret = ns_walk(f, BTREE_ID_reflink, indirect_key, &buf);
+
+	pb_exit(&buf);
 	return ret;
 }
 

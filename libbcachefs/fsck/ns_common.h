@@ -224,6 +224,7 @@ int bch_check_subvols(struct bch_fsck *);
 int bch_check_subvol_children(struct bch_fsck *);
 int bch_check_inodes(struct bch_fsck *);
 int bch_check_extents(struct bch_fsck *);
+int bch_check_indirect_extents(struct bch_fsck *);
 int bch_check_dirents(struct bch_fsck *);
 int bch_check_xattrs(struct bch_fsck *);
 int bch_check_root(struct bch_fsck *);

@@ -28,7 +28,7 @@
 	p(delete_dead_snapshots,	21, bch_delete_dead_snapshots)	\
 	p(check_inodes,			24, bch_check_inodes)	\
 	p(check_extents,		25, bch_check_extents)	\
-	p(check_indirect_extents,	26, NULL)	\
+	p(check_indirect_extents,	26, bch_check_indirect_extents)	\
 	p(check_dirents,		27, bch_check_dirents)	\
 	p(check_xattrs,			28, bch_check_xattrs)	\
 	p(check_root,			29, bch_check_root)	\

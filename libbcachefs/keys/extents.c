@@ -449,7 +449,7 @@ static bool csum_type_usable(const struct bch_fs *c, unsigned type)
 	return !bch_csum_type_is_encryption(type) || (c && c->sb.encryption_type);
 }
 
-static bool crc_is_encoded(const struct bch_extent_crc *crc)
+bool bch_crc_is_encoded(const struct bch_extent_crc *crc)
 {
 	return crc->csum_type != BCH_CSUM_none ||
 	       (crc->compression_type != BCH_COMPRESSION_TYPE_none &&
@@ -483,7 +483,7 @@ static int check_crc(struct bkey_check *chk, struct ptrs_state *s, const struct 
 	s->crc_since_last_ptr = true;
 
 	if ((chk->where->write || chk->where->commit) && c &&
-	    crc_is_encoded(&crc) && crc.uncompressed_size > c->sb.encoded_extent_max)
+	    bch_crc_is_encoded(&crc) && crc.uncompressed_size > c->sb.encoded_extent_max)
 		return bkey_invalid(chk, BCH_FSERR_ptr_crc_uncompressed_size_too_big,
 				    "too large encoded extent");
 	s->size_ondisk = crc.compressed_size;

@@ -22,6 +22,9 @@ struct bch_extent_crc {
 	struct bch_csum csum;
 };
 
+/* Checksummed or compressed: read only whole, so at most encoded_extent_max long. */
+bool bch_crc_is_encoded(const struct bch_extent_crc *);
+
 /* The run of extent entries of a key, as u64 words; empty for other types. */
 struct bkey_ptrs_c {
 	const u64 *start;

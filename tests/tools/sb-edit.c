@@ -26,6 +26,8 @@ static const char usage[] =
 "  --resize TYPE:U64S          resize a section (name or number)\n"
 "  --last-mount SECONDS        every member's last_mount, then members_v1 sync\n"
 "  --clean                     set the CLEAN flag\n"
+"  --encoded-extent-max BITS   the largest checksummed or compressed extent,\n"
+"                              2^BITS sectors (7: 64 KiB, the default)\n"
 "  --time SECONDS              the write time (default 0)\n";
 
 static int die(const char *what, int ret, const struct printbuf *msg)
@@ -163,7 +165,7 @@ static int do_last_mount(struct bch_sb_buf *sb, const char *arg, struct printbuf
 }
 
 enum { O_INIT = 256, O_JOURNAL, O_DOWNGRADE, O_REPLICAS, O_FREESPACE, O_BITMAP,
-       O_RESIZE, O_LAST_MOUNT, O_CLEAN, O_TIME };
+       O_RESIZE, O_LAST_MOUNT, O_CLEAN, O_TIME, O_ENCODED_EXTENT_MAX };
 
 static const struct option longopts[] = {
 	{ "init",	no_argument,		NULL, O_INIT },
@@ -176,6 +178,7 @@ static const struct option longopts[] = {
 	{ "last-mount",	required_argument,	NULL, O_LAST_MOUNT },
 	{ "clean",	no_argument,		NULL, O_CLEAN },
 	{ "time",	required_argument,	NULL, O_TIME },
+	{ "encoded-extent-max", required_argument, NULL, O_ENCODED_EXTENT_MAX },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -208,6 +211,11 @@ static int apply(struct bch_sb_buf *sb, int opt, const char *arg, u64 *time,
 		return 0;
 	case O_TIME:
 		return parse_u64(arg, time, &p) || *p ? -BCH_ERR_bad_argument : 0;
+	case O_ENCODED_EXTENT_MAX:
+		if (parse_u64(arg, v, &p) || *p || v[0] > 31)
+			return -BCH_ERR_bad_argument;
+		set_sb_encoded_extent_max_bits(sb->sb, v[0]);
+		return 0;
 	}
 	return -BCH_ERR_bad_argument;
 }
