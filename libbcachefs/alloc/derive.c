@@ -3,6 +3,7 @@
 
 #include "alloc/derive.h"
 #include "keys/accounting.h"
+#include "keys/key_ops.h"
 #include "sb/sb.h"
 
 /* Targets: 0 none, then one per device, then one per disk group. */
@@ -316,8 +317,7 @@ void bch_key_accounting_ptrs(const struct bch_fs *c, enum btree_id btree, unsign
 		struct disk_accounting_pos pos = acc_pos(BCH_DISK_ACCOUNTING_persistent_reserved);
 		struct bch_reservation r;
 
-		memset(&r, 0, sizeof(r));
-		memcpy(&r, k.v, bkey_val_bytes(k.k) < sizeof(r) ? bkey_val_bytes(k.k) : sizeof(r));
+		bkey_val_copy(&r, sizeof(r), k);
 		pos.persistent_reserved.nr_replicas = r.nr_replicas;
 		acc_push(out, &pos, 1, k.k->size, 0, 0);
 		return;

@@ -12,6 +12,7 @@
 #include "keys/accounting.h"
 #include "keys/alloc.h"
 #include "keys/extents.h"
+#include "keys/key_ops.h"
 #include "keys/inode.h"
 #include "keys/key_types.h"
 #include "sb/sb_fs.h"
@@ -912,11 +913,11 @@ static int trigger_simple(struct btree_trans *t, unsigned btree, unsigned level,
 /* A subvolume's fs_path_parent of a key that may be absent, or short (0). */
 static u32 subvol_parent(const struct bkey_i *k)
 {
-	struct bch_subvolume v = { 0 };
+	struct bch_subvolume v;
 
-	if (!k || bkey_val_bytes(&k->k) < offsetof(struct bch_subvolume, fs_path_parent) + 4)
+	if (!k)
 		return 0;
-	memcpy(&v, k->v, offsetof(struct bch_subvolume, fs_path_parent) + 4);
+	bkey_val_copy(&v, sizeof(v), bkey_i_to_s_c(k));
 	return le32_to_cpu(v.fs_path_parent);
 }
 

@@ -4,6 +4,7 @@
 
 #include "fs/snapshot_table.h"
 #include "btree/iter.h"
+#include "keys/key_ops.h"
 #include "util/errcode.h"
 #include "util/grow.h"
 
@@ -24,9 +25,8 @@ int bch_snapshot_table_load(struct bch_fs *c, struct bch_snapshot_table *t, stru
 	bch_snapshot_table_exit(t);
 	bch_btree_iter_init(&it, c, BTREE_ID_snapshots, POS_MIN, 0);
 	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
-		struct bch_snapshot v = { 0 };
+		struct bch_snapshot v;
 		struct bch_snapshot_node *n;
-		size_t bytes = bkey_val_bytes(k.k);
 
 		bch_btree_iter_advance(&it);
 		/* keys are in id order: the table is sorted as it is read */
@@ -37,7 +37,7 @@ int bch_snapshot_table_load(struct bch_fs *c, struct bch_snapshot_table *t, stru
 		if (ret)
 			break;
 		/* older snapshot keys end before depth and skiplist: those read as 0 */
-		memcpy(&v, k.v, bytes < sizeof(v) ? bytes : sizeof(v));
+		bkey_val_copy(&v, sizeof(v), k);
 		n = &t->n[t->nr++];
 		n->id = k.k->p.offset;
 		n->parent = le32_to_cpu(v.parent);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "fsck/ns_common.h"
+#include "fsck/snap_common.h"
 #include "btree/iter.h"
 #include "btree/trans.h"
 #include "fs/dirent_ops.h"
@@ -12,6 +13,7 @@
 #include "keys/dirent.h"
 #include "keys/key_types.h"
 #include "util/errcode.h"
+#include "util/grow.h"
 
 /* A key moved forward in its probe chain, which the walk reaches again. */
 struct moved_key {
@@ -43,15 +45,8 @@ static int moved_push(struct hash_ctx *s, struct moved_key m)
 {
 	size_t i = s->nr_moved;
 
-	if (i == s->moved_size) {
-		size_t n = i ? i * 2 : 16;
-		struct moved_key *v = realloc(s->moved, n * sizeof(*v));
-
-		if (!v)
-			return bch_fsck_op_error(s->f, -BCH_ERR_nomem, "remembering moved hashed keys");
-		s->moved = v;
-		s->moved_size = n;
-	}
+	if (bch_grow(&s->moved, &s->moved_size, i, 16))
+		return bch_fsck_op_error(s->f, -BCH_ERR_nomem, "remembering moved hashed keys");
 	for (s->nr_moved++; i && moved_before(&m, &s->moved[(i - 1) / 2]); i = (i - 1) / 2)
 		s->moved[i] = s->moved[(i - 1) / 2];
 	s->moved[i] = m;
@@ -95,22 +90,43 @@ static struct bch_hash_info owner_hash(const struct ns_inode *i)
 
 /*
  * Every slot from hash up to k's holds a key k's snapshot sees (a snapshot
- * whiteout there is a hole): else k is at a wrong offset.
+ * whiteout there is a hole): else k is at a wrong offset.  One walk over
+ * the slots' keys of every snapshot: at each offset they come in snapshot
+ * order, so the first that k's snapshot descends from is the one it sees.
  */
 static int hash_chain_ok(struct hash_ctx *s, struct bkey_s_c k, u64 hash)
 {
+	const struct bch_snapshot_table *t = ns_snaps_get(s->f);
+	struct btree_iter it;
+	struct bkey_s_c p;
+	u64 want = hash;
+	int ret = 1;
+
+	if (!t)
+		return -BCH_ERR_nomem;
 	if (k.k->p.offset < hash)
 		return 0;
-	for (u64 o = hash; o < k.k->p.offset; o++) {
-		int ret = ns_key_visible(s->f, s->desc->btree, k.k->p.inode, o, k.k->p.snapshot,
-					 &s->probe.k, BCH_HASH_KEY_U64s);
-
-		if (ret <= 0)
-			return ret;
-		if (s->probe.k.k.type == KEY_TYPE_whiteout || s->probe.k.k.type == KEY_TYPE_deleted)
-			return 0;
+	bch_btree_iter_init(&it, s->f->c, s->desc->btree, SPOS(k.k->p.inode, hash, 0), 0);
+	while (want < k.k->p.offset && (ret = bch_btree_iter_peek(&it, &p)) > 0) {
+		if (p.k->p.inode != k.k->p.inode || p.k->p.offset > want) {
+			ret = 0;
+			break;
+		}
+		if (p.k->p.offset == want && bch_snapshot_is_ancestor(t, k.k->p.snapshot, p.k->p.snapshot)) {
+			if (p.k->type == KEY_TYPE_whiteout || p.k->type == KEY_TYPE_deleted) {
+				ret = 0;
+				break;
+			}
+			want++;
+		}
+		bch_btree_iter_advance(&it);
 	}
-	return 1;
+	if (ret < 0 && !s->f->op_error)
+		bch_fsck_op_error(s->f, ret, "walking the probe chain of %llu:%llu: %s",
+				  (unsigned long long)k.k->p.inode, (unsigned long long)k.k->p.offset,
+				  pb_cstr(&it.err));
+	bch_btree_iter_exit(&it);
+	return ret;
 }
 
 /* Moves k (copied into s->key) to the first free slot of its probe chain in its snapshot; 1 when done. */
@@ -184,12 +200,9 @@ static int subdir_count_check(struct hash_ctx *s)
 		if (bch_fsck_problem(s->f, BCH_FSCK_ERR_inode_dir_wrong_nlink,
 				     "directory %llu:%u with wrong i_nlink: got %u, should be %u",
 				     (unsigned long long)d->inum, e->snapshot, d->nlink, e->count)) {
-			if (e->snapshot == d->snapshot)
-				d->nlink = e->count;
 			ret = ns_fix_entry(&s->x, e, dir_set_nlink, &e->count);
 		}
 	}
-	s->w.nr = 0;
 	return ret;
 }
 
@@ -351,8 +364,7 @@ static int dirent_inode_check(struct hash_ctx *s, struct bkey_s_c k, unsigned *d
 	for (size_t i = 0; i < nr; i++) {
 		u32 vs = v[i].snapshot;
 
-		if (vs < snap ? !bch_snapshot_key_visible(&s->f->snaps, &s->seen, vs, snap) :
-				!bch_snapshot_is_ancestor(&s->f->snaps, snap, vs))
+		if (!ns_version_sees_key(s->f, &s->seen, vs, snap))
 			continue;
 		found = true;
 		ret = target_version_check(s, k, &v[i], dt);
@@ -368,27 +380,6 @@ static int dirent_inode_check(struct hash_ctx *s, struct bkey_s_c k, unsigned *d
 			     "dirent points to missing inode:\n%s", s->buf.buf))
 		return dirent_delete(s, k.k->p);
 	return 1;
-}
-
-/* The lowest subvolume whose snapshot is snap or a descendant: its id, 0 if none, or an error. */
-static int subvol_of_snapshot(struct hash_ctx *s, u32 snap)
-{
-	struct btree_iter it;
-	struct bkey_s_c k;
-	int ret;
-
-	bch_btree_iter_init(&it, s->f->c, BTREE_ID_subvolumes, POS_MIN, 0);
-	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
-		if (k.k->type == KEY_TYPE_subvolume && k.k->p.offset <= 0x7fffffff &&
-		    bch_snapshot_is_ancestor(&s->f->snaps,
-					     le32_to_cpu(((const struct bch_subvolume *)k.v)->snapshot), snap)) {
-			ret = k.k->p.offset;
-			break;
-		}
-		bch_btree_iter_advance(&it);
-	}
-	bch_btree_iter_exit(&it);
-	return ret < 0 ? bch_fsck_op_error(s->f, ret, "reading the subvolumes") : ret;
 }
 
 static void set_parent_subvol(struct bch_inode_unpacked *u, void *ctx)
@@ -418,10 +409,9 @@ static int dirent_subvol_check(struct hash_ctx *s, struct bkey_s_c k)
 		ns_key_text(&s->buf, s->f, k);
 		if (bch_fsck_problem(f, e, "dirent %s parent subvolume %u:\n%s",
 				     !ret ? "points to missing" : "not visible in", parent, s->buf.buf)) {
-			int to = subvol_of_snapshot(s, snap);
+			/* the lowest subvolume whose snapshot is snap or below it, as the kernel's */
+			u32 to = snap_tree_oldest_subvol(&f->snaps, snap);
 
-			if (to < 0)
-				return to;
 			if (!to) {
 				bch_fsck_fix_failed(f, e);
 			} else {
@@ -488,10 +478,7 @@ static int dirent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 		if (ret)
 			return ret;
 	}
-	if (k.k->type == KEY_TYPE_whiteout || k.k->type == KEY_TYPE_deleted)
-		return 0;
-	e = ns_walker_find(f, &s->w, snap, true);
-	ret = ns_key_has_inode(f, &s->x, e ? e->v : NULL, s->desc->btree, k, &s->buf);
+	ret = ns_key_owner(f, &s->x, &s->w, s->desc->btree, k, true, &s->buf, &e);
 	if (ret)
 		return ret < 0 ? ret : 0;
 	if (moved_here(s, k))
@@ -531,10 +518,7 @@ static int xattr_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 		if (ret)
 			return ret;
 	}
-	if (k.k->type == KEY_TYPE_whiteout || k.k->type == KEY_TYPE_deleted)
-		return 0;
-	e = ns_walker_find(f, &s->w, k.k->p.snapshot, false);
-	ret = ns_key_has_inode(f, &s->x, e ? e->v : NULL, s->desc->btree, k, &s->buf);
+	ret = ns_key_owner(f, &s->x, &s->w, s->desc->btree, k, false, &s->buf, &e);
 	if (ret)
 		return ret < 0 ? ret : 0;
 	if (moved_here(s, k))
@@ -543,26 +527,12 @@ static int xattr_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	return ret < 0 ? ret : 0;
 }
 
-static int hash_pass(struct bch_fsck *f, const struct bch_hash_desc *desc,
-		     int (*fn)(struct bch_fsck *, struct bkey_s_c, void *))
+static int hash_pass(struct bch_fsck *f, const struct bch_hash_desc *desc, ns_key_fn fn)
 {
 	struct hash_ctx s = { .f = f, .desc = desc, .x.f = f, .buf = PRINTBUF, .w.inum = ~0ULL };
-	struct btree_iter it;
-	struct bkey_s_c k;
-	int ret = ns_itab_get(f, &s.tab);
+	int ret = ns_itab_get(f, &s.tab) ?:
+		  ns_walk(f, desc->btree, fn, &s);
 
-	if (ret)
-		return ret;
-	bch_btree_iter_init(&it, f->c, desc->btree, POS_MIN, 0);
-	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
-		ret = fn(f, k, &s);
-		if (ret)
-			break;
-		bch_btree_iter_advance(&it);
-	}
-	if (ret < 0 && !f->op_error)
-		bch_fsck_op_error(f, ret, "walking btree %u: %s", desc->btree, it.err.buf ?: "");
-	bch_btree_iter_exit(&it);
 	if (!ret && fn == dirent_key)
 		ret = subdir_count_check(&s);
 	ns_fix_end(&s.x);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "fsck/ns_common.h"
+#include "fsck/snap_common.h"
 #include "btree/iter.h"
 #include "btree/trans.h"
 #include "fs/dirent_ops.h"
@@ -14,34 +15,11 @@
 #include "keys/key_types.h"
 #include "util/errcode.h"
 
-/* Calls fn on every live key of btree; fn returns 0 to go on, else stops the walk. */
-typedef int (*ns_key_fn)(struct bch_fsck *, struct bkey_s_c, void *ctx);
-
-static int ns_walk(struct bch_fsck *f, enum btree_id btree, ns_key_fn fn, void *ctx)
-{
-	struct btree_iter it;
-	struct bkey_s_c k;
-	int ret;
-
-	bch_btree_iter_init(&it, f->c, btree, POS_MIN, 0);
-	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
-		ret = fn(f, k, ctx);
-		if (ret)
-			break;
-		bch_btree_iter_advance(&it);
-	}
-	if (ret < 0 && !f->op_error)
-		bch_fsck_op_error(f, ret, "walking btree %u: %s", btree, it.err.buf ?: "");
-	bch_btree_iter_exit(&it);
-	return ret < 0 ? ret : 0;
-}
-
 /* ---- inodes ---- */
 
 struct inode_ctx {
 	struct ns_fix x;
 	bool fill;			/* the pass fills the inode table (ns_itab_fill) */
-	const struct bch_snapshot_table *snaps;
 	struct btree_trans t;		/* lookups only */
 	struct printbuf buf;
 	union { struct bkey_i k; u64 pad[BCH_HASH_KEY_U64s]; } key;
@@ -144,15 +122,6 @@ static void fields_fix(struct bch_inode_unpacked *u, void *ctx)
 		u->bi_subvol = 0;
 }
 
-/* A version of the inode in a snapshot below this one's (lower ids come first, all met already). */
-static bool has_child_versions(struct inode_ctx *s, u32 snap)
-{
-	for (size_t i = 0; i < s->vers.nr; i++)
-		if (s->vers.d[i] != snap && bch_snapshot_is_ancestor(s->snaps, s->vers.d[i], snap))
-			return true;
-	return false;
-}
-
 /* The flags and subvolume fields of an inode version. */
 static int inode_fields_check(struct bch_fsck *f, struct inode_ctx *s,
 			      const struct bch_inode_unpacked *u, bool *has_child)
@@ -161,7 +130,7 @@ static int inode_fields_check(struct bch_fsck *f, struct inode_ctx *s,
 	bool flag = u->bi_flags & (1U << BCH_INODE_has_child_snapshot);
 	int ret;
 
-	*has_child = has_child_versions(s, u->bi_snapshot);
+	*has_child = snap_ids_has_below(&f->snaps, &s->vers, s->vers.nr, u->bi_snapshot);
 	if (flag != *has_child &&
 	    bch_fsck_problem(f, BCH_FSCK_ERR_inode_has_child_snapshots_wrong,
 			     "inode %llu%s has_child_snapshots flag wrong (should be %u)",
@@ -195,7 +164,7 @@ static int inode_fields_check(struct bch_fsck *f, struct inode_ctx *s,
 						    "inode %llu%s points to subvol %llu, which points to inode %llu",
 						    (unsigned long long)u->bi_inum, ns_snap_str(u->bi_snapshot).s,
 						    (unsigned long long)u->bi_subvol, (unsigned long long)root);
-		else if (!bch_snapshot_is_ancestor(s->snaps, snap, u->bi_snapshot))
+		else if (!bch_snapshot_is_ancestor(&f->snaps, snap, u->bi_snapshot))
 			x.subvol = bch_fsck_problem(f, BCH_FSCK_ERR_inode_bi_subvol_wrong,
 						    "inode %llu:%u points to subvol %llu, whose snapshot %u does not descend from the inode's",
 						    (unsigned long long)u->bi_inum, u->bi_snapshot,
@@ -282,8 +251,7 @@ int bch_check_inodes(struct bch_fsck *f)
 	struct inode_ctx s = { .x.f = f, .buf = PRINTBUF, .inum = ~0ULL };
 	int ret;
 
-	s.snaps = ns_snaps_get(f);
-	if (!s.snaps)
+	if (!ns_snaps_get(f))
 		return -BCH_ERR_nomem;
 	bch_trans_init(&s.t, f->c);
 	s.fill = ns_itab_fill_begin(f);
@@ -336,7 +304,6 @@ static int i_sectors_check(struct bch_fsck *f, struct extent_ctx *s)
 				     (unsigned long long)i->sectors, (unsigned long long)e->counted))
 			ret = ns_fix_entry(&s->x, e, set_sectors, &e->counted);
 	}
-	s->w.nr = 0;
 	return ret;
 }
 
@@ -355,20 +322,28 @@ int ns_key_in_missing_snapshot(struct bch_fsck *f, struct ns_fix *x, enum btree_
 }
 
 /* The key belongs to an existing inode of a type that may have it (key_in_missing_inode etc.). */
-int ns_key_has_inode(struct bch_fsck *f, struct ns_fix *x, const struct ns_inode *i, enum btree_id btree,
-		     struct bkey_s_c k, struct printbuf *buf)
+int ns_key_owner(struct bch_fsck *f, struct ns_fix *x, struct ns_walker *w, enum btree_id btree,
+		 struct bkey_s_c k, bool add, struct printbuf *buf, struct ns_walker_entry **e)
 {
-	unsigned dt = i ? bch_mode_to_dtype(i->mode) : 0;
-	bool ok_type = btree == BTREE_ID_extents ? dt == DT_REG || dt == DT_LNK :
-		       btree == BTREE_ID_dirents ? dt == DT_DIR : true;
-	enum bch_fsck_err e = !i ? BCH_FSCK_ERR_key_in_missing_inode : BCH_FSCK_ERR_key_in_wrong_inode_type;
+	const struct ns_inode *i;
+	unsigned dt;
+	enum bch_fsck_err err;
+	int ret;
 
-	if (f->op_error)
-		return -BCH_ERR_nomem;
-	if (i && ok_type)
+	*e = NULL;
+	if (k.k->type == KEY_TYPE_whiteout || k.k->type == KEY_TYPE_deleted)
+		return 1;
+	ret = ns_walker_find(f, w, k.k->p.snapshot, add, e);
+	if (ret)
+		return ret;
+	i = *e ? (*e)->v : NULL;
+	dt = i ? bch_mode_to_dtype(i->mode) : 0;
+	if (i && (btree == BTREE_ID_extents ? dt == DT_REG || dt == DT_LNK :
+		  btree == BTREE_ID_dirents ? dt == DT_DIR : true))
 		return 0;
+	err = !i ? BCH_FSCK_ERR_key_in_missing_inode : BCH_FSCK_ERR_key_in_wrong_inode_type;
 	ns_key_text(buf, f, k);
-	if (bch_fsck_problem(f, e, "key in %s inode:\n  %s", i ? "wrong type of" : "missing", buf->buf))
+	if (bch_fsck_problem(f, err, "key in %s inode:\n  %s", i ? "wrong type of" : "missing", buf->buf))
 		return ns_fix_delete(x, btree, k.k->p) ?: 1;
 	return 1;
 }
@@ -431,8 +406,7 @@ static void extent_overbig(struct bch_fsck *f, struct bkey_s_c k, struct printbu
 	bch_ptr_iter_init(&it, k);
 	while (bch_ptr_iter_next(&it, &p))
 		if (bch_crc_is_encoded(&p.crc) && p.crc.uncompressed_size > f->c->sb.encoded_extent_max) {
-			pb_reset(buf);
-			bch_bkey_val_to_text(buf, f->c, k);
+			ns_key_text(buf, f, k);
 			bch_fsck_info(f, "overbig encoded extent, please report this:\n  %s", pb_cstr(buf));
 			return;
 		}
@@ -443,6 +417,7 @@ static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	struct extent_ctx *s = p;
 	struct ns_walker_entry *e;
 	u32 snap = k.k->p.snapshot;
+	bool alloc;
 	int ret;
 
 	ret = ns_key_in_missing_snapshot(f, &s->x, BTREE_ID_extents, k, &s->buf);
@@ -456,19 +431,16 @@ static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 		if (ret)
 			return ret;
 	}
-	if (k.k->type == KEY_TYPE_whiteout || k.k->type == KEY_TYPE_deleted)
-		return 0;
 	extent_overbig(f, k, &s->buf);
-	e = ns_walker_find(f, &s->w, snap, true);
-	ret = ns_key_has_inode(f, &s->x, e ? e->v : NULL, BTREE_ID_extents, k, &s->buf);
+	ret = ns_key_owner(f, &s->x, &s->w, BTREE_ID_extents, k, true, &s->buf, &e);
 	if (ret)
 		return ret < 0 ? ret : 0;
 	/* every version that sees the extent: within its size, and it counts the sectors */
 	for (size_t n = 0; n < s->w.nr; n++) {
 		struct ns_walker_entry *x = &s->w.e[n];
 
-		if (x->hidden || !ns_walker_sees(f, &s->seen, x, snap) ||
-		    k.k->p.offset <= size_end(f, x->v) || k.k->type == KEY_TYPE_reservation)
+		if (x->hidden || k.k->type == KEY_TYPE_reservation ||
+		    k.k->p.offset <= size_end(f, x->v) || !ns_walker_sees(f, &s->seen, x, snap))
 			continue;
 		ns_key_text(&s->buf, f, k);
 		if (!bch_fsck_problem(f, BCH_FSCK_ERR_extent_past_end_of_inode,
@@ -491,10 +463,11 @@ static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 				s->w.e[m].hidden = true;
 	}
 	/* hidden is per key: cleared for the next as the sectors are counted */
+	alloc = extent_is_allocation(k.k->type);
 	for (size_t n = 0; n < s->w.nr; n++) {
 		struct ns_walker_entry *x = &s->w.e[n];
 
-		if (extent_is_allocation(k.k->type) && !x->hidden && ns_walker_sees(f, &s->seen, x, snap))
+		if (alloc && !x->hidden && ns_walker_sees(f, &s->seen, x, snap))
 			x->counted += k.k->size;
 		x->hidden = false;
 	}
@@ -537,24 +510,21 @@ int bch_check_indirect_extents(struct bch_fsck *f)
 
 int bch_check_root(struct bch_fsck *f)
 {
-	struct btree_trans t;
-	union { struct bkey_i k; u64 pad[64]; } ik;
+	struct bch_subvolume sv;
 	struct bch_inode_unpacked u;
 	u32 snap = BCH_NS_ROOT_SNAPSHOT;
-	int ret;
+	int ret = ns_subvol_get(f, BCH_NS_ROOT_SUBVOL, &sv);
 
-	bch_trans_init(&t, f->c);
-	ret = bch_trans_lookup(&t, BTREE_ID_subvolumes, 0, POS(0, BCH_NS_ROOT_SUBVOL), &ik.k, 64, &f->err);
-	bch_trans_exit(&t);
-	if (ret == 0 && bch_fsck_problem(f, BCH_FSCK_ERR_root_subvol_missing, "root subvol missing"))
-		bch_fsck_fix_failed(f, BCH_FSCK_ERR_root_subvol_missing);
-	if (ret > 0 && ik.k.k.type == KEY_TYPE_subvolume && bkey_val_bytes(&ik.k.k) >= 8)
-		snap = le32_to_cpu(((const struct bch_subvolume *)ik.k.v)->snapshot);
-	if (ret >= 0)
-		ret = ns_key_visible(f, BTREE_ID_inodes, 0, BCACHEFS_ROOT_INO, snap, &ik.k, 64);
 	if (ret < 0)
-		return f->op_error ? ret : bch_fsck_op_error(f, ret, "looking up the root");
-	if (!ret || !bkey_is_inode(&ik.k.k) || bch_inode_unpack(bkey_i_to_s_c(&ik.k), &u)) {
+		return ret;
+	if (!ret && bch_fsck_problem(f, BCH_FSCK_ERR_root_subvol_missing, "root subvol missing"))
+		bch_fsck_fix_failed(f, BCH_FSCK_ERR_root_subvol_missing);
+	if (ret)
+		snap = le32_to_cpu(sv.snapshot);
+	ret = snap_inode_get(f, BCACHEFS_ROOT_INO, snap, &u);
+	if (ret < 0)
+		return ret;
+	if (!ret) {
 		if (bch_fsck_problem(f, BCH_FSCK_ERR_root_dir_missing, "root directory missing"))
 			bch_fsck_fix_failed(f, BCH_FSCK_ERR_root_dir_missing);
 	} else if (bch_mode_to_dtype(u.bi_mode) != DT_DIR &&
@@ -589,7 +559,6 @@ static void set_dirent(struct bch_inode_unpacked *u, void *ctx)
 	u->bi_dir_offset = d[1];
 }
 
-static bool should_reattach(struct bch_fsck *, struct ns_itab *, const struct ns_inode *);
 
 /*
  * After version i was put into lost+found: the versions of snapshots
@@ -644,14 +613,6 @@ static int reattach(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab, s
 	return i->subvol ? 0 : reattach_descendants(f, x, tab, i, d);
 }
 
-static int reattach_problem(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab, struct ns_inode *i)
-{
-	if (!bch_fsck_problem(f, BCH_FSCK_ERR_inode_unreachable, "unreachable inode %llu%s type %u",
-			      (unsigned long long)i->inum, ns_snap_str(i->snapshot).s, bch_mode_to_dtype(i->mode)))
-		return 0;
-	return reattach(f, x, tab, i);
-}
-
 /*
  * A version whose nearest ancestor version is unreachable too is put back
  * with it (the kernel reattaches the oldest one).
@@ -667,6 +628,19 @@ static bool ancestor_reattached(struct bch_fsck *f, struct ns_itab *tab, const s
 	return false;
 }
 
+/*
+ * An inode version that should be reattached: reported and put into
+ * lost+found, unless an ancestor version goes back with it.
+ */
+static int reattach_problem(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab, struct ns_inode *i)
+{
+	if (ancestor_reattached(f, tab, i) ||
+	    !bch_fsck_problem(f, BCH_FSCK_ERR_inode_unreachable, "unreachable inode %llu%s type %u",
+			      (unsigned long long)i->inum, ns_snap_str(i->snapshot).s, bch_mode_to_dtype(i->mode)))
+		return 0;
+	return reattach(f, x, tab, i);
+}
+
 int bch_check_unreachable_inodes(struct bch_fsck *f)
 {
 	struct ns_fix x = { .f = f };
@@ -674,7 +648,7 @@ int bch_check_unreachable_inodes(struct bch_fsck *f)
 	int ret = ns_itab_get(f, &tab);
 
 	for (size_t n = 0; !ret && n < tab->nr; n++)
-		if (should_reattach(f, tab, &tab->d[n]) && !ancestor_reattached(f, tab, &tab->d[n]))
+		if (should_reattach(f, tab, &tab->d[n]))
 			ret = reattach_problem(f, &x, tab, &tab->d[n]);
 	ns_fix_end(&x);
 	return ret;
@@ -765,12 +739,8 @@ int bch_check_directory_structure(struct bch_fsck *f)
 
 		if (bch_mode_to_dtype(i->mode) != DT_DIR || ns_unlinked(i) || i->state)
 			continue;
-		if (should_reattach(f, tab, i)) {
-			if (!ancestor_reattached(f, tab, i))
-				ret = reattach_problem(f, &x, tab, i);
-		} else {
-			ret = dir_path_check(f, &x, tab, i);
-		}
+		ret = should_reattach(f, tab, i) ? reattach_problem(f, &x, tab, i) :
+						   dir_path_check(f, &x, tab, i);
 	}
 	ns_fix_end(&x);
 	return ret;
@@ -804,8 +774,7 @@ static int count_link(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	for (size_t n = 0; n < nr; n++) {
 		u32 vs = v[n].snapshot;
 
-		if (vs <= snap ? !bch_snapshot_key_visible(&f->snaps, &c->seen, vs, snap) :
-				 !bch_snapshot_is_ancestor(&f->snaps, snap, vs))
+		if (!ns_version_sees_key(f, &c->seen, vs, snap))
 			continue;
 		v[n].count++;
 		if (vs >= snap)

@@ -4,25 +4,23 @@
 #include <string.h>
 
 #include "fsck/ns_common.h"
+#include "fsck/snap_common.h"
 #include "btree/iter.h"
 #include "fs/dirent_ops.h"
 #include "fs/fs_ops.h"
 #include "fs/inode_alloc.h"
+#include "keys/key_ops.h"
 #include "keys/key_types.h"
 #include "util/errcode.h"
+#include "util/grow.h"
 #include "util/names.h"
 
 static int itab_push(struct ns_itab *t, const struct bch_inode_unpacked *u)
 {
-	if (t->nr == t->size) {
-		size_t size = t->size ? t->size * 2 : 256;
-		struct ns_inode *d = realloc(t->d, size * sizeof(*d));
+	int ret = bch_grow(&t->d, &t->size, t->nr, 256);
 
-		if (!d)
-			return -BCH_ERR_nomem;
-		t->d = d;
-		t->size = size;
-	}
+	if (ret)
+		return ret;
 	t->d[t->nr++] = (struct ns_inode) {
 		.inum = u->bi_inum, .snapshot = u->bi_snapshot, .size = u->bi_size, .sectors = u->bi_sectors,
 		.dir = u->bi_dir, .dir_offset = u->bi_dir_offset, .hash_seed = u->bi_hash_seed, .flags = u->bi_flags,
@@ -40,15 +38,8 @@ void ns_walker_exit(struct ns_walker *w)
 
 static int walker_push(struct bch_fsck *f, struct ns_walker *w, size_t at, struct ns_inode *v, u32 snap)
 {
-	if (w->nr == w->size) {
-		size_t n = w->size ? w->size * 2 : 8;
-		struct ns_walker_entry *e = realloc(w->e, n * sizeof(*e));
-
-		if (!e)
-			return bch_fsck_op_error(f, -BCH_ERR_nomem, "inode versions");
-		w->e = e;
-		w->size = n;
-	}
+	if (bch_grow(&w->e, &w->size, w->nr, 8))
+		return bch_fsck_op_error(f, -BCH_ERR_nomem, "inode versions");
 	memmove(&w->e[at + 1], &w->e[at], (w->nr - at) * sizeof(*w->e));
 	w->e[at] = (struct ns_walker_entry) { .v = v, .snapshot = snap };
 	w->nr++;
@@ -68,20 +59,28 @@ int ns_walker_load(struct bch_fsck *f, struct ns_walker *w, struct ns_itab *t, u
 	return ret;
 }
 
-struct ns_walker_entry *ns_walker_find(struct bch_fsck *f, struct ns_walker *w, u32 snap, bool add)
+int ns_walker_find(struct bch_fsck *f, struct ns_walker *w, u32 snap, bool add,
+		   struct ns_walker_entry **e)
 {
 	size_t i, at;
+	int ret;
 
+	*e = NULL;
 	for (i = 0; i < w->nr; i++)
 		if (bch_snapshot_is_ancestor(&f->snaps, snap, w->e[i].snapshot))
 			break;
 	if (i == w->nr)
-		return NULL;
-	if (w->e[i].snapshot == snap || !add)
-		return &w->e[i];
+		return 0;
+	if (w->e[i].snapshot == snap || !add) {
+		*e = &w->e[i];
+		return 0;
+	}
 	for (at = 0; at < w->nr && w->e[at].snapshot < snap; at++)
 		;
-	return walker_push(f, w, at, w->e[i].v, snap) ? NULL : &w->e[at];
+	ret = walker_push(f, w, at, w->e[i].v, snap);
+	if (!ret)
+		*e = &w->e[at];
+	return ret;
 }
 
 /*
@@ -214,22 +213,22 @@ struct ns_inode *ns_itab_find(struct ns_itab *t, u64 inum)
 			g = t->nr - 1;
 		l = g;
 		r = g + 1;
-		/* widen: d[l].inum <= inum < d[r].inum (r == nr: past the end) */
-		while (l > 0 && t->d[l].inum > inum) {
+		/*
+		 * widen until d[l].inum < inum <= d[r].inum (l == 0: from the
+		 * start, r == nr: past the end): inum's first version is in (l, r]
+		 */
+		while (l > 0 && t->d[l].inum >= inum) {
 			r = l;
 			l = l > step ? l - step : 0;
 			step *= 2;
 		}
 		step = 8;
-		while (r < t->nr && t->d[r].inum <= inum) {
+		while (r < t->nr && t->d[r].inum < inum) {
 			l = r;
 			r = r + step < t->nr ? r + step : t->nr;
 			step *= 2;
 		}
 	}
-	/* the window holds inum's first version: its versions may start before l */
-	while (l > 0 && t->d[l - 1].inum >= inum)
-		l--;
 	while (l < r) {
 		size_t m = l + (r - l) / 2;
 
@@ -262,6 +261,35 @@ struct ns_inode *ns_itab_find_snap(const struct bch_snapshot_table *s, struct ns
 	return NULL;
 }
 
+int ns_walk(struct bch_fsck *f, enum btree_id btree, ns_key_fn fn, void *ctx)
+{
+	struct btree_iter it;
+	struct bkey_s_c k;
+	int ret;
+
+	bch_btree_iter_init(&it, f->c, btree, POS_MIN, 0);
+	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
+		ret = fn(f, k, ctx);
+		if (ret)
+			break;
+		bch_btree_iter_advance(&it);
+	}
+	if (ret < 0 && !f->op_error)
+		bch_fsck_op_error(f, ret, "walking %s: %s", bch_btree_id_names[btree], it.err.buf ?: "");
+	bch_btree_iter_exit(&it);
+	return ret < 0 ? ret : 0;
+}
+
+void snap_val_key(union snap_key *k, unsigned type, u64 id, const void *v, size_t bytes)
+{
+	memset(k, 0, sizeof(*k));
+	k->k.k.u64s = BKEY_U64s + (bytes + 7) / 8;
+	k->k.k.format_whiteout = KEY_FORMAT_CURRENT;
+	k->k.k.type = type;
+	k->k.k.p = POS(0, id);
+	memcpy(k->k.v, v, bytes);
+}
+
 void ns_key_text(struct printbuf *b, struct bch_fsck *f, struct bkey_s_c k)
 {
 	pb_reset(b);
@@ -272,7 +300,6 @@ int ns_val_get(struct bch_fsck *f, enum btree_id btree, unsigned type, u64 id, v
 	       struct bkey_i *k, unsigned u64s)
 {
 	struct btree_trans t;
-	size_t have;
 	int ret;
 
 	memset(v, 0, bytes);
@@ -284,27 +311,23 @@ int ns_val_get(struct bch_fsck *f, enum btree_id btree, unsigned type, u64 id, v
 					 (unsigned long long)id);
 	if (!ret || k->k.type != type)
 		return 0;
-	have = bkey_val_bytes(&k->k);
-	memcpy(v, k->v, have < bytes ? have : bytes);
+	bkey_val_copy(v, bytes, bkey_i_to_s_c(k));
 	return 1;
 }
 
-/* Room for the small values (a snapshot is 56 bytes, a subvolume 40). */
-#define VAL_U64s	(BKEY_U64s + 16)
-
 int ns_subvol_get(struct bch_fsck *f, u64 id, struct bch_subvolume *v)
 {
-	union { struct bkey_i k; u64 pad[VAL_U64s]; } k;
+	union snap_key k;
 
-	return ns_val_get(f, BTREE_ID_subvolumes, KEY_TYPE_subvolume, id, v, sizeof(*v), &k.k, VAL_U64s);
+	return ns_val_get(f, BTREE_ID_subvolumes, KEY_TYPE_subvolume, id, v, sizeof(*v), &k.k, SNAP_KEY_U64s);
 }
 
 int ns_tree_get(struct bch_fsck *f, u32 id, struct bch_snapshot_tree *v)
 {
-	union { struct bkey_i k; u64 pad[VAL_U64s]; } k;
+	union snap_key k;
 
 	return ns_val_get(f, BTREE_ID_snapshot_trees, KEY_TYPE_snapshot_tree, id, v, sizeof(*v),
-			  &k.k, VAL_U64s);
+			  &k.k, SNAP_KEY_U64s);
 }
 
 int ns_key_visible(struct bch_fsck *f, enum btree_id btree, u64 inode, u64 offset, u32 snap,
@@ -387,15 +410,8 @@ int ns_fix_inode(struct ns_fix *x, u64 inum, u32 snapshot, ns_inode_edit_fn fn, 
 
 int snap_ids_add(struct bch_fsck *f, struct snap_ids *l, u32 id)
 {
-	if (l->nr == l->size) {
-		size_t n = l->size ? l->size * 2 : 16;
-		u32 *d = realloc(l->d, n * sizeof(*d));
-
-		if (!d)
-			return bch_fsck_op_error(f, -BCH_ERR_nomem, "a list of snapshots");
-		l->d = d;
-		l->size = n;
-	}
+	if (bch_grow(&l->d, &l->size, l->nr, 16))
+		return bch_fsck_op_error(f, -BCH_ERR_nomem, "a list of snapshots");
 	l->d[l->nr++] = id;
 	return 0;
 }
@@ -404,6 +420,15 @@ bool snap_ids_has(const struct snap_ids *l, u32 id)
 {
 	for (size_t i = 0; i < l->nr; i++)
 		if (l->d[i] == id)
+			return true;
+	return false;
+}
+
+bool snap_ids_has_below(const struct bch_snapshot_table *t, const struct snap_ids *l, size_t n,
+			u32 snap)
+{
+	for (size_t i = 0; i < n; i++)
+		if (l->d[i] != snap && bch_snapshot_is_ancestor(t, l->d[i], snap))
 			return true;
 	return false;
 }
@@ -456,11 +481,7 @@ int ns_child_flags_queue(struct ns_fix *x, const struct bch_snapshot_table *t, u
 				  it.err.buf ?: "");
 	bch_btree_iter_exit(&it);
 	for (size_t i = 0; ret >= 0 && i < v.nr; i++) {
-		bool below = false;
-
-		for (size_t j = 0; j < i; j++)
-			below |= bch_snapshot_is_ancestor(t, v.d[j], v.d[i]);
-		ret = child_flag_queue(x, inum, v.d[i], below);
+		ret = child_flag_queue(x, inum, v.d[i], snap_ids_has_below(t, &v, i, v.d[i]));
 		queued += ret > 0;
 	}
 	snap_ids_exit(&v);
@@ -543,15 +564,12 @@ static int lostfound_make(struct ns_fix *x, u64 root_inum, u32 snap)
 {
 	struct bch_create_args a = { .mode = 040700 };
 	struct bch_inode_unpacked lf;
-	const struct bch_snapshot_node *n = bch_snapshot_get(&x->f->snaps, snap);
 	struct btree_iter it;
 	struct bkey_s_c k;
-	u32 rs = snap, below[64];
-	unsigned nr = 0;
+	struct snap_ids below = { 0 };
+	u32 rs = snap_root(&x->f->snaps, snap);
 	int ret;
 
-	while (n && n->parent && (n = bch_snapshot_get(&x->f->snaps, n->parent)))
-		rs = n->id;
 	ret = ns_fix_at(x, rs) ?:
 	      bch_ns_create(&x->ns, root_inum, "lost+found", &a, &lf, &x->f->err) ?:
 	      ns_fix_commit(x, "lost+found");
@@ -559,14 +577,16 @@ static int lostfound_make(struct ns_fix *x, u64 root_inum, u32 snap)
 		return ret;
 	bch_btree_iter_init(&it, x->f->c, BTREE_ID_inodes, SPOS(0, root_inum, 0), 0);
 	while ((ret = bch_btree_iter_peek(&it, &k)) > 0 && k.k->p.offset == root_inum &&
-	       k.k->p.snapshot < rs && nr < 64) {
-		if (bkey_is_inode(k.k) && bch_snapshot_is_ancestor(&x->f->snaps, k.k->p.snapshot, rs))
-			below[nr++] = k.k->p.snapshot;
+	       k.k->p.snapshot < rs) {
+		if (bkey_is_inode(k.k) && bch_snapshot_is_ancestor(&x->f->snaps, k.k->p.snapshot, rs) &&
+		    (ret = snap_ids_add(x->f, &below, k.k->p.snapshot)))
+			break;
 		bch_btree_iter_advance(&it);
 	}
 	bch_btree_iter_exit(&it);
-	for (unsigned i = 0; i < nr && ret >= 0; i++)
-		ret = ns_fix_inode(x, root_inum, below[i], nlink_inc, NULL);
+	for (size_t i = 0; i < below.nr && ret >= 0; i++)
+		ret = ns_fix_inode(x, root_inum, below.d[i], nlink_inc, NULL);
+	snap_ids_exit(&below);
 	return ret < 0 ? ret : 0;
 }
 
@@ -599,16 +619,15 @@ static int lostfound_get(struct ns_fix *x, u64 root_inum, u32 snap, struct bch_i
 
 int ns_fix_subvol_parent(struct ns_fix *x, u32 child, u32 parent)
 {
-	union { struct bkey_i k; u64 pad[VAL_U64s]; } k;
+	union snap_key k;
 	struct bch_subvolume v;
 	int ret = ns_val_get(x->f, BTREE_ID_subvolumes, KEY_TYPE_subvolume, child, &v, sizeof(v),
-			     &k.k, VAL_U64s);
+			     &k.k, SNAP_KEY_U64s);
 
 	if (ret <= 0)
 		return ret;
 	v.fs_path_parent = cpu_to_le32(parent);
-	k.k.k.u64s = BKEY_U64s + sizeof(v) / 8;
-	memcpy(k.k.v, &v, sizeof(v));
+	snap_val_key(&k, KEY_TYPE_subvolume, child, &v, sizeof(v));
 	/* the subvolume trigger moves its subvolume_children entry */
 	return ns_fix_put(x, BTREE_ID_subvolumes, &k.k);
 }
@@ -641,9 +660,6 @@ int ns_fix_reattach(struct ns_fix *x, u64 inum, u32 snap, u64 *dir_out, u64 *off
 		snprintf(name, sizeof(name), "subvol-%llu", (unsigned long long)u.bi_subvol);
 		target = u.bi_subvol | (u64)BCH_NS_ROOT_SUBVOL << 32;
 		dt = DT_SUBVOL;
-		ret = ns_fix_at(x, dsnap);
-		if (ret)
-			return ret;
 	} else {
 		snprintf(name, sizeof(name), "%llu", (unsigned long long)inum);
 	}

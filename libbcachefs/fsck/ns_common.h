@@ -5,10 +5,6 @@
 #include <dirent.h>
 #include <stdio.h>
 
-#ifndef DT_SUBVOL
-#define DT_SUBVOL	16		/* a dirent naming a subvolume */
-#endif
-
 #include "fsck/fsck.h"
 #include "fs/inode_alloc.h"
 #include "fs/ns_types.h"
@@ -91,8 +87,8 @@ struct ns_walker {
 
 /* Loads the versions of inum from tab (none: nr 0); 0 or an error. */
 int ns_walker_load(struct bch_fsck *, struct ns_walker *, struct ns_itab *, u64 inum);
-/* The entry a key of snapshot snap belongs to (added for snap when add), NULL if none. */
-struct ns_walker_entry *ns_walker_find(struct bch_fsck *, struct ns_walker *, u32 snap, bool add);
+/* The entry a key of snapshot snap belongs to (added for snap when add) into *e, NULL if none; 0 or an error. */
+int ns_walker_find(struct bch_fsck *, struct ns_walker *, u32 snap, bool add, struct ns_walker_entry **e);
 void ns_walker_exit(struct ns_walker *);
 /*
  * Whether the entry sees the key of snapshot snap at the position of
@@ -103,6 +99,19 @@ static inline bool ns_walker_sees(struct bch_fsck *f, const struct bch_snapshots
 				  const struct ns_walker_entry *e, u32 snap)
 {
 	return e->snapshot <= snap && bch_snapshot_key_visible(&f->snaps, seen, e->snapshot, snap);
+}
+
+/*
+ * Whether the inode version of snapshot vs is one a key of snapshot snap
+ * (seen: the keys met at its position so far) names: a descendant's the
+ * key is not hidden from, or snap's own or an ancestor's.  Versions in
+ * ascending snapshot order: the first of snap or above is the nearest.
+ */
+static inline bool ns_version_sees_key(struct bch_fsck *f, const struct bch_snapshots_seen *seen,
+				       u32 vs, u32 snap)
+{
+	return vs <= snap ? bch_snapshot_key_visible(&f->snaps, seen, vs, snap) :
+			    bch_snapshot_is_ancestor(&f->snaps, snap, vs);
 }
 
 /*
@@ -141,7 +150,28 @@ struct snap_ids {
 
 int snap_ids_add(struct bch_fsck *, struct snap_ids *, u32 id);
 bool snap_ids_has(const struct snap_ids *, u32 id);
+/* Whether one of the first n ids of l (other than snap) is a snapshot below snap. */
+bool snap_ids_has_below(const struct bch_snapshot_table *, const struct snap_ids *, size_t n,
+			u32 snap);
 void snap_ids_exit(struct snap_ids *);
+
+/* Room for the small values of the snapshot btrees: a snapshot is 56 bytes, a subvolume 40. */
+#define SNAP_KEY_U64s	(BKEY_U64s + 16)
+
+union snap_key {
+	struct bkey_i k;
+	u64 pad[SNAP_KEY_U64s];
+};
+
+/* k becomes a key of type at POS(0, id) with value v (bytes, at most SNAP_KEY_U64s' room). */
+void snap_val_key(union snap_key *k, unsigned type, u64 id, const void *v, size_t bytes);
+
+/*
+ * Calls fn on every key of btree in order; fn returns 0 to go on, else
+ * stops the walk. 0 or an error (a walk error is reported).
+ */
+typedef int (*ns_key_fn)(struct bch_fsck *, struct bkey_s_c, void *ctx);
+int ns_walk(struct bch_fsck *, enum btree_id, ns_key_fn, void *ctx);
 
 /* The key as text into b (emptied first), for messages. */
 void ns_key_text(struct printbuf *b, struct bch_fsck *, struct bkey_s_c);
@@ -212,11 +242,13 @@ int ns_key_in_missing_snapshot(struct bch_fsck *, struct ns_fix *, enum btree_id
 			       struct printbuf *);
 
 /*
- * The key's inode (v: the version its snapshot sees, NULL if none) exists
- * and may own it: 0, 1 when not (deleted if repaired), or an error.
+ * The inode version of w that key k of btree belongs to (w holds k's inode
+ * number; an entry is added for k's snapshot when add), into *e: 0; 1 when
+ * there is nothing more to check (k a whiteout, or its inode missing or of
+ * a type that cannot own it: reported, deleted if repaired); or an error.
  */
-int ns_key_has_inode(struct bch_fsck *, struct ns_fix *, const struct ns_inode *v, enum btree_id,
-		     struct bkey_s_c, struct printbuf *);
+int ns_key_owner(struct bch_fsck *, struct ns_fix *, struct ns_walker *w, enum btree_id,
+		 struct bkey_s_c k, bool add, struct printbuf *, struct ns_walker_entry **e);
 
 int bch_check_snapshot_trees(struct bch_fsck *);
 int bch_check_snapshots(struct bch_fsck *);

@@ -11,10 +11,28 @@
 #include "fs/fs_ops.h"
 #include "fs/inode_alloc.h"
 #include "keys/dirent.h"
+#include "keys/key_ops.h"
 #include "keys/key_types.h"
 #include "util/errcode.h"
 
 /* ---- snapshot trees ---- */
+
+/* The first subvolume of root's tree that is not a snapshot. */
+struct master_pick {
+	const struct bch_snapshot_table *t;
+	u32 root, id;
+};
+
+static int master_pick_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
+{
+	struct master_pick *m = p;
+	const struct bch_subvolume *v = k.v;
+
+	if (k.k->type == KEY_TYPE_subvolume && bkey_val_bytes(k.k) >= 16 && !subvol_snap(v) &&
+	    snap_is_ancestor(m->t, le32_to_cpu(v->snapshot), m->root))
+		m->id = k.k->p.offset;
+	return m->id != 0;
+}
 
 /*
  * The subvolume a tree should name as its master: the first (lowest id)
@@ -26,27 +44,13 @@ static int tree_master_pick(struct snap_fix *s, const struct bch_snapshot_table 
 			    u32 *id)
 {
 	struct bch_fsck *f = s->x.f;
+	struct master_pick m = { t, root, 0 };
 	struct bch_subvolume sv;
-	struct btree_iter it;
-	struct bkey_s_c k;
-	int ret;
+	int ret = ns_walk(f, BTREE_ID_subvolumes, master_pick_key, &m);
 
-	bch_btree_iter_init(&it, f->c, BTREE_ID_subvolumes, POS_MIN, 0);
-	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
-		const struct bch_subvolume *v = k.v;
-
-		if (k.k->type == KEY_TYPE_subvolume && bkey_val_bytes(k.k) >= 16 && !subvol_snap(v) &&
-		    snap_is_ancestor(t, le32_to_cpu(v->snapshot), root)) {
-			*id = k.k->p.offset;
-			break;
-		}
-		bch_btree_iter_advance(&it);
-	}
-	if (ret < 0)
-		bch_fsck_op_error(f, ret, "reading the subvolumes: %s", it.err.buf ?: "");
-	bch_btree_iter_exit(&it);
-	if (ret)
-		return ret;
+	*id = m.id;
+	if (ret || m.id)
+		return ret ?: 1;
 
 	*id = snap_tree_oldest_subvol(t, root);
 	ret = *id ? ns_subvol_get(f, *id, &sv) : 0;
@@ -56,11 +60,11 @@ static int tree_master_pick(struct snap_fix *s, const struct bch_snapshot_table 
 	return snap_q_subvol(s, *id, &sv) ?: 1;
 }
 
-static int snapshot_tree_key(struct snap_fix *s, struct bkey_s_c k)
+static int snapshot_tree_key(struct snap_fix *s, struct bkey_s_c k, void *ctx)
 {
 	struct bch_fsck *f = s->x.f;
 	const struct bch_snapshot_table *t = ns_snaps_get(f);
-	struct bch_snapshot_tree st = { 0 };
+	struct bch_snapshot_tree st;
 	const struct bch_snapshot_node *root;
 	struct bch_subvolume sv;
 	enum bch_fsck_err e;
@@ -72,7 +76,7 @@ static int snapshot_tree_key(struct snap_fix *s, struct bkey_s_c k)
 		return 0;
 	if (!t)
 		return -BCH_ERR_nomem;
-	memcpy(&st, k.v, bkey_val_bytes(k.k) < sizeof(st) ? bkey_val_bytes(k.k) : sizeof(st));
+	bkey_val_copy(&st, sizeof(st), k);
 	root_id = le32_to_cpu(st.root_snapshot);
 	root = bch_snapshot_get(t, root_id);
 	msg = !root ? "a missing snapshot" : root->parent ? "a snapshot that is not a root" :
@@ -115,7 +119,7 @@ static int snapshot_tree_key(struct snap_fix *s, struct bkey_s_c k)
 int bch_check_snapshot_trees(struct bch_fsck *f)
 {
 	struct snap_fix s = { .x.f = f, .buf = PRINTBUF };
-	int ret = snap_walk(&s, BTREE_ID_snapshot_trees, snapshot_tree_key);
+	int ret = snap_walk(&s, BTREE_ID_snapshot_trees, snapshot_tree_key, NULL);
 
 	snap_fix_exit(&s);
 	return ret;
@@ -123,24 +127,17 @@ int bch_check_snapshot_trees(struct bch_fsck *f)
 
 /* ---- snapshots ---- */
 
-/* The ids of every snapshot key, ascending. */
+/* The ids of every snapshot key, ascending (copied: the pass's repairs read the table again). */
 static int snapshot_ids(struct bch_fsck *f, struct snap_ids *ids)
 {
-	struct btree_iter it;
-	struct bkey_s_c k;
-	int ret;
+	const struct bch_snapshot_table *t = ns_snaps_get(f);
+	int ret = 0;
 
-	bch_btree_iter_init(&it, f->c, BTREE_ID_snapshots, POS_MIN, 0);
-	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
-		if (k.k->type == KEY_TYPE_snapshot && !k.k->p.inode && k.k->p.offset &&
-		    k.k->p.offset <= 0xffffffffULL && (ret = snap_ids_add(f, ids, k.k->p.offset)))
-			break;
-		bch_btree_iter_advance(&it);
-	}
-	if (ret < 0 && !f->op_error)
-		bch_fsck_op_error(f, ret, "reading the snapshots: %s", it.err.buf ?: "");
-	bch_btree_iter_exit(&it);
-	return ret < 0 ? ret : 0;
+	if (!t)
+		return -BCH_ERR_nomem;
+	for (size_t i = 0; !ret && i < t->nr; i++)
+		ret = snap_ids_add(f, ids, t->n[i].id);
+	return ret;
 }
 
 /*
@@ -220,23 +217,19 @@ static int snapshot_subvol_check(struct snap_fix *s, struct bkey_s_c k, struct b
 	return 0;
 }
 
+static int last_tree_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
+{
+	if (!k.k->p.inode)
+		*(u64 *)p = k.k->p.offset;
+	return 0;
+}
+
 /* The first id past the last snapshot tree, as the kernel numbers a new one. */
 static int tree_id_next(struct bch_fsck *f, u32 *id)
 {
-	struct btree_iter it;
-	struct bkey_s_c k;
 	u64 last = 0;
-	int ret;
+	int ret = ns_walk(f, BTREE_ID_snapshot_trees, last_tree_key, &last);
 
-	bch_btree_iter_init(&it, f->c, BTREE_ID_snapshot_trees, POS_MIN, 0);
-	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
-		if (!k.k->p.inode)
-			last = k.k->p.offset;
-		bch_btree_iter_advance(&it);
-	}
-	if (ret < 0)
-		bch_fsck_op_error(f, ret, "reading the snapshot trees: %s", it.err.buf ?: "");
-	bch_btree_iter_exit(&it);
 	if (!ret && last >= 0xffffffffULL)
 		ret = bch_fsck_op_error(f, -BCH_ERR_fs_inconsistent, "no snapshot tree id left");
 	*id = last + 1;
@@ -394,10 +387,9 @@ int bch_check_snapshots(struct bch_fsck *f)
 /* A subvolume key's value, zero-filled past a short one. */
 static struct bch_subvolume subvol_val(struct bkey_s_c k)
 {
-	struct bch_subvolume v = { 0 };
-	size_t bytes = bkey_val_bytes(k.k);
+	struct bch_subvolume v;
 
-	memcpy(&v, k.v, bytes < sizeof(v) ? bytes : sizeof(v));
+	bkey_val_copy(&v, sizeof(v), k);
 	return v;
 }
 
@@ -405,30 +397,27 @@ static struct bch_subvolume subvol_val(struct bkey_s_c k)
  * Subvolumes made as snapshots of id now count as made from what id was
  * made from (the kernel's reparenting before a subvolume goes).
  */
+struct reparent {
+	u32 id, new_parent;
+};
+
+static int reparent_key(struct snap_fix *s, struct bkey_s_c k, void *p)
+{
+	const struct reparent *r = p;
+	struct bch_subvolume v = subvol_val(k);
+
+	if (k.k->type != KEY_TYPE_subvolume || k.k->p.inode || le32_to_cpu(v.creation_parent) != r->id)
+		return 0;
+	v.creation_parent = cpu_to_le32(r->new_parent);
+	return snap_q_subvol(s, k.k->p.offset, &v);
+}
+
 static int subvols_reparent(struct snap_fix *s, u32 id, u32 new_parent)
 {
-	struct bch_fsck *f = s->x.f;
-	struct btree_iter it;
-	struct bkey_s_c k;
-	int ret;
+	struct reparent r = { id, new_parent };
 
-	bch_btree_iter_init(&it, f->c, BTREE_ID_subvolumes, POS_MIN, 0);
-	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
-		struct bch_subvolume v = subvol_val(k);
-
-		if (k.k->type == KEY_TYPE_subvolume && !k.k->p.inode &&
-		    le32_to_cpu(v.creation_parent) == id) {
-			v.creation_parent = cpu_to_le32(new_parent);
-			ret = snap_q_subvol(s, k.k->p.offset, &v);
-			if (ret)
-				break;
-		}
-		bch_btree_iter_advance(&it);
-	}
-	if (ret < 0 && !f->op_error)
-		bch_fsck_op_error(f, ret, "reading the subvolumes: %s", it.err.buf ?: "");
-	bch_btree_iter_exit(&it);
-	return ret < 0 ? ret : snap_q_commit(s, "reparented subvolumes");
+	return snap_walk(s, BTREE_ID_subvolumes, reparent_key, &r) ?:
+	       snap_q_commit(s, "reparented subvolumes");
 }
 
 /*
@@ -551,7 +540,7 @@ static int subvol_master_check(struct snap_fix *s, const struct bch_snapshot_tab
 	return 0;
 }
 
-static int subvol_key(struct snap_fix *s, struct bkey_s_c k)
+static int subvol_key(struct snap_fix *s, struct bkey_s_c k, void *ctx)
 {
 	struct bch_fsck *f = s->x.f;
 	const struct bch_snapshot_table *t = ns_snaps_get(f);
@@ -610,7 +599,7 @@ static int subvol_key(struct snap_fix *s, struct bkey_s_c k)
 int bch_check_subvols(struct bch_fsck *f)
 {
 	struct snap_fix s = { .x.f = f, .buf = PRINTBUF };
-	int ret = snap_walk(&s, BTREE_ID_subvolumes, subvol_key);
+	int ret = snap_walk(&s, BTREE_ID_subvolumes, subvol_key, NULL);
 
 	snap_fix_exit(&s);
 	return ret;
@@ -620,7 +609,7 @@ int bch_check_subvols(struct bch_fsck *f)
  * Each subvolume_children entry (parent, child) names a subvolume whose
  * fs_path_parent is that parent; others go.
  */
-static int subvol_child_key(struct snap_fix *s, struct bkey_s_c k)
+static int subvol_child_key(struct snap_fix *s, struct bkey_s_c k, void *ctx)
 {
 	struct bch_fsck *f = s->x.f;
 	struct bch_subvolume v;
@@ -644,7 +633,7 @@ static int subvol_child_key(struct snap_fix *s, struct bkey_s_c k)
 int bch_check_subvol_children(struct bch_fsck *f)
 {
 	struct snap_fix s = { .x.f = f, .buf = PRINTBUF };
-	int ret = snap_walk(&s, BTREE_ID_subvolume_children, subvol_child_key);
+	int ret = snap_walk(&s, BTREE_ID_subvolume_children, subvol_child_key, NULL);
 
 	snap_fix_exit(&s);
 	return ret;
@@ -657,12 +646,7 @@ static void subvol_key_text(struct printbuf *b, struct bch_fsck *f, u32 id,
 {
 	union snap_key k;
 
-	memset(&k, 0, sizeof(k));
-	k.k.k.u64s = BKEY_U64s + sizeof(*v) / 8;
-	k.k.k.format_whiteout = KEY_FORMAT_CURRENT;
-	k.k.k.type = KEY_TYPE_subvolume;
-	k.k.k.p = POS(0, id);
-	memcpy(k.k.v, v, sizeof(*v));
+	snap_val_key(&k, KEY_TYPE_subvolume, id, v, sizeof(*v));
 	ns_key_text(b, f, bkey_i_to_s_c(&k.k));
 }
 
@@ -724,21 +708,15 @@ static int subvol_reattach(struct snap_fix *s, u32 id, const struct bch_inode_un
 	       ns_fix_reattach(&s->x, u->bi_inum, u->bi_snapshot, &dir, &offset);
 }
 
-/* The walk of one subvolume's fs_path_parent links: the subvolumes met. */
-struct path_ctx {
-	struct snap_fix s;
-	struct snap_ids path;
-};
-
 /*
  * From each subvolume, its fs_path_parent links must reach the root
  * subvolume: a link to a subvolume already on the way is a loop, one to
  * no subvolume leaves it unreachable; either way the subvolume where the
  * walk stopped goes into lost+found.
  */
-static int subvol_path_key(struct snap_fix *s, struct bkey_s_c k)
+static int subvol_path_key(struct snap_fix *s, struct bkey_s_c k, void *ctx)
 {
-	struct path_ctx *p = (struct path_ctx *)s;
+	struct snap_ids *path = ctx;	/* the subvolumes met on the way */
 	struct bch_fsck *f = s->x.f;
 	struct bch_subvolume v = subvol_val(k), pv;
 	struct bch_inode_unpacked u;
@@ -747,9 +725,9 @@ static int subvol_path_key(struct snap_fix *s, struct bkey_s_c k)
 
 	if (k.k->type != KEY_TYPE_subvolume)
 		return 0;
-	p->path.nr = 0;
+	path->nr = 0;
 	while (id != BCH_NS_ROOT_SUBVOL) {
-		ret = snap_ids_add(f, &p->path, id);
+		ret = snap_ids_add(f, path, id);
 		if (!ret)
 			ret = snap_inode_get(f, le64_to_cpu(v.inode), le32_to_cpu(v.snapshot), &u);
 		if (ret <= 0)
@@ -757,7 +735,7 @@ static int subvol_path_key(struct snap_fix *s, struct bkey_s_c k)
 						       "subvolume %u: root inode %llu not found", id,
 						       (unsigned long long)le64_to_cpu(v.inode));
 		parent = le32_to_cpu(v.fs_path_parent);
-		if (snap_ids_has(&p->path, parent)) {
+		if (snap_ids_has(path, parent)) {
 			subvol_key_text(&s->buf, f, id, &v);
 			if (bch_fsck_problem(f, BCH_FSCK_ERR_subvol_loop, "subvolume loop: %s",
 					     s->buf.buf))
@@ -782,10 +760,11 @@ static int subvol_path_key(struct snap_fix *s, struct bkey_s_c k)
 
 int bch_check_subvolume_structure(struct bch_fsck *f)
 {
-	struct path_ctx p = { .s = { .x.f = f, .buf = PRINTBUF } };
-	int ret = snap_walk(&p.s, BTREE_ID_subvolumes, subvol_path_key);
+	struct snap_fix s = { .x.f = f, .buf = PRINTBUF };
+	struct snap_ids path = { 0 };
+	int ret = snap_walk(&s, BTREE_ID_subvolumes, subvol_path_key, &path);
 
-	snap_ids_exit(&p.path);
-	snap_fix_exit(&p.s);
+	snap_ids_exit(&path);
+	snap_fix_exit(&s);
 	return ret;
 }

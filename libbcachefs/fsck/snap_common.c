@@ -33,11 +33,9 @@ int snap_snapshot_get(struct bch_fsck *f, u32 id, struct bch_snapshot *v, union 
 			  &(k ?: &tmp)->k, SNAP_KEY_U64s);
 }
 
-int snap_q_put(struct snap_fix *s, enum btree_id btree, const struct bkey_i *k, unsigned flags)
+/* An update of btree was queued (ret 0) or failed: counted, or the session reset and the failure said. */
+static int snap_q_done(struct snap_fix *s, enum btree_id btree, int ret)
 {
-	int ret = ns_fix_begin(&s->x) ?:
-		  bch_trans_update(&s->x.ns.t, btree, 0, k, flags);
-
 	if (ret && !s->x.f->op_error) {
 		bch_trans_reset(&s->x.ns.t);
 		return bch_fsck_op_error(s->x.f, ret, "updating %s", bch_btree_id_names[btree]);
@@ -47,12 +45,16 @@ int snap_q_put(struct snap_fix *s, enum btree_id btree, const struct bkey_i *k, 
 	return ret;
 }
 
+int snap_q_put(struct snap_fix *s, enum btree_id btree, const struct bkey_i *k, unsigned flags)
+{
+	return snap_q_done(s, btree, ns_fix_begin(&s->x) ?:
+			   bch_trans_update(&s->x.ns.t, btree, 0, k, flags));
+}
+
 int snap_q_del(struct snap_fix *s, enum btree_id btree, struct bpos pos)
 {
-	struct bkey_i k = { .k = { .u64s = BKEY_U64s, .format_whiteout = KEY_FORMAT_CURRENT,
-				   .type = KEY_TYPE_deleted, .p = pos } };
-
-	return snap_q_put(s, btree, &k, 0);
+	return snap_q_done(s, btree, ns_fix_begin(&s->x) ?:
+			   bch_trans_delete(&s->x.ns.t, btree, 0, pos, 0));
 }
 
 /* A value at POS(0, id) of btree, queued. */
@@ -61,12 +63,7 @@ static int q_val(struct snap_fix *s, enum btree_id btree, unsigned type, u64 id,
 {
 	union snap_key k;
 
-	memset(&k, 0, sizeof(k));
-	k.k.k.u64s = BKEY_U64s + (bytes + 7) / 8;
-	k.k.k.format_whiteout = KEY_FORMAT_CURRENT;
-	k.k.k.type = type;
-	k.k.k.p = POS(0, id);
-	memcpy(k.k.v, v, bytes);
+	snap_val_key(&k, type, id, v, bytes);
 	return snap_q_put(s, btree, &k.k, 0);
 }
 
@@ -115,24 +112,24 @@ void snap_fix_exit(struct snap_fix *s)
 	pb_exit(&s->buf);
 }
 
-int snap_walk(struct snap_fix *s, enum btree_id btree, snap_key_fn fn)
-{
-	struct bch_fsck *f = s->x.f;
-	struct btree_iter it;
-	struct bkey_s_c k;
-	int ret;
+struct snap_walk_ctx {
+	struct snap_fix *s;
+	snap_key_fn fn;
+	void *ctx;
+};
 
-	bch_btree_iter_init(&it, f->c, btree, POS_MIN, 0);
-	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
-		ret = fn(s, k);
-		if (ret)
-			break;
-		bch_btree_iter_advance(&it);
-	}
-	if (ret < 0 && !f->op_error)
-		bch_fsck_op_error(f, ret, "walking %s: %s", bch_btree_id_names[btree], it.err.buf ?: "");
-	bch_btree_iter_exit(&it);
-	return ret < 0 ? ret : 0;
+static int snap_walk_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
+{
+	struct snap_walk_ctx *w = p;
+
+	return w->fn(w->s, k, w->ctx);
+}
+
+int snap_walk(struct snap_fix *s, enum btree_id btree, snap_key_fn fn, void *ctx)
+{
+	struct snap_walk_ctx w = { s, fn, ctx };
+
+	return ns_walk(s->x.f, btree, snap_walk_key, &w);
 }
 
 /* ---- the snapshot table, walked by parent pointers only ---- */
@@ -167,7 +164,7 @@ u32 snap_nth_parent(const struct bch_snapshot_table *t, u32 id, u32 nth)
 	return id;
 }
 
-u32 snap_tree_oldest_subvol(const struct bch_snapshot_table *t, u32 root)
+u32 snap_tree_oldest_subvol(const struct bch_snapshot_table *t, u32 id)
 {
 	u32 best = 0;
 
@@ -175,7 +172,7 @@ u32 snap_tree_oldest_subvol(const struct bch_snapshot_table *t, u32 root)
 		const struct bch_snapshot_node *n = &t->n[i];
 
 		if (n->is_subvol && n->subvol && (!best || n->subvol < best) &&
-		    snap_is_ancestor(t, n->id, root))
+		    snap_is_ancestor(t, n->id, id))
 			best = n->subvol;
 	}
 	return best;

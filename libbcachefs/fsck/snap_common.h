@@ -4,14 +4,6 @@
 
 #include "fsck/ns_common.h"
 
-/* Room for any value these passes read: a snapshot is 56 bytes, a subvolume 40. */
-#define SNAP_KEY_U64s	(BKEY_U64s + 16)
-
-union snap_key {
-	struct bkey_i k;
-	u64 pad[SNAP_KEY_U64s];
-};
-
 /* The key at pos: 1 (of any type), 0 when there is none, or an error (reported). */
 int snap_key_get(struct bch_fsck *, enum btree_id, struct bpos, union snap_key *);
 
@@ -30,6 +22,7 @@ struct snap_fix {
 };
 
 int snap_q_put(struct snap_fix *, enum btree_id, const struct bkey_i *, unsigned flags);
+/* An exact delete: only the key at pos goes (no extent overwriting). */
 int snap_q_del(struct snap_fix *, enum btree_id, struct bpos);
 int snap_q_snapshot(struct snap_fix *, u32 id, const struct bch_snapshot *);
 int snap_q_tree(struct snap_fix *, u32 id, const struct bch_snapshot_tree *);
@@ -43,9 +36,9 @@ int snap_q_subvol(struct snap_fix *, u32 id, const struct bch_subvolume *v);
 int snap_q_commit(struct snap_fix *, const char *what);
 void snap_fix_exit(struct snap_fix *);
 
-/* Calls fn on every key of btree in order; fn returns 0 to go on, else stops the walk. */
-typedef int (*snap_key_fn)(struct snap_fix *, struct bkey_s_c);
-int snap_walk(struct snap_fix *, enum btree_id, snap_key_fn);
+/* ns_walk, fn given the session and ctx. */
+typedef int (*snap_key_fn)(struct snap_fix *, struct bkey_s_c, void *ctx);
+int snap_walk(struct snap_fix *, enum btree_id, snap_key_fn, void *ctx);
 
 /*
  * Until check_snapshots has repaired them, skiplists may name anything:
@@ -56,8 +49,11 @@ bool snap_is_ancestor(const struct bch_snapshot_table *, u32 id, u32 anc);
 /* The root of id's tree: the last node reached going up (possibly one missing from the table). */
 u32 snap_root(const struct bch_snapshot_table *, u32 id);
 u32 snap_nth_parent(const struct bch_snapshot_table *, u32 id, u32 nth);
-/* The smallest subvolume a node of root's tree belongs to (0: none): the kernel's oldest. */
-u32 snap_tree_oldest_subvol(const struct bch_snapshot_table *, u32 root);
+/*
+ * The smallest subvolume of a node at or below id (0: none): for a tree's
+ * root, the kernel's oldest subvolume of the tree.
+ */
+u32 snap_tree_oldest_subvol(const struct bch_snapshot_table *, u32 id);
 /* Sorts a skiplist ascending, as the kernel keeps them. */
 void snap_skip_sort(struct bch_snapshot *);
 

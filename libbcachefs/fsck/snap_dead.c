@@ -8,6 +8,7 @@
 #include "btree/trans.h"
 #include "keys/key_types.h"
 #include "util/errcode.h"
+#include "util/grow.h"
 #include "util/names.h"
 
 /*
@@ -98,32 +99,38 @@ static bool dead_work(const struct dead_ctx *d)
 
 /*
  * Nodes with no subvolume and no live child are marked deleted, children
- * first, so a parent left with no live child follows in the same sweep.
+ * first, so a parent left with no live child follows in the same sweep
+ * (its count of live children drops here; one commit, then the table is
+ * read again).
  */
 static int redundant_mark(struct dead_ctx *d)
 {
-	int ret;
+	int ret = 0;
 
 	for (size_t i = 0; i < d->t.nr; i++) {
+		struct bch_snapshot_node *n = &d->t.n[i];
+		const struct bch_snapshot_node *p;
 		struct bch_snapshot v;
-		u32 id = d->t.n[i].id;
 
 		if (!node_redundant(d, i))
 			continue;
-		ret = snap_snapshot_get(d->s.x.f, id, &v, NULL);
+		ret = snap_snapshot_get(d->s.x.f, n->id, &v, NULL);
 		if (ret <= 0)
 			return ret;
 		set_snapshot_deleted(&v, 1);
 		set_snapshot_is_subvol(&v, 0);
 		v.subvol = 0;
-		ret = snap_q_snapshot(&d->s, id, &v) ?: snap_q_commit(&d->s, "a redundant snapshot");
+		ret = snap_q_snapshot(&d->s, n->id, &v);
 		if (ret)
 			return ret;
-		ret = dead_load(d);
-		if (ret)
-			return ret;
+		n->deleted = true;
+		p = bch_snapshot_get(&d->t, n->parent);
+		if (n->parent && p)
+			d->nr_live[node_idx(&d->t, p)]--;
 	}
-	return 0;
+	if (!d->s.queued)
+		return 0;
+	return snap_q_commit(&d->s, "redundant snapshots") ?: dead_load(d);
 }
 
 /* Commits of the per-key walk take this many updates at a time. */
@@ -133,15 +140,8 @@ static int inum_touched(struct dead_ctx *d, u64 inum)
 {
 	if (d->nr_inums && d->inums[d->nr_inums - 1] == inum)
 		return 0;
-	if (d->nr_inums == d->inums_size) {
-		size_t n = d->inums_size ? d->inums_size * 2 : 64;
-		u64 *i = realloc(d->inums, n * sizeof(*i));
-
-		if (!i)
-			return bch_fsck_op_error(d->s.x.f, -BCH_ERR_nomem, "inode list");
-		d->inums = i;
-		d->inums_size = n;
-	}
+	if (bch_grow(&d->inums, &d->inums_size, d->nr_inums, 64))
+		return bch_fsck_op_error(d->s.x.f, -BCH_ERR_nomem, "inode list");
 	d->inums[d->nr_inums++] = inum;
 	return 0;
 }
@@ -161,15 +161,6 @@ static int child_flags_fix_all(struct dead_ctx *d)
 	return ret ?: snap_q_commit(&d->s, "inode flags");
 }
 
-/* An exact delete: with no extent overwriting, nothing but the key at pos goes. */
-static int dead_del(struct dead_ctx *d, enum btree_id btree, struct bpos pos)
-{
-	struct bkey_i k = { .k = { .u64s = BKEY_U64s, .format_whiteout = KEY_FORMAT_CURRENT,
-				   .type = KEY_TYPE_deleted, .p = pos } };
-
-	return snap_q_put(&d->s, btree, &k, BCH_UPDATE_NO_EXTENT_OVERWRITE);
-}
-
 /*
  * The key goes to snapshot equiv: a copy there (written as it is, with no
  * extent overwriting, as the kernel's all-snapshots update) and the
@@ -183,7 +174,7 @@ static int dead_key_move(struct dead_ctx *d, enum btree_id btree, struct bkey_s_
 	n->k.p.snapshot = equiv;
 	memcpy(n->v, k.v, bkey_val_bytes(k.k));
 	return snap_q_put(&d->s, btree, n, BCH_UPDATE_NO_EXTENT_OVERWRITE) ?:
-	       dead_del(d, btree, k.k->p);
+	       snap_q_del(&d->s, btree, k.k->p);
 }
 
 /*
@@ -203,7 +194,7 @@ static int dead_key(struct dead_ctx *d, enum btree_id btree, struct bkey_s_c k)
 		if (!bch_fsck_problem(f, BCH_FSCK_ERR_bkey_in_missing_snapshot,
 				      "key in missing snapshot: %s", d->s.buf.buf))
 			return 0;
-		return dead_del(d, btree, k.k->p);
+		return snap_q_del(&d->s, btree, k.k->p);
 	}
 	if (k.k->p.inode != d->pos.inode || k.k->p.offset != d->pos.offset)
 		d->seen.nr = 0;
@@ -214,9 +205,9 @@ static int dead_key(struct dead_ctx *d, enum btree_id btree, struct bkey_s_c k)
 	    (ret = inum_touched(d, k.k->p.offset)))
 		return ret;
 	if (n->deleted)
-		return dead_del(d, btree, k.k->p);
+		return snap_q_del(&d->s, btree, k.k->p);
 	if (snap_ids_has(&d->seen, equiv))
-		return dead_del(d, btree, k.k->p);
+		return snap_q_del(&d->s, btree, k.k->p);
 	ret = snap_ids_add(f, &d->seen, equiv);
 	if (ret || equiv == k.k->p.snapshot)
 		return ret;
@@ -224,9 +215,9 @@ static int dead_key(struct dead_ctx *d, enum btree_id btree, struct bkey_s_c k)
 }
 
 /* snap_walk's step: one key, its repairs committed in batches */
-static int dead_walk_key(struct snap_fix *s, struct bkey_s_c k)
+static int dead_walk_key(struct snap_fix *s, struct bkey_s_c k, void *ctx)
 {
-	struct dead_ctx *d = (struct dead_ctx *)s;
+	struct dead_ctx *d = ctx;
 	int ret = dead_key(d, d->btree, k);
 
 	return ret ?: d->s.queued >= DEAD_BATCH ? snap_q_commit(&d->s, "keys of dead snapshots") : 0;
@@ -237,7 +228,7 @@ static int dead_keys(struct dead_ctx *d, enum btree_id btree)
 	d->seen.nr = 0;
 	d->pos = POS_MIN;
 	d->btree = btree;
-	return snap_walk(&d->s, btree, dead_walk_key) ?: snap_q_commit(&d->s, "keys of dead snapshots");
+	return snap_walk(&d->s, btree, dead_walk_key, d) ?: snap_q_commit(&d->s, "keys of dead snapshots");
 }
 
 /*

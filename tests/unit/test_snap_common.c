@@ -1,9 +1,10 @@
-/* Unit tests for the snapshot passes' table walks: parent pointers only (skiplists ignored), roots, n-th parents, a tree's oldest subvolume, id lists. */
+/* Unit tests for the snapshot passes' table walks: parent pointers only (skiplists ignored), roots, n-th parents, a tree's oldest subvolume, id lists; the inode table's search. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fsck/snap_common.h"
+#include "unit_rng.h"
 
 #define TOP	0xffffffffU
 
@@ -100,6 +101,46 @@ START_TEST(test_skip_sort_and_ids)
 }
 END_TEST
 
+/*
+ * The inode table's search (a guess from the spread of the numbers, a
+ * widening window, a binary search) finds each number's first version,
+ * as a plain scan does: tables with runs of versions, gaps, clusters.
+ */
+START_TEST(test_itab_find)
+{
+	rng_state = 0x9e3779b97f4a7c15ULL;
+	for (unsigned round = 0; round < 200; round++) {
+		struct ns_itab t = { 0 };
+		u64 inum = 4096 + rng() % 64;
+
+		t.nr = 1 + rng() % 300;
+		t.d = calloc(t.nr, sizeof(*t.d));
+		ck_assert_ptr_nonnull(t.d);
+		for (size_t i = 0; i < t.nr; i++) {
+			/* mostly consecutive, some repeated (versions), a few big jumps */
+			unsigned r = rng() % 16;
+
+			inum += r < 5 ? 0 : r < 14 ? 1 : 1 + rng() % 100000;
+			t.d[i].inum = inum;
+			t.d[i].snapshot = (u32)i;
+		}
+		for (unsigned q = 0; q < 400; q++) {
+			u64 want = t.d[0].inum - 2 + rng() % (t.d[t.nr - 1].inum - t.d[0].inum + 5);
+			size_t i = 0;
+			struct ns_inode *got = ns_itab_find(&t, want);
+
+			while (i < t.nr && t.d[i].inum < want)
+				i++;
+			if (i < t.nr && t.d[i].inum == want)
+				ck_assert_ptr_eq(got, &t.d[i]);
+			else
+				ck_assert_ptr_null(got);
+		}
+		free(t.d);
+	}
+}
+END_TEST
+
 static Suite *snap_common_suite(void)
 {
 	Suite *s = suite_create("snap_common");
@@ -108,6 +149,7 @@ static Suite *snap_common_suite(void)
 	tcase_add_test(tc, test_walks);
 	tcase_add_test(tc, test_damaged);
 	tcase_add_test(tc, test_skip_sort_and_ids);
+	tcase_add_test(tc, test_itab_find);
 	suite_add_tcase(s, tc);
 	return s;
 }
