@@ -73,8 +73,15 @@ int bch_ns_key_get(struct bch_ns *ns, enum btree_id btree, u64 inode, u64 offset
 
 int bch_ns_init(struct bch_ns *ns, struct bch_fs *c, struct printbuf *err)
 {
-	bool new_siphash = c->sb.features & (1ULL << BCH_FEATURE_new_siphash);
 	u64 root;
+
+	return bch_ns_init_detached(ns, c, err) ?:
+	       bch_ns_subvol_enter(ns, BCH_NS_ROOT_SUBVOL, &root, err);
+}
+
+int bch_ns_init_detached(struct bch_ns *ns, struct bch_fs *c, struct printbuf *err)
+{
+	bool new_siphash = c->sb.features & (1ULL << BCH_FEATURE_new_siphash);
 
 	memset(ns, 0, sizeof(*ns));
 	ns->c = c;
@@ -88,7 +95,7 @@ int bch_ns_init(struct bch_ns *ns, struct bch_fs *c, struct printbuf *err)
 		pb_printf(err, "unknown str_hash option %u", c->sb.str_hash_type);
 		return -BCH_ERR_bad_argument;
 	}
-	return bch_ns_subvol_enter(ns, BCH_NS_ROOT_SUBVOL, &root, err);
+	return 0;
 }
 
 int bch_ns_fsck_at(struct bch_ns *ns, const struct bch_snapshot_table *t, u32 snapshot,

@@ -14,6 +14,8 @@
  * below 2^31 with inodes_32bit, else 2^63.
  */
 int bch_ns_init(struct bch_ns *, struct bch_fs *c, struct printbuf *err);
+/* The same in no subvolume (snapshot 0): for fsck, whose repairs name their snapshot (bch_ns_fsck_at). */
+int bch_ns_init_detached(struct bch_ns *, struct bch_fs *c, struct printbuf *err);
 void bch_ns_exit(struct bch_ns *);
 
 /*

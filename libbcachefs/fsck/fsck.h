@@ -81,6 +81,12 @@ struct bch_fsck {
 	size_t nr_bad_nodes, bad_nodes_size;
 	u64 topology_btrees;
 	struct bch_node_scan *scan;	/* nodes found on the devices, once a repair needed them */
+	/*
+	 * btrees that lost keys to unreadable nodes (this run's, and the
+	 * superblock's btrees_lost_data from an earlier one): what their keys
+	 * named is rebuilt instead of the keys naming it being deleted
+	 */
+	u64 lost_data;
 	/* progress: a line every progress_interval seconds of a pass (0: every few thousand keys) */
 	unsigned progress_interval;
 	const char *pass_name;
@@ -109,6 +115,12 @@ bool bch_fsck_problem(struct bch_fsck *, enum bch_fsck_err id, const char *fmt, 
 	__attribute__((format(printf, 3, 4)));
 bool bch_fsck_vproblem(struct bch_fsck *, enum bch_fsck_err id, const char *fmt, va_list);
 void bch_fsck_fix_failed(struct bch_fsck *, enum bch_fsck_err id);
+
+/*
+ * Btree id lost keys: remembered for the passes, and (when writing) in the
+ * superblocks until a run ends with everything repaired.
+ */
+int bch_fsck_lost_data(struct bch_fsck *, enum btree_id id);
 
 /* An informational line (progress, what a pass did). */
 void bch_fsck_info(struct bch_fsck *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "fsck/ns_common.h"
+#include "fsck/passes.h"
 #include "fsck/snap_common.h"
 #include "btree/iter.h"
 #include "btree/trans.h"
@@ -477,7 +478,8 @@ static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 int bch_check_extents(struct bch_fsck *f)
 {
 	struct extent_ctx s = { .x.f = f, .buf = PRINTBUF, .w.inum = ~0ULL };
-	int ret = ns_itab_get(f, &s.tab) ?:
+	int ret = bch_reconstruct_inodes(f) ?:
+		  ns_itab_get(f, &s.tab) ?:
 		  ns_walk(f, BTREE_ID_extents, extent_key, &s);
 
 	if (!ret && !f->op_error)

@@ -347,6 +347,8 @@ int ns_key_visible(struct bch_fsck *f, enum btree_id btree, u64 inode, u64 offse
 
 int ns_fix_begin(struct ns_fix *x)
 {
+	struct printbuf err = PRINTBUF;
+	u64 root;
 	int ret;
 
 	if (x->started)
@@ -354,11 +356,16 @@ int ns_fix_begin(struct ns_fix *x)
 	ret = bch_fsck_start_write(x->f);
 	if (ret)
 		return ret;
-	ret = bch_ns_init(&x->ns, x->f->c, &x->f->err);
+	ret = bch_ns_init_detached(&x->ns, x->f->c, &x->f->err);
 	if (ret)
 		return bch_fsck_op_error(x->f, ret, "starting a namespace session");
 	x->started = true;
-	return 0;
+	/* in the root subvolume when there is one: the repairs that make it again need none */
+	ret = bch_ns_subvol_enter(&x->ns, BCH_NS_ROOT_SUBVOL, &root, &err);
+	if (ret && ret != -BCH_ERR_not_found)
+		bch_fsck_op_error(x->f, ret, "entering the root subvolume: %s", pb_cstr(&err));
+	pb_exit(&err);
+	return ret == -BCH_ERR_not_found ? 0 : ret;
 }
 
 int ns_fix_at(struct ns_fix *x, u32 snapshot)

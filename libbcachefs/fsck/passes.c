@@ -9,6 +9,7 @@
 #include "keys/key_types.h"
 #include "util/names.h"
 #include "core/shutdown.h"
+#include "sb/sb_fs.h"
 #include "util/errcode.h"
 
 /* name, stable id (recovery_passes_types.h), our function (NULL: not yet) */
@@ -21,6 +22,7 @@
 	p(check_backpointers_to_extents, 13, bch_fsck_check_backpointers_to_extents)	\
 	p(check_extents_to_backpointers, 14, bch_fsck_check_extents_to_backpointers)	\
 	p(check_alloc_to_lru_refs,	15, bch_fsck_check_alloc_to_lru_refs)	\
+	p(reconstruct_snapshots,	38, bch_reconstruct_snapshots)	\
 	p(check_snapshot_trees,		18, bch_check_snapshot_trees)	\
 	p(check_snapshots,		19, bch_check_snapshots)	\
 	p(check_subvols,		20, bch_check_subvols)	\
@@ -191,6 +193,22 @@ void bch_fsck_invalid_exit(struct bch_fsck *f)
 	f->nr_invalid = f->invalid_size = f->nr_invalid_done = 0;
 }
 
+int bch_fsck_lost_data(struct bch_fsck *f, enum btree_id id)
+{
+	u64 bit = 1ULL << id;
+	int ret;
+
+	if (f->lost_data & bit)
+		return 0;
+	f->lost_data |= bit;
+	bch_fsck_info(f, "btree %s lost data: what its keys named is rebuilt from the keys naming it",
+		      bch_btree_id_names[id]);
+	if (f->mode == BCH_FSCK_NO)
+		return 0;
+	ret = bch_fs_lost_data_set(f->c, f->lost_data, &f->err);
+	return ret ? bch_fsck_op_error(f, ret, "recording the lost data in the superblock") : 0;
+}
+
 int bch_fsck_start_write(struct bch_fsck *f)
 {
 	int ret;
@@ -252,6 +270,7 @@ int bch_fsck_run(struct bch_fsck *f)
 	f->c->progress = progress;
 	f->c->progress_ctx = f;
 	bch_fsck_topology_init(f);
+	f->lost_data = bch_fs_lost_data(f->c);
 	ret = supported(f);
 	if (ret)
 		return ret;
@@ -289,7 +308,10 @@ int bch_fsck_run(struct bch_fsck *f)
 			ret = invalid_keys_report(f);
 	}
 	if (f->writing && !ret && f->mode != BCH_FSCK_NO) {
-		ret = bch_fsck_record_errors(f, &f->err) ?:
+		/* every pass ran and left nothing: what was lost is rebuilt */
+		if (f->nr_found == f->nr_fixed)
+			ret = bch_fs_lost_data_set(f->c, 0, &f->err);
+		ret = ret ?: bch_fsck_record_errors(f, &f->err) ?:
 			bch_fs_clean_shutdown(f->c, &f->err);
 		if (ret)
 			bch_fsck_op_error(f, ret, "shutting down");

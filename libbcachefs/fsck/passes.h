@@ -16,6 +16,13 @@ int bch_fsck_check_alloc_to_lru_refs(struct bch_fsck *);
 /* fsck/snap_checks.c: the passes of the snapshot group not declared with the namespace ones */
 int bch_delete_dead_snapshots(struct bch_fsck *);
 int bch_check_subvolume_structure(struct bch_fsck *);
+/*
+ * fsck/reconstruct.c, when the snapshots or inodes btree lost data: the
+ * snapshot nodes (a pass of its own, before check_snapshot_trees) and the
+ * inodes (first thing in check_extents) the surviving keys name
+ */
+int bch_reconstruct_snapshots(struct bch_fsck *);
+int bch_reconstruct_inodes(struct bch_fsck *);
 /* frees the differences the allocation passes share */
 void bch_fsck_alloc_exit(struct bch_fsck *);
 /* frees the namespace passes' inode table */

@@ -175,6 +175,42 @@ static int snapshot_links_check(struct bch_fsck *f, u32 id, const struct bch_sna
 }
 
 /*
+ * Subvolume subvol, which snapshot id names, went with a node of the
+ * subvolumes btree that was lost: it is made again from its root, the
+ * inode version id sees whose bi_subvol names it (its fs_path_parent from
+ * the root's bi_parent_subvol; whether it was a snapshot, and of what, is
+ * not known).  The kernel rebuilds it so in check_inodes, but stops
+ * before, here.  1 when made, 0 when there is no such root or the repair
+ * was declined, or an error.
+ */
+static int subvol_remake(struct snap_fix *s, u32 id, u32 subvol)
+{
+	struct bch_fsck *f = s->x.f;
+	const struct bch_snapshot_table *t = ns_snaps_get(f);
+	const struct ns_inode *root = NULL;
+	struct bch_subvolume sv = {};
+	struct ns_itab *tab;
+	int ret = t ? ns_itab_get(f, &tab) : -BCH_ERR_nomem;
+
+	if (ret)
+		return ret;
+	/* the nearest version: the smallest id among id's ancestors-or-self */
+	for (size_t i = 0; i < tab->nr; i++)
+		if (tab->d[i].subvol == subvol && snap_is_ancestor(t, id, tab->d[i].snapshot) &&
+		    (!root || tab->d[i].snapshot < root->snapshot))
+			root = &tab->d[i];
+	if (!root || !bch_fsck_problem(f, BCH_FSCK_ERR_inode_bi_subvol_missing,
+				       "inode %llu:%u bi_subvol points to missing subvolume %u; the "
+				       "subvolumes btree lost data: the subvolume is made again",
+				       (unsigned long long)root->inum, root->snapshot, subvol))
+		return 0;
+	sv.snapshot = cpu_to_le32(id);
+	sv.inode = cpu_to_le64(root->inum);
+	sv.fs_path_parent = cpu_to_le32(root->parent_subvol);
+	return snap_q_subvol(s, subvol, &sv) ?: snap_q_commit(s, "a subvolume made again") ?: 1;
+}
+
+/*
  * A snapshot flagged as a subvolume's must be its subvolume's; one that
  * is not (or is deleted) names no subvolume.  Where the root subvolume
  * names this snapshot, the flag is what was lost (the kernel clears the
@@ -190,6 +226,9 @@ static int snapshot_subvol_check(struct snap_fix *s, struct bkey_s_c k, struct b
 
 	if (snapshot_is_subvol(v) && !snapshot_deleted(v)) {
 		ret = ns_subvol_get(f, subvol, &sv);
+		if (!ret && (f->lost_data & (1ULL << BTREE_ID_subvolumes)) &&
+		    (ret = subvol_remake(s, id, subvol)) > 0)
+			ret = ns_subvol_get(f, subvol, &sv);
 		if (ret <= 0)
 			return ret ?: bch_fsck_op_error(f, -BCH_ERR_fs_inconsistent,
 						       "snapshot %u points to nonexistent subvolume %u",
@@ -217,25 +256,6 @@ static int snapshot_subvol_check(struct snap_fix *s, struct bkey_s_c k, struct b
 	return 0;
 }
 
-static int last_tree_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
-{
-	if (!k.k->p.inode)
-		*(u64 *)p = k.k->p.offset;
-	return 0;
-}
-
-/* The first id past the last snapshot tree, as the kernel numbers a new one. */
-static int tree_id_next(struct bch_fsck *f, u32 *id)
-{
-	u64 last = 0;
-	int ret = ns_walk(f, BTREE_ID_snapshot_trees, last_tree_key, &last);
-
-	if (!ret && last >= 0xffffffffULL)
-		ret = bch_fsck_op_error(f, -BCH_ERR_fs_inconsistent, "no snapshot tree id left");
-	*id = last + 1;
-	return ret;
-}
-
 /*
  * A snapshot's tree must be a tree whose root is an ancestor-or-self.
  * The repair takes the tree of this snapshot's root, first giving the
@@ -258,7 +278,7 @@ static int snapshot_tree_repair(struct snap_fix *s, const struct bch_snapshot_ta
 	if (ret < 0)
 		return ret;
 	if (!ret || le32_to_cpu(st.root_snapshot) != root_id) {
-		ret = tree_id_next(f, &tree_id);
+		ret = snap_tree_id_next(f, &tree_id);
 		if (ret)
 			return ret;
 		st.master_subvol = cpu_to_le32(snap_tree_oldest_subvol(t, root_id));

@@ -33,6 +33,24 @@ int snap_snapshot_get(struct bch_fsck *f, u32 id, struct bch_snapshot *v, union 
 			  &(k ?: &tmp)->k, SNAP_KEY_U64s);
 }
 
+static int last_tree_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
+{
+	if (!k.k->p.inode)
+		*(u64 *)p = k.k->p.offset;
+	return 0;
+}
+
+int snap_tree_id_next(struct bch_fsck *f, u32 *id)
+{
+	u64 last = 0;
+	int ret = ns_walk(f, BTREE_ID_snapshot_trees, last_tree_key, &last);
+
+	if (!ret && last >= 0xffffffffULL)
+		ret = bch_fsck_op_error(f, -BCH_ERR_fs_inconsistent, "no snapshot tree id left");
+	*id = last + 1;
+	return ret;
+}
+
 /* An update of btree was queued (ret 0) or failed: counted, or the session reset and the failure said. */
 static int snap_q_done(struct snap_fix *s, enum btree_id btree, int ret)
 {

@@ -10,6 +10,9 @@ int snap_key_get(struct bch_fsck *, enum btree_id, struct bpos, union snap_key *
 /* The snapshot id (zero-filled past a short value); k (may be NULL) gets the whole key. */
 int snap_snapshot_get(struct bch_fsck *, u32 id, struct bch_snapshot *, union snap_key *k);
 
+/* The first id past the last snapshot tree, as the kernel numbers a new one. */
+int snap_tree_id_next(struct bch_fsck *, u32 *id);
+
 /*
  * Repairs are queued in the session's transaction and committed together;
  * a commit after a snapshots update has f->snaps read again.

@@ -655,6 +655,10 @@ int bch_fsck_topology_repair(struct bch_fsck *f)
 
 		if (!(btrees & (1ULL << id)))
 			continue;
+		/* as the kernel flags it on a read error, before any scan puts nodes back */
+		ret = bch_fsck_lost_data(f, id);
+		if (ret)
+			break;
 		if ((root = bad_root(f, id))) {
 			root->reported = true;
 			ret = root_drop(f, id, root);

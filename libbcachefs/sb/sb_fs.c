@@ -118,3 +118,34 @@ void bch_fs_feature_set(struct bch_fs *c, unsigned feature)
 	bch_fs_sb_refresh(c);
 	c->sb_dirty = true;
 }
+
+u64 bch_fs_lost_data(const struct bch_fs *c)
+{
+	const struct bch_sb_field_ext *e = bch_sb_field_get_t(c->disk_sb.sb, ext);
+
+	if (!e || le32_to_cpu(e->field.u64s) * 8 < sizeof(*e))
+		return 0;
+	return le64_to_cpu(e->btrees_lost_data);
+}
+
+int bch_fs_lost_data_set(struct bch_fs *c, u64 mask, struct printbuf *err)
+{
+	if (bch_fs_lost_data(c) == mask)
+		return 0;
+	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++) {
+		struct bch_sb_field_ext *e;
+
+		if (!c->devs[i])
+			continue;
+		e = bch_sb_field_get_minsize(&c->devs[i]->sb, BCH_SB_FIELD_ext,
+					     sizeof(*e) / 8, err);
+		if (!e) {
+			bch_fs_sb_refresh(c);
+			return -BCH_ERR_nomem;
+		}
+		e->btrees_lost_data = cpu_to_le64(mask);
+	}
+	bch_fs_sb_refresh(c);
+	c->sb_dirty = true;
+	return 0;
+}

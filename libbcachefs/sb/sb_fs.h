@@ -29,4 +29,19 @@ int bch_fs_replicas_mark(struct bch_fs *c, const struct bch_replicas_entry_v1 *e
  */
 void bch_fs_feature_set(struct bch_fs *c, unsigned feature);
 
+/*
+ * The btrees that lost keys (an unreadable node nothing replaced): the ext
+ * section's btrees_lost_data, which the kernel's fsck reads to rebuild
+ * what those keys named (snapshots, subvolumes, inodes) instead of
+ * deleting the keys that name them.  0 without an ext section.
+ */
+u64 bch_fs_lost_data(const struct bch_fs *c);
+
+/*
+ * Sets btrees_lost_data to mask on every device's superblock (the ext
+ * section added when missing); c->sb_dirty has the next commit, or the
+ * clean shutdown, write them.
+ */
+int bch_fs_lost_data_set(struct bch_fs *c, u64 mask, struct printbuf *err);
+
 #endif

@@ -27,7 +27,7 @@ static const char usage[] =
 "usage: data-tool copy-in [OPTION]... SRCDIR DEVICE...\n"
 "       data-tool cat DEVICE... -- PATH\n"
 "       data-tool falloc DEVICE... -- NAME BYTES\n"
-"       data-tool cmp-tree DEVICE... -- HOSTDIR PREFIX [SKIP]...\n"
+"       data-tool cmp-tree [--padded] DEVICE... -- HOSTDIR PREFIX [SKIP]...\n"
 "copy-in: every regular file of SRCDIR becomes a file of the root\n"
 "directory (data ranges only: holes stay holes), then a clean shutdown.\n"
 "  --inode-compression TYPE  set the files' compression option (lz4, ...)\n"
@@ -37,7 +37,9 @@ static const char usage[] =
 "falloc: a new file NAME in the root with BYTES preallocated.\n"
 "cmp-tree: every regular file under HOSTDIR (but those whose path relative\n"
 "to it matches a SKIP pattern) reads back identical from PREFIX/ its path\n"
-"(PREFIX \"\" for the root), the filesystem opened once; prints the count.\n";
+"(PREFIX \"\" for the root), the filesystem opened once; prints the count.\n"
+"  --padded  zeros at the end of either file do not count (a file whose\n"
+"            inode fsck made again has the size where its data ends)\n";
 
 #define SNAP		0xffffffffU
 #define ROOT_INO	BCACHEFS_ROOT_INO
@@ -383,8 +385,11 @@ static int path_lookup(struct tool *t, const char *path, u64 *inum)
 	return ret;
 }
 
-/* File inum's bytes against the host file at host: 0 same, 1 different, negative error. */
-static int file_same(struct tool *t, u64 inum, const char *host)
+/*
+ * File inum's bytes against the host file at host: 0 same, 1 different,
+ * negative error.  padded: bytes past either one's end read as zeros.
+ */
+static int file_same(struct tool *t, u64 inum, const char *host, bool padded)
 {
 	struct bch_inode_unpacked u;
 	size_t chunk = 1 << 20;
@@ -392,14 +397,23 @@ static int file_same(struct tool *t, u64 inum, const char *host)
 	FILE *f = fopen(host, "rb");
 	int ret = a && b && f ? inode_read(t, inum, &u) : -BCH_ERR_nomem;
 	struct stat st;
+	u64 end = 0;
 
-	if (!ret && (fstat(fileno(f), &st) || (u64)st.st_size != u.bi_size))
+	if (!ret && fstat(fileno(f), &st))
+		ret = -BCH_ERR_source_read;
+	if (!ret && !padded && (u64)st.st_size != u.bi_size)
 		ret = 1;
-	for (u64 pos = 0; !ret && pos < u.bi_size; pos += chunk) {
-		size_t n = u.bi_size - pos < chunk ? u.bi_size - pos : chunk;
+	if (!ret)
+		end = u.bi_size > (u64)st.st_size ? u.bi_size : (u64)st.st_size;
+	for (u64 pos = 0; !ret && pos < end; pos += chunk) {
+		size_t n = end - pos < chunk ? end - pos : chunk;
+		size_t in_fs = pos >= u.bi_size ? 0 : u.bi_size - pos < n ? u.bi_size - pos : n;
+		size_t got = fread(b, 1, n, f);
 
-		ret = bch_data_read(t->c, inum, SNAP, pos, a, n, &t->err);
-		if (!ret && (fread(b, 1, n, f) != n || memcmp(a, b, n)))
+		memset(a + in_fs, 0, n - in_fs);
+		memset(b + got, 0, n - got);
+		ret = in_fs ? bch_data_read(t->c, inum, SNAP, pos, a, in_fs, &t->err) : 0;
+		if (!ret && memcmp(a, b, n))
 			ret = 1;
 	}
 	if (f)
@@ -412,6 +426,7 @@ static int file_same(struct tool *t, u64 inum, const char *host)
 struct cmp_walk {
 	struct tool *t;
 	const char *prefix;
+	bool padded;
 	char **skip;
 	int nr_skip;
 	size_t root_len;
@@ -435,7 +450,7 @@ static int cmp_one(const char *path, const struct stat *st, int type, struct FTW
 		if (!fnmatch(w->skip[i], rel, 0))
 			return 0;
 	snprintf(fs_path, sizeof(fs_path), "%s%s%s", w->prefix, *w->prefix ? "/" : "", rel);
-	ret = path_lookup(w->t, fs_path, &inum) ?: file_same(w->t, inum, path);
+	ret = path_lookup(w->t, fs_path, &inum) ?: file_same(w->t, inum, path, w->padded);
 	if (ret) {
 		if (ret > 0)
 			pb_printf(&w->t->err, "%s: differs", fs_path);
@@ -449,9 +464,13 @@ static int cmp_one(const char *path, const struct stat *st, int type, struct FTW
 static int cmd_cmp_tree(int argc, char **argv)
 {
 	struct tool t = { .err = PRINTBUF };
-	int nr, a = split_devs(argc, argv, &nr), ret;
-	struct cmp_walk w = { .t = &t };
+	bool padded = argc && !strcmp(argv[0], "--padded");
+	int nr, a, ret;
+	struct cmp_walk w = { .t = &t, .padded = padded };
 
+	argc -= padded;
+	argv += padded;
+	a = split_devs(argc, argv, &nr);
 	if (a < 0 || a + 2 > argc || !nr)
 		return 2;
 	w.prefix = argv[a + 1];
