@@ -33,8 +33,8 @@ static const enum btree_id snapshot_btrees[] = {
  * at the current object's short list, an object its ids' joins.
  */
 struct snap_groups {
-	u32 *ids;			/* sorted */
-	u32 *up;			/* union-find: index of the parent, by index into ids */
+	u64 *ids;			/* sorted */
+	size_t *up;			/* union-find: index of the parent, by index into ids */
 	size_t nr, size;
 	u64 *joins;			/* pairs of ids of one object (smaller << 32 | larger), sorted, unique */
 	size_t nr_joins, joins_size;
@@ -43,14 +43,15 @@ struct snap_groups {
 	bool have_cur;
 };
 
-static size_t id_slot(const struct snap_groups *g, u32 id)
+/* Where v is, or goes, in the sorted a[0..nr). */
+static size_t u64_slot(const u64 *a, size_t nr, u64 v)
 {
-	size_t l = 0, r = g->nr;
+	size_t l = 0, r = nr;
 
 	while (l < r) {
 		size_t m = l + (r - l) / 2;
 
-		if (g->ids[m] < id)
+		if (a[m] < v)
 			l = m + 1;
 		else
 			r = m;
@@ -58,41 +59,30 @@ static size_t id_slot(const struct snap_groups *g, u32 id)
 	return l;
 }
 
-static int id_add(struct snap_groups *g, u32 id)
+/* v into the sorted array a of unique values: 0, or -BCH_ERR_nomem. */
+static int u64_insert(u64 **a, size_t *nr, size_t *size, u64 v)
 {
-	size_t at = id_slot(g, id);
+	size_t at = u64_slot(*a, *nr, v);
 
-	if (at < g->nr && g->ids[at] == id)
+	if (at < *nr && (*a)[at] == v)
 		return 0;
-	if (bch_grow(&g->ids, &g->size, g->nr, 16))
+	if (bch_grow(a, size, *nr, 16))
 		return -BCH_ERR_nomem;
-	memmove(&g->ids[at + 1], &g->ids[at], (g->nr - at) * sizeof(g->ids[0]));
-	g->ids[at] = id;
-	g->nr++;
+	memmove(&(*a)[at + 1], &(*a)[at], (*nr - at) * sizeof(**a));
+	(*a)[at] = v;
+	(*nr)++;
 	return 0;
+}
+
+static size_t id_slot(const struct snap_groups *g, u32 id)
+{
+	return u64_slot(g->ids, g->nr, id);
 }
 
 static int join_add(struct snap_groups *g, u32 a, u32 b)
 {
-	u64 v = a < b ? (u64)a << 32 | b : (u64)b << 32 | a;
-	size_t l = 0, r = g->nr_joins;
-
-	while (l < r) {
-		size_t m = l + (r - l) / 2;
-
-		if (g->joins[m] < v)
-			l = m + 1;
-		else
-			r = m;
-	}
-	if (l < g->nr_joins && g->joins[l] == v)
-		return 0;
-	if (bch_grow(&g->joins, &g->joins_size, g->nr_joins, 16))
-		return -BCH_ERR_nomem;
-	memmove(&g->joins[l + 1], &g->joins[l], (g->nr_joins - l) * sizeof(g->joins[0]));
-	g->joins[l] = v;
-	g->nr_joins++;
-	return 0;
+	return u64_insert(&g->joins, &g->nr_joins, &g->joins_size,
+			  a < b ? (u64)a << 32 | b : (u64)b << 32 | a);
 }
 
 /* The current object is done: its ids become nodes, joined to its first. */
@@ -101,7 +91,7 @@ static int group_flush(struct snap_groups *g)
 	int ret = 0;
 
 	for (size_t i = 0; i < g->cur.nr && !ret; i++)
-		ret = id_add(g, g->cur.d[i]) ?: (i ? join_add(g, g->cur.d[0], g->cur.d[i]) : 0);
+		ret = u64_insert(&g->ids, &g->nr, &g->size, g->cur.d[i]) ?: (i ? join_add(g, g->cur.d[0], g->cur.d[i]) : 0);
 	g->cur.nr = 0;
 	return ret;
 }
@@ -153,7 +143,7 @@ static void group_text(struct printbuf *b, struct snap_groups *g, size_t root)
 	pb_reset(b);
 	for (size_t i = g->nr; i-- > 0;)
 		if (uf_find(g, i) == root && n++ < 8)
-			pb_printf(b, "%s%u", n > 1 ? " " : "", g->ids[i]);
+			pb_printf(b, "%s%u", n > 1 ? " " : "", (u32)g->ids[i]);
 	if (n > 8)
 		pb_printf(b, " and %u more", n - 8);
 }
@@ -220,23 +210,23 @@ static int nodes_check(struct snap_fix *s, struct snap_groups *g)
 			ret = -BCH_ERR_nomem;
 			break;
 		}
-		if (bch_snapshot_get(t, g->ids[i]))
+		if (bch_snapshot_get(t, (u32)g->ids[i]))
 			continue;
 		for (size_t j = 0; j < g->nr; j++)
 			n += uf_find(g, j) == root;
 		group_text(&ids, g, root);
 		if (!bch_fsck_problem(f, BCH_FSCK_ERR_snapshot_node_missing,
 				      "snapshot node %u of the tree of snapshots %s is missing, recreate",
-				      g->ids[i], ids.buf))
+				      (u32)g->ids[i], ids.buf))
 			continue;
 		if (n > 1) {
 			ret = bch_fsck_op_error(f, -BCH_ERR_fs_inconsistent,
 						"snapshot node %u: its tree has %zu nodes (%s), whose parents cannot "
 						"be told from the keys alone; nothing was changed for it",
-						g->ids[i], n, ids.buf);
+						(u32)g->ids[i], n, ids.buf);
 			break;
 		}
-		ret = node_make(s, g->ids[i]);
+		ret = node_make(s, (u32)g->ids[i]);
 	}
 	pb_exit(&ids);
 	return ret;
