@@ -91,7 +91,8 @@ static int group_flush(struct snap_groups *g)
 	int ret = 0;
 
 	for (size_t i = 0; i < g->cur.nr && !ret; i++)
-		ret = u64_insert(&g->ids, &g->nr, &g->size, g->cur.d[i]) ?: (i ? join_add(g, g->cur.d[0], g->cur.d[i]) : 0);
+		ret = u64_insert(&g->ids, &g->nr, &g->size, g->cur.d[i]) ?:
+		      (i ? join_add(g, g->cur.d[0], g->cur.d[i]) : 0);
 	g->cur.nr = 0;
 	return ret;
 }
@@ -110,12 +111,13 @@ static int group_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 
 	if (!g->have_cur || obj != g->cur_obj) {
 		ret = group_flush(g);
+		if (ret)
+			return bch_fsck_op_error(f, ret, "grouping snapshot ids");
 		g->cur_obj = obj;
 		g->have_cur = true;
 	}
-	if (!ret && !snap_ids_has(&g->cur, k.k->p.snapshot))
-		ret = snap_ids_add(f, &g->cur, k.k->p.snapshot);
-	return ret ? bch_fsck_op_error(f, ret, "grouping snapshot ids") : 0;
+	/* snap_ids_add reports its own failure */
+	return snap_ids_has(&g->cur, k.k->p.snapshot) ? 0 : snap_ids_add(f, &g->cur, k.k->p.snapshot);
 }
 
 static size_t uf_find(struct snap_groups *g, size_t i)
@@ -512,9 +514,15 @@ int bch_reconstruct_inodes(struct bch_fsck *f)
 	w.btree = BTREE_ID_NR;
 	w.inum = ~0ULL;
 	ret = ret ?: ns_itab_get(f, &w.tab);
-	for (size_t i = 0; i < w.nr_lost && !ret; i++) {
+	/* backwards: a number's larger snapshot ids, its ancestors, first */
+	for (size_t i = w.nr_lost; i-- > 0 && !ret;) {
 		const struct bch_snapshot_table *t = ns_snaps_get(f);
 
+		/* versions made for this number count for its later (descendant) entries */
+		if (w.lost[i].inum != w.inum) {
+			w.inum = w.lost[i].inum;
+			w.made.nr = 0;
+		}
 		if (!t)
 			ret = -BCH_ERR_nomem;
 		else if (!version_seen(&w, t, w.lost[i].inum, w.lost[i].snap))
