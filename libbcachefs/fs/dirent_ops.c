@@ -27,11 +27,19 @@ static bool dirent_matches(struct bkey_s_c k, const void *search)
 	       !memcmp(bch_dirent_name(k), s->name, s->len);
 }
 
+static bool dirent_same_entry(struct bkey_s_c a, struct bkey_s_c b)
+{
+	struct dirent_search s = { bch_dirent_name(b), bch_dirent_name_len_safe(b) };
+
+	return dirent_matches(a, &s);
+}
+
 const struct bch_hash_desc bch_dirent_hash_desc = {
 	.btree		= BTREE_ID_dirents,
 	.key_type	= KEY_TYPE_dirent,
 	.hash_bkey	= dirent_hash_bkey,
 	.matches	= dirent_matches,
+	.same_entry	= dirent_same_entry,
 };
 
 int bch_dirent_name_check(const char *name, size_t len, struct printbuf *err)

@@ -21,6 +21,8 @@ struct bch_hash_desc {
 	u64 (*hash_bkey)(const struct bch_hash_info *, struct bkey_s_c);
 	/* the entry is the one the search key names */
 	bool (*matches)(struct bkey_s_c, const void *search);
+	/* two entries have one name (a table holds one of them) */
+	bool (*same_entry)(struct bkey_s_c, struct bkey_s_c);
 };
 
 /* Insert modes */

@@ -55,11 +55,20 @@ static bool xattr_matches(struct bkey_s_c k, const void *search)
 	       !memcmp(x->x_name, s->name, s->len);
 }
 
+static bool xattr_same_entry(struct bkey_s_c a, struct bkey_s_c b)
+{
+	const struct bch_xattr *x = b.v;
+	struct xattr_search s = { x->x_type, (const char *)x->x_name, x->x_name_len };
+
+	return xattr_matches(a, &s);
+}
+
 const struct bch_hash_desc bch_xattr_hash_desc = {
 	.btree		= BTREE_ID_xattrs,
 	.key_type	= KEY_TYPE_xattr,
 	.hash_bkey	= xattr_hash_bkey,
 	.matches	= xattr_matches,
+	.same_entry	= xattr_same_entry,
 };
 
 static bool is_acl(u8 type)

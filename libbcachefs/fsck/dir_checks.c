@@ -90,7 +90,8 @@ static struct bch_hash_info owner_hash(const struct ns_inode *i)
 
 /*
  * Every slot from hash up to k's holds a key k's snapshot sees (a snapshot
- * whiteout there is a hole): else k is at a wrong offset.  One walk over
+ * whiteout there is a hole): else k is at a wrong offset (0); 2 when one of
+ * them has k's name (k is a second copy), 1 when k is where it belongs.  One walk over
  * the slots' keys of every snapshot: at each offset they come in snapshot
  * order, so the first that k's snapshot descends from is the one it sees.
  */
@@ -115,6 +116,10 @@ static int hash_chain_ok(struct hash_ctx *s, struct bkey_s_c k, u64 hash)
 		if (p.k->p.offset == want && bch_snapshot_is_ancestor(t, k.k->p.snapshot, p.k->p.snapshot)) {
 			if (p.k->type == KEY_TYPE_whiteout || p.k->type == KEY_TYPE_deleted) {
 				ret = 0;
+				break;
+			}
+			if (p.k->type == k.k->type && s->desc->same_entry(p, k)) {
+				ret = 2;
 				break;
 			}
 			want++;
@@ -154,7 +159,26 @@ static int hash_redo(struct hash_ctx *s, struct bkey_s_c k, const struct ns_inod
 	       (pos > k.k->p.offset ? moved_push(s, (struct moved_key) { pos, k.k->p.snapshot }) : 0) ?: 1;
 }
 
-/* 0: in place; 1: moved (s->key holds it at its new slot); or an error. */
+/* Deletes k, a second entry of a name its probe chain holds before it; 2 when done. */
+static int hash_duplicate_drop(struct hash_ctx *s, struct bkey_s_c k, const struct ns_inode *owner)
+{
+	struct bch_hash_info info = owner_hash(owner);
+	int ret;
+
+	ns_key_text(&s->buf, s->f, k);
+	if (!bch_fsck_problem(s->f, BCH_FSCK_ERR_hash_table_key_duplicate,
+			      "duplicate hash table keys:\n%s", s->buf.buf))
+		return 0;
+	ret = ns_fix_at(&s->x, k.k->p.snapshot) ?:
+	      bch_hash_delete_at(&s->x.ns, s->desc, &info, k.k->p.inode, k.k->p.offset, &s->f->err);
+	if (ret) {
+		bch_trans_reset(&s->x.ns.t);
+		return bch_fsck_op_error(s->f, ret, "deleting a duplicate hashed key");
+	}
+	return ns_fix_commit(&s->x, "a duplicate hashed key deleted") ?: 2;
+}
+
+/* 0: in place; 1: moved (s->key holds it at its new slot); 2: deleted (a duplicate); or an error. */
 static int hash_check(struct hash_ctx *s, struct bkey_s_c k, const struct ns_inode *owner)
 {
 	struct bch_hash_info info = owner_hash(owner);
@@ -167,6 +191,8 @@ static int hash_check(struct hash_ctx *s, struct bkey_s_c k, const struct ns_ino
 	if (hash == k.k->p.offset)
 		return 0;
 	ret = hash_chain_ok(s, k, hash);
+	if (ret == 2)
+		return hash_duplicate_drop(s, k, owner);
 	if (ret)
 		return ret < 0 ? ret : 0;
 	ns_key_text(&s->buf, s->f, k);
@@ -484,8 +510,8 @@ static int dirent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	if (moved_here(s, k))
 		return 0;
 	ret = hash_check(s, k, e->v);
-	if (ret < 0)
-		return ret;
+	if (ret < 0 || ret == 2)
+		return ret < 0 ? ret : 0;
 	if (ret)
 		k = bkey_i_to_s_c(&s->key.k);
 	if (k.k->type != KEY_TYPE_dirent)
