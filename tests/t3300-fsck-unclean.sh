@@ -3,7 +3,7 @@ test_description='fsck of filesystems the kernel left unclean
 
 Linux 6.12 (kernel-vm) writes into four filesystems we formatted and is
 powered off without unmounting them, each at another point of a workload:
-right after copying a tree in; after deleting a directory with hardlinked
+right after copying a tree in (and unlinking a file still open); after deleting a directory with hardlinked
 files, renaming and truncating; after a clean remount and a few small
 changes; in the middle of writing a large file; while the kernel is
 deleting a destroyed snapshot (a file in it still open, so the
@@ -14,7 +14,8 @@ byte for byte the same. Our fsck -y replays them for real and finds
 nothing to fix; the reference then finds the result clean, and the files
 the workload did not touch read back identical. Where the kernel was
 deleting a snapshot, our fsck -y finishes the deletion as the
-reference'"'"'s does: the same subvolumes and snapshots are left.
+reference'"'"'s does: the same subvolumes and snapshots are left; the
+file unlinked while open is removed, as the reference'"'"'s fsck -y does.
 '
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$BCH_ROOT/tests/lib/oracle.sh"
@@ -46,6 +47,10 @@ set -e
 mkdir -p /mnt/a /mnt/b /mnt/c /mnt/d
 mount -t bcachefs /dev/vda /mnt/a
 tar -xf /host/small.tar -C /mnt/a
+sync
+# a file unlinked while still open: on the deleted list when the power goes
+sleep 3600 < /mnt/a/sizes/random-00004096 &
+rm /mnt/a/sizes/random-00004096
 sync
 mount -t bcachefs /dev/vdb /mnt/b
 tar -xf /host/small.tar -C /mnt/b
@@ -140,6 +145,22 @@ for x in $IMGS; do
 		done
 	'
 done
+
+test_expect_success 'a: the file unlinked while open is removed by our fsck -y, as by the reference'"'"'s' '
+	ours list -b deleted_inodes a.img > dead.before &&
+	test $(grep -c "type set" dead.before) = 1 &&
+	ino=$(sed -n "s/^u64s [0-9]* type set 0:\([0-9]*\):.*/\1/p" dead.before) &&
+	cp --sparse=always a.img a.refy.img &&
+	{ ref fsck -y a.refy.img > a.refy.out 2>&1; test $? -le 1; } &&
+	for i in a.y a.refy; do
+		ours list -b deleted_inodes $i.img > $i.dead &&
+		ours list -b inodes $i.img | grep "^u64s.* 0:$ino:" > $i.inode || return 1
+	done &&
+	test_cmp a.refy.dead a.y.dead &&
+	! test -s a.y.dead &&
+	test_cmp a.refy.inode a.y.inode &&
+	grep -q "type inode_generation" a.y.inode
+'
 
 if [[ " $IMGS " == *" e "* ]]; then
 	test_expect_success 'e: the subvolume being deleted is gone after our fsck -y, as after the reference'"'"'s' '

@@ -201,38 +201,6 @@ static int versions_check(struct bch_fsck *f, struct inode_ctx *s, const struct 
 	return snap_ids_add(f, &s->vers, u->bi_snapshot);
 }
 
-/* 1 when directory dir has an entry its version in snapshot snap sees, 0 when none, or an error. */
-static int dir_sees_entry(struct bch_fsck *f, u64 dir, u32 snap)
-{
-	const struct bch_snapshot_table *t = ns_snaps_get(f);
-	struct btree_iter it;
-	struct bkey_s_c k;
-	u64 seen = 0;
-	bool any = false;
-	int ret;
-
-	if (!t)
-		return -BCH_ERR_nomem;
-	bch_btree_iter_init(&it, f->c, BTREE_ID_dirents, SPOS(dir, 0, 0), 0);
-	while ((ret = bch_btree_iter_peek(&it, &k)) > 0 && k.k->p.inode == dir) {
-		/* at one offset the nearest ancestor comes first: the version snap sees */
-		if ((!any || k.k->p.offset != seen) && bch_snapshot_is_ancestor(t, snap, k.k->p.snapshot)) {
-			if (k.k->type == KEY_TYPE_dirent)
-				break;
-			any = true;
-			seen = k.k->p.offset;
-		}
-		bch_btree_iter_advance(&it);
-	}
-	if (ret < 0)
-		bch_fsck_op_error(f, ret, "reading directory %llu: %s", (unsigned long long)dir,
-				  pb_cstr(&it.err));
-	else
-		ret = ret > 0 && k.k->p.inode == dir;
-	bch_btree_iter_exit(&it);
-	return ret;
-}
-
 /*
  * A directory flagged unlinked (and with no dirent) loses the flag, as in
  * the kernel whatever the answer: with entries the problem is reported, an
@@ -240,7 +208,7 @@ static int dir_sees_entry(struct bch_fsck *f, u64 dir, u32 snap)
  */
 static int unlinked_dir_keep(struct bch_fsck *f, struct inode_ctx *s, const struct bch_inode_unpacked *u)
 {
-	int ret = dir_sees_entry(f, u->bi_inum, u->bi_snapshot);
+	int ret = ns_dir_sees_entry(f, u->bi_inum, u->bi_snapshot);
 
 	if (ret < 0)
 		return ret;

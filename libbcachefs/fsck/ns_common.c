@@ -466,20 +466,16 @@ static int child_flag_queue(struct ns_fix *x, u64 inum, u32 snap, bool set)
 	return ret ? bch_fsck_op_error(f, ret, "rewriting inode %llu:%u", (unsigned long long)inum, snap) : 1;
 }
 
-int ns_child_flags_queue(struct ns_fix *x, const struct bch_snapshot_table *t, u64 inum)
+int ns_inode_versions(struct bch_fsck *f, u64 inum, struct snap_ids *v)
 {
-	struct bch_fsck *f = x->f;
 	struct btree_iter it;
 	struct bkey_s_c k;
-	struct snap_ids v = { 0 };
-	int ret = ns_fix_begin(x), queued = 0;
+	int ret;
 
-	if (ret)
-		return ret;
-	/* the versions, ascending: those below a version come before it */
+	v->nr = 0;
 	bch_btree_iter_init(&it, f->c, BTREE_ID_inodes, SPOS(0, inum, 0), 0);
 	while ((ret = bch_btree_iter_peek(&it, &k)) > 0 && !k.k->p.inode && k.k->p.offset == inum) {
-		if (bkey_is_inode(k.k) && (ret = snap_ids_add(f, &v, k.k->p.snapshot)))
+		if (bkey_is_inode(k.k) && (ret = snap_ids_add(f, v, k.k->p.snapshot)))
 			break;
 		bch_btree_iter_advance(&it);
 	}
@@ -487,12 +483,52 @@ int ns_child_flags_queue(struct ns_fix *x, const struct bch_snapshot_table *t, u
 		bch_fsck_op_error(f, ret, "reading inode %llu: %s", (unsigned long long)inum,
 				  it.err.buf ?: "");
 	bch_btree_iter_exit(&it);
+	return ret < 0 ? ret : 0;
+}
+
+int ns_child_flags_queue(struct ns_fix *x, const struct bch_snapshot_table *t, u64 inum)
+{
+	struct bch_fsck *f = x->f;
+	struct snap_ids v = { 0 };
+	int ret = ns_fix_begin(x) ?: ns_inode_versions(f, inum, &v), queued = 0;
+
 	for (size_t i = 0; ret >= 0 && i < v.nr; i++) {
 		ret = child_flag_queue(x, inum, v.d[i], snap_ids_has_below(t, &v, i, v.d[i]));
 		queued += ret > 0;
 	}
 	snap_ids_exit(&v);
 	return ret < 0 ? ret : queued;
+}
+
+int ns_dir_sees_entry(struct bch_fsck *f, u64 dir, u32 snap)
+{
+	const struct bch_snapshot_table *t = ns_snaps_get(f);
+	struct btree_iter it;
+	struct bkey_s_c k;
+	u64 seen = 0;
+	bool any = false;
+	int ret;
+
+	if (!t)
+		return -BCH_ERR_nomem;
+	bch_btree_iter_init(&it, f->c, BTREE_ID_dirents, SPOS(dir, 0, 0), 0);
+	while ((ret = bch_btree_iter_peek(&it, &k)) > 0 && k.k->p.inode == dir) {
+		/* at one offset the nearest ancestor comes first: the version snap sees */
+		if ((!any || k.k->p.offset != seen) && bch_snapshot_is_ancestor(t, snap, k.k->p.snapshot)) {
+			if (k.k->type == KEY_TYPE_dirent)
+				break;
+			any = true;
+			seen = k.k->p.offset;
+		}
+		bch_btree_iter_advance(&it);
+	}
+	if (ret < 0)
+		bch_fsck_op_error(f, ret, "reading directory %llu: %s", (unsigned long long)dir,
+				  pb_cstr(&it.err));
+	else
+		ret = ret > 0 && k.k->p.inode == dir;
+	bch_btree_iter_exit(&it);
+	return ret;
 }
 
 int ns_fix_child_flags(struct ns_fix *x, u64 inum)

@@ -214,6 +214,10 @@ int ns_fix_inode(struct ns_fix *, u64 inum, u32 snapshot, ns_inode_edit_fn, void
  */
 int ns_child_flags_queue(struct ns_fix *, const struct bch_snapshot_table *t, u64 inum);
 int ns_fix_child_flags(struct ns_fix *, u64 inum);
+/* The snapshots of inum's versions, ascending (those below a version come before it), into v. */
+int ns_inode_versions(struct bch_fsck *, u64 inum, struct snap_ids *v);
+/* 1 when directory dir has an entry its version in snapshot snap sees, 0 when none, or an error. */
+int ns_dir_sees_entry(struct bch_fsck *, u64 dir, u32 snap);
 
 /*
  * Rewrites the version of the entry's snapshot (made from the version it

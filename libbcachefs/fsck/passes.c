@@ -37,7 +37,8 @@
 	p(check_unreachable_inodes,	40, bch_check_unreachable_inodes)	\
 	p(check_subvolume_structure,	36, bch_check_subvolume_structure)	\
 	p(check_directory_structure,	30, bch_check_directory_structure)	\
-	p(check_nlinks,			31, bch_check_nlinks)
+	p(check_nlinks,			31, bch_check_nlinks)	\
+	p(delete_dead_inodes,		32, bch_delete_dead_inodes)
 
 const struct bch_fsck_pass bch_fsck_passes[] = {
 #define p(name, id, fn) { #name, id, fn },
@@ -271,6 +272,7 @@ int bch_fsck_run(struct bch_fsck *f)
 	f->c->progress_ctx = f;
 	bch_fsck_topology_init(f);
 	f->lost_data = bch_fs_lost_data(f->c);
+	f->was_clean = f->c->sb.clean;
 	ret = supported(f);
 	if (ret)
 		return ret;

@@ -16,6 +16,8 @@ int bch_fsck_check_alloc_to_lru_refs(struct bch_fsck *);
 /* fsck/snap_checks.c: the passes of the snapshot group not declared with the namespace ones */
 int bch_delete_dead_snapshots(struct bch_fsck *);
 int bch_check_subvolume_structure(struct bch_fsck *);
+/* fsck/dead_inodes.c: the inodes on the deleted list removed, as at every mount */
+int bch_delete_dead_inodes(struct bch_fsck *);
 /*
  * fsck/reconstruct.c, when the snapshots or inodes btree lost data: the
  * snapshot nodes (a pass of its own, before check_snapshot_trees) and the
