@@ -29,6 +29,7 @@ enum debug_opt {
 	DO_to_dir,
 	DO_triggers,
 	DO_in_place,
+	DO_overlap,
 	DO_level,
 	DO_keep_copy,
 	DO_NR
@@ -49,6 +50,8 @@ static const struct cmd_option debug_opts[] = {
 			    "Run the key's triggers, so derived metadata follows (default: the key alone changes)" },
 	[DO_in_place]	= { "in-place", 0, CMD_ARG_NONE, NULL,
 			    "Rewrite the leaf holding the key, bypassing the journal (set and delete on a clean filesystem)" },
+	[DO_overlap]	= { "overlap", 0, CMD_ARG_NONE, NULL,
+			    "copy and move: leave the extents the key overlaps whole (overlapping extents)" },
 	[DO_level]	= { "level", 'l', CMD_ARG_REQUIRED, "LEVEL", "kill-node: the level of the node (default 0, a leaf)" },
 	[DO_keep_copy]	= { "keep-copy", 0, CMD_ARG_NONE, NULL,
 			    "kill-node: first copy the node to a free bucket (an older copy for fsck's scan to find)" },
@@ -63,7 +66,7 @@ static const char *const action_names[] = { "print", "set", "delete", "copy", "m
 struct debug_args {
 	enum debug_action action;
 	int btree, to_btree;
-	bool have_pos, have_to, triggers, in_place, keep_copy;
+	bool have_pos, have_to, triggers, in_place, overlap, keep_copy;
 	unsigned level;
 	struct bpos pos, to;
 	const char *inode_path, *dirent_path, *to_dir;
@@ -125,6 +128,9 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 		case DO_in_place:
 			a->in_place = true;
 			break;
+		case DO_overlap:
+			a->overlap = true;
+			break;
 		case DO_keep_copy:
 			a->keep_copy = true;
 			break;
@@ -182,6 +188,10 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 	}
 	if ((a->level || a->keep_copy) && a->action != DA_kill_node) {
 		cmd_usage_error(def, "--level and --keep-copy are for kill-node");
+		return CMD_EXIT_USAGE;
+	}
+	if (a->overlap && a->action != DA_copy && a->action != DA_move) {
+		cmd_usage_error(def, "--overlap is for copy and move");
 		return CMD_EXIT_USAGE;
 	}
 	if (a->in_place && a->triggers) {
@@ -361,7 +371,8 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 	if (!ret && a->action != DA_delete) {
 		if (a->have_to)
 			k->k.k.p = a->to;
-		ret = bch_trans_update(&t, a->to_btree >= 0 ? a->to_btree : a->btree, 0, &k->k, flags);
+		ret = bch_trans_update(&t, a->to_btree >= 0 ? a->to_btree : a->btree, 0, &k->k,
+				       flags | (a->overlap ? BCH_UPDATE_NO_EXTENT_OVERWRITE : 0));
 	}
 	ret = ret ?: bch_trans_commit(&t, err) ?: bch_fs_clean_shutdown(c, err);
 out:

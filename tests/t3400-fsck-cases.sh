@@ -184,6 +184,8 @@ test_expect_success 'bcachefs debug: bad requests are refused, naming what is wr
 	grep -q "no node of btree alloc at level 3" err &&
 	test_expect_code 2 ours debug set -b alloc -p 0:1:0 -l 1 -s gen=1 bad.img 2> err &&
 	grep -q -- "--level and --keep-copy are for kill-node" err &&
+	test_expect_code 2 ours debug set --overlap --inode /tree/f152 -s bi_nlink=1 bad.img 2> err &&
+	grep -q -- "--overlap is for copy and move" err &&
 	sha256sum < bad.img > bad.sum1 &&
 	test_cmp bad.sum0 bad.sum1 &&
 	ours debug print --inode /tree/f152 bad.img > print.out &&

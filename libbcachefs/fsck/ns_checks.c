@@ -15,6 +15,7 @@
 #include "keys/extents.h"
 #include "keys/key_types.h"
 #include "util/errcode.h"
+#include "util/grow.h"
 
 /* ---- inodes ---- */
 
@@ -291,12 +292,21 @@ int bch_check_inodes(struct bch_fsck *f)
 
 /* ---- extents ---- */
 
+/* Where the last extent of a snapshot (of the inode being walked) ends. */
+struct extent_end {
+	u32 snapshot;
+	u64 end;
+};
+
 struct extent_ctx {
 	struct ns_fix x;
 	struct ns_itab *tab;
 	struct ns_walker w;
 	struct bch_snapshots_seen seen;
 	struct printbuf buf;
+	struct extent_end *ends;
+	size_t nr_ends, ends_size;
+	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } key;
 };
 
 static bool extent_is_allocation(unsigned type)
@@ -436,6 +446,101 @@ static void extent_overbig(struct bch_fsck *f, struct bkey_s_c k, struct printbu
 		}
 }
 
+static struct extent_end *extent_end_of(struct extent_ctx *s, u32 snap)
+{
+	for (size_t i = 0; i < s->nr_ends; i++)
+		if (s->ends[i].snapshot == snap)
+			return &s->ends[i];
+	return NULL;
+}
+
+static int extent_end_set(struct extent_ctx *s, u32 snap, u64 end)
+{
+	struct extent_end *e = extent_end_of(s, snap);
+
+	if (!e) {
+		if (bch_grow(&s->ends, &s->ends_size, s->nr_ends, 8))
+			return bch_fsck_op_error(s->x.f, -BCH_ERR_nomem, "extent ends");
+		e = &s->ends[s->nr_ends++];
+		e->snapshot = snap;
+	}
+	e->end = end;
+	return 0;
+}
+
+/* Extent k ends at new_end (before its end): what it maps from its start on stays where it is. */
+static void extent_cut_back(struct bkey_i *k, u64 new_end)
+{
+	k->k.size -= k->k.p.offset - new_end;
+	k->k.p.offset = new_end;
+	if (k->k.type == KEY_TYPE_inline_data || k->k.type == KEY_TYPE_indirect_inline_data) {
+		unsigned keep = (unsigned)k->k.size << 9, have = bkey_val_bytes(&k->k);
+
+		if (keep < have)
+			k->k.u64s -= (have - keep) / 8;
+	}
+}
+
+static void sectors_sub(struct bch_inode_unpacked *u, void *ctx)
+{
+	u->bi_sectors -= *(u64 *)ctx;
+}
+
+/*
+ * Two extents of one snapshot overlap: as the kernel does, the first
+ * (ending first, at *end) gives way: it ends where the second starts, or
+ * goes when the second starts at or before it.  The sectors it gave up
+ * leave i_sectors of the versions that saw it (the kernel's repair leaves
+ * them counted, and its next run finds i_sectors wrong).
+ */
+static int extents_overlap(struct bch_fsck *f, struct extent_ctx *s, struct bkey_s_c k2, struct extent_end *end)
+{
+	struct bpos p1 = SPOS(k2.k->p.inode, end->end, k2.k->p.snapshot);
+	u64 start2 = k2.k->p.offset - k2.k->size, start1, gone;
+	struct bkey_i *k1 = &s->key.k;
+	int ret;
+
+	ret = ns_key_visible(f, BTREE_ID_extents, p1.inode, p1.offset, p1.snapshot, k1, BKEY_U64s_MAX);
+	if (ret <= 0 || !bpos_eq(k1->k.p, p1) || k1->k.size > p1.offset)
+		return ret < 0 ? ret : 0;
+	start1 = p1.offset - k1->k.size;
+	pb_reset(&s->buf);
+	pb_str(&s->buf, "\n  ");
+	bch_bkey_val_to_text(&s->buf, f->c, bkey_i_to_s_c(k1));
+	pb_str(&s->buf, "\n  ");
+	bch_bkey_val_to_text(&s->buf, f->c, k2);
+	if (!bch_fsck_problem(f, BCH_FSCK_ERR_extent_overlapping, "overlapping extents%s\n  overwriting first extent",
+			      s->buf.buf))
+		return 0;
+	gone = p1.offset - (start1 > start2 ? start1 : start2);
+	ret = ns_fix_at(&s->x, p1.snapshot) ?:
+	      bch_trans_delete(&s->x.ns.t, BTREE_ID_extents, 0, p1, 0);
+	if (!ret && start1 < start2) {
+		extent_cut_back(k1, start2);
+		ret = bch_trans_update(&s->x.ns.t, BTREE_ID_extents, 0, k1, BCH_UPDATE_NO_EXTENT_OVERWRITE);
+	}
+	if (ret) {
+		bch_trans_reset(&s->x.ns.t);
+		return bch_fsck_op_error(f, ret, "trimming an overlapping extent");
+	}
+	ret = ns_fix_commit(&s->x, "a trimmed extent");
+	if (ret)
+		return ret;
+	end->end = start2;
+	if (!extent_is_allocation(k1->k.type))
+		return 0;
+	for (size_t n = 0; n < s->w.nr && !ret; n++) {
+		struct ns_walker_entry *e = &s->w.e[n];
+
+		if (!ns_walker_sees(f, &s->seen, e, p1.snapshot) || e->v->sectors < gone || e->counted < gone)
+			continue;
+		e->v->sectors -= gone;
+		e->counted -= gone;
+		ret = ns_fix_entry(&s->x, e, sectors_sub, &gone);
+	}
+	return ret;
+}
+
 static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 {
 	struct extent_ctx *s = p;
@@ -450,6 +555,7 @@ static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	if (bch_snapshots_seen_add(&s->seen, k.k->p))
 		return bch_fsck_op_error(f, -BCH_ERR_nomem, "snapshots seen");
 	if (k.k->p.inode != s->w.inum) {
+		s->nr_ends = 0;
 		ret = i_sectors_check(f, s) ?:
 		      ns_walker_load(f, &s->w, s->tab, k.k->p.inode);
 		if (ret)
@@ -459,6 +565,14 @@ static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	ret = ns_key_owner(f, &s->x, &s->w, BTREE_ID_extents, k, true, &s->buf, &e);
 	if (ret)
 		return ret < 0 ? ret : 0;
+	if (k.k->type != KEY_TYPE_whiteout) {
+		struct extent_end *end = extent_end_of(s, snap);
+
+		if (end && end->end > k.k->p.offset - k.k->size && (ret = extents_overlap(f, s, k, end)))
+			return ret;
+		if ((ret = extent_end_set(s, snap, k.k->p.offset)))
+			return ret;
+	}
 	/* every version that sees the extent: within its size, and it counts the sectors */
 	for (size_t n = 0; n < s->w.nr; n++) {
 		struct ns_walker_entry *x = &s->w.e[n];
@@ -511,6 +625,7 @@ int bch_check_extents(struct bch_fsck *f)
 	ns_walker_exit(&s.w);
 	bch_snapshots_seen_exit(&s.seen);
 	pb_exit(&s.buf);
+	free(s.ends);
 	return ret;
 }
 
