@@ -24,7 +24,8 @@ order of entries in one directory follows its random hash seed),
 "ref-gives-up" (the reference'"'"'s fsck -y exits 8 or crashes on this
 damage: its types are not compared, ours must still repair it) and
 "padded" (files whose inodes fsck made again are as long as their data:
-zeros at the end of a file are not compared). A script
+zeros at the end of a file are not compared), "after" (bash: what the
+repair must have made of $IMG besides, checked with the untouched files). A script
 on a corpus image may write to $LAYOUT the types this image'"'"'s layout adds
 (found from the clean image before damaging it): they join "types" and,
 as "TYPE: fixing", the summary of expect.1. A case
@@ -148,7 +149,9 @@ files_intact() {
 
 	if [ ! -f "$2/base" ]; then
 		"$CMPTREE" cmp-tree $([ -f "$2/padded" ] && echo --padded) "$1.img" -- src "" \
-			$(cat "$2/touched" 2> /dev/null)
+			$(cat "$2/touched" 2> /dev/null) || return
+		[ ! -f "$2/after" ] || ( IMG=$PWD/$1.img SRC=$PWD/src; . "$2/after" ) ||
+			{ echo "$2/after: the repair did not leave what it should"; return 1; }
 		return
 	fi
 	while read -r f; do
@@ -339,7 +342,7 @@ crash_job() {
 	done
 }
 
-CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost topo-root-lost-scan topo-snapshots-root-lost topo-subvolumes-root-lost ns-dead-inode-clean}
+CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost topo-root-lost-scan topo-snapshots-root-lost topo-subvolumes-root-lost ns-dead-inode-clean ns-logged-truncate}
 CRASHED=()
 for name in $CRASH_CASES; do
 	[ -f $name.dmg.img ] || continue

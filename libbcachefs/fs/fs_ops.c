@@ -310,7 +310,7 @@ int bch_ns_unlink(struct bch_ns *ns, u64 dir, const char *name, unsigned flags,
 
 /* ---- truncate, setattr, inode update ---- */
 
-static int truncate_trans(struct bch_ns *ns, u64 inum, u64 size, struct printbuf *err)
+static int truncate_trans(struct bch_ns *ns, u64 inum, u64 size, bool times, struct printbuf *err)
 {
 	struct bch_inode_unpacked u;
 	u64 block = (u64)ns->c->sb.block_size << 9, removed;
@@ -327,7 +327,7 @@ static int truncate_trans(struct bch_ns *ns, u64 inum, u64 size, struct printbuf
 	if (ret)
 		return ret;
 	u.bi_sectors -= removed < u.bi_sectors ? removed : u.bi_sectors;
-	if (u.bi_size != size)
+	if (times && u.bi_size != size)
 		u.bi_mtime = u.bi_ctime = bch_ns_now(ns);
 	u.bi_size = size;
 	return bch_ns_inode_write(ns, &u, err);
@@ -335,7 +335,12 @@ static int truncate_trans(struct bch_ns *ns, u64 inum, u64 size, struct printbuf
 
 int bch_ns_truncate(struct bch_ns *ns, u64 inum, u64 size, struct printbuf *err)
 {
-	return op_end(ns, truncate_trans(ns, inum, size, err), err);
+	return op_end(ns, truncate_trans(ns, inum, size, true, err), err);
+}
+
+int bch_ns_truncate_resume(struct bch_ns *ns, u64 inum, u64 size, struct printbuf *err)
+{
+	return op_end(ns, truncate_trans(ns, inum, size, false, err), err);
 }
 
 static int setattr_trans(struct bch_ns *ns, u64 inum, const struct bch_setattr *a,

@@ -115,6 +115,8 @@ int bch_ns_rename(struct bch_ns *, u64 src_dir, const char *src_name, u64 dst_di
  * Zeroing the tail of the last block is the data path's business.
  */
 int bch_ns_truncate(struct bch_ns *, u64 inum, u64 size, struct printbuf *err);
+/* The same with the times left alone: a logged truncate finished after a crash, as the kernel does. */
+int bch_ns_truncate_resume(struct bch_ns *, u64 inum, u64 size, struct printbuf *err);
 
 /* setattr: which fields apply */
 #define BCH_ATTR_MODE	(1U << 0)	/* permission bits (and suid, sgid, sticky) */

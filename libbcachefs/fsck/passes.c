@@ -38,6 +38,7 @@
 	p(check_subvolume_structure,	36, bch_check_subvolume_structure)	\
 	p(check_directory_structure,	30, bch_check_directory_structure)	\
 	p(check_nlinks,			31, bch_check_nlinks)	\
+	p(resume_logged_ops,		23, bch_resume_logged_ops)	\
 	p(delete_dead_inodes,		32, bch_delete_dead_inodes)
 
 const struct bch_fsck_pass bch_fsck_passes[] = {

@@ -16,6 +16,8 @@ int bch_fsck_check_alloc_to_lru_refs(struct bch_fsck *);
 /* fsck/snap_checks.c: the passes of the snapshot group not declared with the namespace ones */
 int bch_delete_dead_snapshots(struct bch_fsck *);
 int bch_check_subvolume_structure(struct bch_fsck *);
+/* fsck/logged_ops.c: the truncates the kernel logged finished, as at every mount */
+int bch_resume_logged_ops(struct bch_fsck *);
 /* fsck/dead_inodes.c: the inodes on the deleted list removed, as at every mount */
 int bch_delete_dead_inodes(struct bch_fsck *);
 /*
