@@ -399,8 +399,7 @@ static void cut_front(struct bkey_i *k, u64 where)
 	}
 }
 
-/* k keeps [start, where): its end (position) moves to where. */
-static void cut_back(struct bkey_i *k, u64 where)
+void bch_extent_cut_back(struct bkey_i *k, u64 where)
 {
 	u64 len = where - key_start(&k->k);
 
@@ -528,7 +527,7 @@ static int extent_overwrite(struct btree_trans *t, unsigned btree, const struct 
 
 			if (!front)
 				return -BCH_ERR_nomem;
-			cut_back(front, s);
+			bch_extent_cut_back(front, s);
 			if (!upd_set(t, btree, 0, front, flags))
 				return -BCH_ERR_nomem;
 		}

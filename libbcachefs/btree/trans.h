@@ -93,6 +93,11 @@ void bch_trans_reset(struct btree_trans *);
 /* Queues k for (btree, level): copied; a later update at the same position wins. */
 int bch_trans_update(struct btree_trans *, enum btree_id, unsigned level,
 		     const struct bkey_i *k, unsigned flags);
+/*
+ * Extent k keeps [start, where): its end (position) moves to where, inline
+ * data shrinks with it; at length 0 it becomes a deleted key.
+ */
+void bch_extent_cut_back(struct bkey_i *k, u64 where);
 /* Deletes the key at pos (a deleted key of size 0). */
 int bch_trans_delete(struct btree_trans *, enum btree_id, unsigned level,
 		     struct bpos pos, unsigned flags);

@@ -43,19 +43,16 @@ static int logged_op(struct bch_fsck *f, struct ns_fix *x, struct bkey_s_c k, st
 {
 	int ret;
 
-	if (f->was_clean) {
-		pb_reset(buf);
-		bch_bkey_val_to_text(buf, f->c, k);
-		/* fixed or not, the operation is finished: the kernel's order */
+	pb_reset(buf);
+	bch_bkey_val_to_text(buf, f->c, k);
+	/* fixed or not, the operation is finished: the kernel's order */
+	if (f->was_clean)
 		bch_fsck_problem(f, BCH_FSCK_ERR_logged_op_but_clean,
 				 "filesystem marked as clean but have logged op\n%s", buf->buf);
-	}
 	if (k.k->type != KEY_TYPE_logged_op_truncate) {
 		/* an insert or collapse of a range: left for the kernel's next mount */
 		if (f->was_clean)
 			bch_fsck_fix_failed(f, BCH_FSCK_ERR_logged_op_but_clean);
-		pb_reset(buf);
-		bch_bkey_val_to_text(buf, f->c, k);
 		bch_fsck_info(f, "logged operation left for the kernel to finish: %s", buf->buf);
 		return 0;
 	}

@@ -446,39 +446,16 @@ static void extent_overbig(struct bch_fsck *f, struct bkey_s_c k, struct printbu
 		}
 }
 
-static struct extent_end *extent_end_of(struct extent_ctx *s, u32 snap)
+/* The entry of snapshot snap, added (ending at 0) when it has none; NULL without memory. */
+static struct extent_end *extent_end_get(struct extent_ctx *s, u32 snap)
 {
 	for (size_t i = 0; i < s->nr_ends; i++)
 		if (s->ends[i].snapshot == snap)
 			return &s->ends[i];
-	return NULL;
-}
-
-static int extent_end_set(struct extent_ctx *s, u32 snap, u64 end)
-{
-	struct extent_end *e = extent_end_of(s, snap);
-
-	if (!e) {
-		if (bch_grow(&s->ends, &s->ends_size, s->nr_ends, 8))
-			return bch_fsck_op_error(s->x.f, -BCH_ERR_nomem, "extent ends");
-		e = &s->ends[s->nr_ends++];
-		e->snapshot = snap;
-	}
-	e->end = end;
-	return 0;
-}
-
-/* Extent k ends at new_end (before its end): what it maps from its start on stays where it is. */
-static void extent_cut_back(struct bkey_i *k, u64 new_end)
-{
-	k->k.size -= k->k.p.offset - new_end;
-	k->k.p.offset = new_end;
-	if (k->k.type == KEY_TYPE_inline_data || k->k.type == KEY_TYPE_indirect_inline_data) {
-		unsigned keep = (unsigned)k->k.size << 9, have = bkey_val_bytes(&k->k);
-
-		if (keep < have)
-			k->k.u64s -= (have - keep) / 8;
-	}
+	if (bch_grow(&s->ends, &s->ends_size, s->nr_ends, 8))
+		return NULL;
+	s->ends[s->nr_ends] = (struct extent_end) { .snapshot = snap };
+	return &s->ends[s->nr_ends++];
 }
 
 static void sectors_sub(struct bch_inode_unpacked *u, void *ctx)
@@ -516,7 +493,7 @@ static int extents_overlap(struct bch_fsck *f, struct extent_ctx *s, struct bkey
 	ret = ns_fix_at(&s->x, p1.snapshot) ?:
 	      bch_trans_delete(&s->x.ns.t, BTREE_ID_extents, 0, p1, 0);
 	if (!ret && start1 < start2) {
-		extent_cut_back(k1, start2);
+		bch_extent_cut_back(k1, start2);
 		ret = bch_trans_update(&s->x.ns.t, BTREE_ID_extents, 0, k1, BCH_UPDATE_NO_EXTENT_OVERWRITE);
 	}
 	if (ret) {
@@ -566,12 +543,13 @@ static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	if (ret)
 		return ret < 0 ? ret : 0;
 	if (k.k->type != KEY_TYPE_whiteout) {
-		struct extent_end *end = extent_end_of(s, snap);
+		struct extent_end *end = extent_end_get(s, snap);
 
-		if (end && end->end > k.k->p.offset - k.k->size && (ret = extents_overlap(f, s, k, end)))
+		if (!end)
+			return bch_fsck_op_error(f, -BCH_ERR_nomem, "extent ends");
+		if (end->end > k.k->p.offset - k.k->size && (ret = extents_overlap(f, s, k, end)))
 			return ret;
-		if ((ret = extent_end_set(s, snap, k.k->p.offset)))
-			return ret;
+		end->end = k.k->p.offset;
 	}
 	/* every version that sees the extent: within its size, and it counts the sectors */
 	for (size_t n = 0; n < s->w.nr; n++) {
