@@ -330,7 +330,12 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 	if (ret)
 		goto out;
 	if (a->action == DA_kill_node) {
-		ret = bch_node_kill(c, a->btree, a->level, a->pos, a->keep_copy, err);
+		struct bpos copy;
+
+		ret = bch_node_kill(c, a->btree, a->level, a->pos, a->keep_copy, &copy, err);
+		if (!ret && !bpos_eq(copy, POS_MAX))
+			printf("kept a copy of the node in bucket %llu:%llu\n",
+			       (unsigned long long)copy.inode, (unsigned long long)copy.offset);
 		goto out;
 	}
 	ret = bch_trans_lookup(&t, a->btree, 0, a->pos, &k->k, BKEY_U64s_MAX, err);

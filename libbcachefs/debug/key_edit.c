@@ -353,16 +353,17 @@ out:
 }
 
 /*
- * A bucket of the node's device holding nothing (no alloc key, or one with
- * no data) where the btree bitmap allows nodes, for the copy kill-node
- * leaves behind: -1 when there is none.
+ * A bucket of the node's device holding nothing where the btree bitmap
+ * allows nodes, for the copy kill-node leaves behind: the first with no
+ * alloc key (never used: the same repair whatever the image's history),
+ * else the first whose alloc key says empty; -1 when there is none.
  */
 static s64 free_btree_bucket(struct bch_fs *c, unsigned dev, struct printbuf *err)
 {
 	const struct bch_dev *ca = bch_dev_get(c, dev);
 	union bch_key_buf *k = malloc(sizeof(*k));
 	struct btree_trans t;
-	s64 found = -1;
+	s64 found = -1, emptied = -1;
 
 	if (!ca || !k) {
 		free(k);
@@ -383,22 +384,23 @@ static s64 free_btree_bucket(struct bch_fs *c, unsigned dev, struct printbuf *er
 		}
 		const struct bch_alloc_v4 *a = (const void *)k->k.v;
 
-		if (!a->data_type && !a->dirty_sectors && !a->cached_sectors && !a->stripe)
-			found = b;
+		if (emptied < 0 && !a->data_type && !a->dirty_sectors && !a->cached_sectors && !a->stripe)
+			emptied = b;
 	}
 	bch_trans_exit(&t);
 	free(k);
-	return found;
+	return found >= 0 ? found : emptied;
 }
 
 int bch_node_kill(struct bch_fs *c, enum btree_id btree, unsigned level, struct bpos pos,
-		  bool keep_copy, struct printbuf *err)
+		  bool keep_copy, struct bpos *copy, struct printbuf *err)
 {
 	struct btree_iter it;
 	const struct btree *b;
 	u8 *zeroes = NULL;
 	int ret;
 
+	*copy = POS_MAX;
 	bch_btree_iter_init(&it, c, btree, pos, level);
 	ret = bch_btree_iter_peek_node(&it, &b);
 	if (ret <= 0 || !it.have_root || b->level != level) {
@@ -421,6 +423,7 @@ int bch_node_kill(struct bch_fs *c, enum btree_id btree, unsigned level, struct 
 				     ((u64)bucket * ca->mi.bucket_size) << 9, err);
 		if (ret)
 			goto out;
+		*copy = POS(b->dev, bucket);
 	}
 	zeroes = calloc(1, (size_t)b->written << 9);
 	ret = zeroes ? node_write_replicas(c, b, zeroes, err) : -BCH_ERR_nomem;

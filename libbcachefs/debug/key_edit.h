@@ -37,11 +37,12 @@ int bch_key_rewrite_in_place(struct bch_fs *c, enum btree_id btree, struct bpos 
  * Zeroes what was written of the node at `level` of btree that covers
  * pos, on every replica, bypassing the journal: a lost node write, for
  * fsck's topology repair.  The root node counts too.  keep_copy first
- * writes the node (as read) to the first free bucket of its device where
+ * writes the node (as read) to a free bucket of its device where
  * the btree bitmap allows nodes: the older copy copy-on-write leaves
- * behind, for fsck's scan to find.
+ * behind, for fsck's scan to find; *copy is its bucket (device:bucket, as
+ * the alloc key's position), POS_MAX when none was written.
  */
 int bch_node_kill(struct bch_fs *c, enum btree_id btree, unsigned level, struct bpos pos,
-		  bool keep_copy, struct printbuf *err);
+		  bool keep_copy, struct bpos *copy, struct printbuf *err);
 
 #endif
