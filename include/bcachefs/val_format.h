@@ -420,6 +420,12 @@ struct bch_logged_op_truncate {
 
 #define BCH_LOGGED_OP_FINSERT_STATES() x(start, 0) x(shift_extents, 1) x(finish, 2)
 
+enum bch_logged_op_finsert_state {
+#define x(n, v) BCH_LOGGED_OP_FINSERT_##n = v,
+	BCH_LOGGED_OP_FINSERT_STATES()
+#undef x
+};
+
 struct bch_logged_op_finsert {
 	u8 state;
 	u8 pad[3];

@@ -364,8 +364,7 @@ static unsigned inline_data_offset(const struct bkey *k)
 	return k->type == KEY_TYPE_indirect_inline_data ? 8 : 0;
 }
 
-/* k keeps [where, end): its start moves to where. */
-static void cut_front(struct bkey_i *k, u64 where)
+void bch_extent_cut_front(struct bkey_i *k, u64 where)
 {
 	u64 sub = where - key_start(&k->k);
 
@@ -536,7 +535,7 @@ static int extent_overwrite(struct btree_trans *t, unsigned btree, const struct 
 
 			if (!back)
 				return -BCH_ERR_nomem;
-			cut_front(back, e);
+			bch_extent_cut_front(back, e);
 			if (!upd_set(t, btree, 0, back, flags))
 				return -BCH_ERR_nomem;
 		} else if (oe != e || key_deleted(&new->k)) {

@@ -98,6 +98,11 @@ int bch_trans_update(struct btree_trans *, enum btree_id, unsigned level,
  * data shrinks with it; at length 0 it becomes a deleted key.
  */
 void bch_extent_cut_back(struct bkey_i *k, u64 where);
+/*
+ * Extent k keeps [where, end): its start moves to where, its pointers,
+ * checksum offsets, reflink index or inline data follow.
+ */
+void bch_extent_cut_front(struct bkey_i *k, u64 where);
 /* Deletes the key at pos (a deleted key of size 0). */
 int bch_trans_delete(struct btree_trans *, enum btree_id, unsigned level,
 		     struct bpos pos, unsigned flags);

@@ -1,4 +1,5 @@
 /* Namespace operations: a session on a writable filesystem; create, link, unlink, rename, truncate, setattr, xattrs, each one committed transaction. */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -6,12 +7,15 @@
 #include "btree/iter.h"
 #include "btree/flush.h"
 #include "checksum/str_hash.h"
+#include "data/extent_build.h"
+#include "data/io_opts.h"
 #include "fs/dirent_ops.h"
 #include "fs/inode_alloc.h"
 #include "fs/xattr_ops.h"
 #include "journal/journal_write.h"
 #include "sb/opts.h"
 #include "util/errcode.h"
+#include "util/grow.h"
 
 
 /* ---- the session ---- */
@@ -47,6 +51,7 @@ int bch_ns_subvol_enter(struct bch_ns *ns, u32 subvol, u64 *root, struct printbu
 	ns->subvol = subvol;
 	ns->snapshot = snapshot;
 	ns->see_ancestors = false;
+	ns->exact = false;
 	/* the first snapshot of a filesystem never snapshotted: no table needed */
 	if (snapshot == BCH_NS_ROOT_SNAPSHOT)
 		return 0;
@@ -322,8 +327,8 @@ static int truncate_trans(struct bch_ns *ns, u64 inum, u64 size, bool times, str
 		pb_printf(err, "inode %llu is a directory", (unsigned long long)inum);
 		return -BCH_ERR_is_dir;
 	}
-	ret = bch_ns_extents_drop_from(ns, inum, (size + block - 1) / block * block >> 9,
-				       &removed, err);
+	ret = bch_ns_extents_punch(ns, inum, (size + block - 1) / block * block >> 9, UINT64_MAX,
+				   &removed, err);
 	if (ret)
 		return ret;
 	u.bi_sectors -= removed < u.bi_sectors ? removed : u.bi_sectors;
@@ -341,6 +346,181 @@ int bch_ns_truncate(struct bch_ns *ns, u64 inum, u64 size, struct printbuf *err)
 int bch_ns_truncate_resume(struct bch_ns *ns, u64 inum, u64 size, struct printbuf *err)
 {
 	return op_end(ns, truncate_trans(ns, inum, size, false, err), err);
+}
+
+/* ---- inserting or collapsing a range: a logged operation ---- */
+
+/* Moves between commits of a long insert or collapse (each commit saves the op's pos). */
+#define FINSERT_BATCH	64
+
+struct finsert {
+	struct bch_ns *ns;
+	struct bkey_i *op;		/* logged_op_finsert, written with every commit */
+	struct bch_logged_op_finsert *v;
+	u64 inum, src, len;
+	s64 shift;			/* dst - src: > 0 an insert */
+	struct bch_io_opts opts;
+	u64 *ends;			/* the extents left to move, by their end */
+	size_t nr, size;
+};
+
+static int finsert_commit(struct finsert *fi, struct printbuf *err)
+{
+	return bch_trans_update(&fi->ns->t, BTREE_ID_logged_ops, 0, fi->op, 0) ?:
+	       bch_ns_commit(fi->ns, err);
+}
+
+/*
+ * i_size moves by delta bytes (growing only from inside the file, as the
+ * kernel refuses otherwise), bi_sectors drops by `removed`, and mtime and
+ * ctime are now.
+ */
+static int finsert_inode(struct finsert *fi, s64 delta, u64 removed, bool times,
+			 struct printbuf *err)
+{
+	struct bch_inode_unpacked u;
+	int ret = bch_ns_inode_get(fi->ns, fi->inum, &u, err);
+
+	if (ret)
+		return ret;
+	if (delta > 0 && (fi->src << 9 >= u.bi_size || (u64)INT64_MAX - u.bi_size < (u64)delta)) {
+		pb_printf(err, "inode %llu: inserting %llu bytes at %llu, in a file of %llu bytes",
+			  (unsigned long long)fi->inum, (unsigned long long)delta,
+			  (unsigned long long)fi->src << 9, (unsigned long long)u.bi_size);
+		return -BCH_ERR_bad_argument;
+	}
+	u.bi_size += delta;
+	u.bi_sectors -= removed < u.bi_sectors ? removed : u.bi_sectors;
+	if (times)
+		u.bi_mtime = u.bi_ctime = bch_ns_now(fi->ns);
+	return bch_ns_inode_write(fi->ns, &u, err);
+}
+
+/*
+ * The extents still to move, by their end: an insert moves those after
+ * src up to pos (pos: the start of the last one moved), from the last;
+ * a collapse those after pos (the end of the last one moved), from the first.
+ */
+static int finsert_collect(struct finsert *fi, u64 pos, struct printbuf *err)
+{
+	bool insert = fi->shift > 0;
+	u64 from = insert ? fi->src : pos;
+	struct btree_iter it;
+	struct bkey_s_c k;
+	int ret;
+
+	fi->nr = 0;
+	bch_btree_iter_init(&it, fi->ns->c, BTREE_ID_extents,
+			    SPOS(fi->inum, from == UINT64_MAX ? from : from + 1, 0), 0);
+	while ((ret = bch_btree_iter_peek(&it, &k)) > 0 && k.k->p.inode == fi->inum) {
+		if (insert && k.k->p.offset > pos)
+			break;
+		if (k.k->p.snapshot == fi->ns->snapshot && k.k->type != KEY_TYPE_deleted &&
+		    k.k->type != KEY_TYPE_whiteout) {
+			if (bch_grow(&fi->ends, &fi->size, fi->nr, 64)) {
+				ret = -BCH_ERR_nomem;
+				break;
+			}
+			fi->ends[fi->nr++] = k.k->p.offset;
+		}
+		bch_btree_iter_advance(&it);
+	}
+	if (ret < 0)
+		pb_printf(err, "inode %llu: extents: %s", (unsigned long long)fi->inum,
+			  pb_cstr(&it.err));
+	bch_btree_iter_exit(&it);
+	return ret < 0 ? ret : 0;
+}
+
+/* The extent ending at `end` goes dst - src on (an insert takes only its part past src). */
+static int finsert_move(struct finsert *fi, u64 end, struct printbuf *err)
+{
+	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } b;
+	struct bch_ns *ns = fi->ns;
+	u64 start;
+	int ret = bch_trans_lookup(&ns->t, BTREE_ID_extents, 0, SPOS(fi->inum, end, ns->snapshot),
+				   &b.k, BKEY_U64s_MAX - 1, err);
+
+	if (ret <= 0)
+		return ret;
+	if (fi->shift > 0 && end - b.k.k.size < fi->src)
+		bch_extent_cut_front(&b.k, fi->src);
+	start = end - b.k.k.size;
+	b.k.k.p.offset += fi->shift;
+	bch_extent_set_needs_rebalance(ns->c, &b.k, &fi->opts);
+	fi->v->pos = cpu_to_le64(fi->shift > 0 ? start : end);
+	return bch_ns_extent_range_delete(ns, fi->inum, start, end) ?:
+	       bch_trans_update(&ns->t, BTREE_ID_extents, 0, &b.k, 0);
+}
+
+static int finsert_shift(struct finsert *fi, struct printbuf *err)
+{
+	bool insert = fi->shift > 0;
+	int ret = finsert_collect(fi, le64_to_cpu(fi->v->pos), err);
+
+	for (size_t i = 0; !ret && i < fi->nr; i++) {
+		ret = finsert_move(fi, fi->ends[insert ? fi->nr - 1 - i : i], err);
+		if (!ret && (i + 1) % FINSERT_BATCH == 0)
+			ret = finsert_commit(fi, err);
+	}
+	if (ret) {
+		bch_trans_reset(&fi->ns->t);
+		return ret;
+	}
+	/* the last moves commit with the new size: a collapse's file shrinks, an insert's times move */
+	fi->v->state = BCH_LOGGED_OP_FINSERT_finish;
+	ret = finsert_inode(fi, insert ? 0 : fi->shift << 9, 0, true, err);
+	return op_end(fi->ns, ret, err) ?: finsert_commit(fi, err);
+}
+
+int bch_ns_finsert(struct bch_ns *ns, struct bkey_i *op, struct printbuf *err)
+{
+	struct finsert fi = { .ns = ns, .op = op, .v = (void *)op->v };
+	u64 removed;
+	int ret;
+
+	if (op->k.type != KEY_TYPE_logged_op_finsert || bkey_val_bytes(&op->k) < sizeof(*fi.v)) {
+		pb_printf(err, "not a logged insert or collapse");
+		return -BCH_ERR_bad_argument;
+	}
+	if (ns->see_ancestors && !ns->exact) {
+		pb_printf(err, "subvolume %u: moving extents in a snapshot with ancestors (%u) is not supported",
+			  ns->subvol, ns->snapshot);
+		return -BCH_ERR_bad_argument;
+	}
+	fi.inum = le64_to_cpu(fi.v->inum);
+	fi.src = le64_to_cpu(fi.v->src_offset);
+	fi.shift = (s64)(le64_to_cpu(fi.v->dst_offset) - fi.src);
+	fi.len = fi.shift < 0 ? -(u64)fi.shift : (u64)fi.shift;
+	ret = bch_io_opts_get(ns->c, fi.inum, ns->snapshot, &fi.opts, err);
+	if (ret)
+		return ret;
+
+	switch (fi.v->state) {
+	case BCH_LOGGED_OP_FINSERT_start:
+		fi.v->state = BCH_LOGGED_OP_FINSERT_shift_extents;
+		if (fi.shift > 0)
+			ret = finsert_inode(&fi, fi.len << 9, 0, true, err);
+		else
+			ret = bch_ns_extents_punch(ns, fi.inum, fi.src, fi.src + fi.len, &removed, err) ?:
+			      (removed ? finsert_inode(&fi, 0, removed, false, err) : 0);
+		if (ret) {
+			bch_trans_reset(&ns->t);
+			return ret;
+		}
+		ret = finsert_commit(&fi, err);
+		if (ret)
+			return ret;
+		/* fall through */
+	case BCH_LOGGED_OP_FINSERT_shift_extents:
+		ret = finsert_shift(&fi, err);
+		break;
+	default:
+		/* finished but for the op's deletion */
+		break;
+	}
+	free(fi.ends);
+	return ret;
 }
 
 static int setattr_trans(struct bch_ns *ns, u64 inum, const struct bch_setattr *a,

@@ -118,6 +118,22 @@ int bch_ns_truncate(struct bch_ns *, u64 inum, u64 size, struct printbuf *err);
 /* The same with the times left alone: a logged truncate finished after a crash, as the kernel does. */
 int bch_ns_truncate_resume(struct bch_ns *, u64 inum, u64 size, struct printbuf *err);
 
+/*
+ * An insert (dst > src) or collapse (dst < src) of a range, as the
+ * kernel's fallocate makes it, from the state op says: op is the
+ * operation's logged_op_finsert key in the logged_ops btree, rewritten
+ * with every commit so that a run cut short is resumed where it stopped.
+ * Start: i_size grows by the length (an insert), or the range
+ * [src, src + len) is punched (a collapse, bi_sectors dropping with it);
+ * then the extents past src move dst - src sectors, from the last for an
+ * insert (the one crossing src split), from the first for a collapse, a
+ * batch per commit with op's pos; last, a collapse's i_size shrinks and
+ * mtime and ctime are now.  The session must be in op's subvolume; op is
+ * left for the caller to delete.  Errors: bad_argument (an insert at or
+ * past the end of the file; a snapshot with ancestors), not_found.
+ */
+int bch_ns_finsert(struct bch_ns *, struct bkey_i *op, struct printbuf *err);
+
 /* setattr: which fields apply */
 #define BCH_ATTR_MODE	(1U << 0)	/* permission bits (and suid, sgid, sticky) */
 #define BCH_ATTR_UID	(1U << 1)

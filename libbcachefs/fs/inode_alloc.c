@@ -243,8 +243,7 @@ static bool key_is_allocation(const struct bkey *k)
 	}
 }
 
-/* A deleted key over [start, end) of inum: the transaction trims what it covers. */
-static int range_delete(struct bch_ns *ns, u64 inum, u64 start, u64 end)
+int bch_ns_extent_range_delete(struct bch_ns *ns, u64 inum, u64 start, u64 end)
 {
 	struct bkey_i k;
 
@@ -257,8 +256,8 @@ static int range_delete(struct bch_ns *ns, u64 inum, u64 start, u64 end)
 	return bch_trans_update(&ns->t, BTREE_ID_extents, 0, &k, 0);
 }
 
-int bch_ns_extents_drop_from(struct bch_ns *ns, u64 inum, u64 start, u64 *sectors_removed,
-			     struct printbuf *err)
+int bch_ns_extents_punch(struct bch_ns *ns, u64 inum, u64 start, u64 end, u64 *sectors_removed,
+			 struct printbuf *err)
 {
 	struct btree_iter it;
 	struct bkey_s_c k;
@@ -268,16 +267,19 @@ int bch_ns_extents_drop_from(struct bch_ns *ns, u64 inum, u64 start, u64 *sector
 	bch_btree_iter_init(&it, ns->c, BTREE_ID_extents, SPOS(inum, start + 1, 0), 0);
 	while ((ret = bch_btree_iter_peek(&it, &k)) > 0 && k.k->p.inode == inum) {
 		u64 ks = k.k->p.offset - k.k->size, ke = k.k->p.offset;
+		u64 s = ks > start ? ks : start, e = ke < end ? ke : end;
 
 		if (k.k->p.snapshot != ns->snapshot || ke <= start) {
 			bch_btree_iter_advance(&it);
 			continue;
 		}
+		if (ks >= end)
+			break;
 		if (key_is_allocation(k.k))
-			*sectors_removed += ke - (ks > start ? ks : start);
-		ret = ks >= start
+			*sectors_removed += e - s;
+		ret = s == ks && e == ke
 			? bch_trans_delete(&ns->t, BTREE_ID_extents, 0, k.k->p, 0)
-			: range_delete(ns, inum, start, ke);
+			: bch_ns_extent_range_delete(ns, inum, s, e);
 		if (ret)
 			break;
 		bch_btree_iter_advance(&it);
@@ -318,7 +320,7 @@ int bch_ns_inode_remove(struct bch_ns *ns, const struct bch_inode_unpacked *u,
 		struct bch_inode_generation g;
 	} gen;
 	u64 removed;
-	int ret = bch_ns_extents_drop_from(ns, u->bi_inum, 0, &removed, err) ?:
+	int ret = bch_ns_extents_punch(ns, u->bi_inum, 0, UINT64_MAX, &removed, err) ?:
 		  keys_delete(ns, BTREE_ID_xattrs, u->bi_inum, err) ?:
 		  keys_delete(ns, BTREE_ID_dirents, u->bi_inum, err);
 

@@ -79,12 +79,16 @@ int bch_ns_inum_alloc(struct bch_ns *, u64 *inum, struct printbuf *err);
 int bch_ns_inode_remove(struct bch_ns *, const struct bch_inode_unpacked *,
 			struct printbuf *err);
 
+/* Queues a deleted key over [start, end) of inum: the transaction trims what it covers. */
+int bch_ns_extent_range_delete(struct bch_ns *, u64 inum, u64 start, u64 end);
+
 /*
- * Extents of inum from `start` (sectors) on are deleted, the one crossing
- * start trimmed; *sectors_removed the allocated sectors that go (the
- * caller takes them off bi_sectors).
+ * Extents of inum in [start, end) (sectors) are deleted, the ones crossing
+ * start or end trimmed (one around the range split in two);
+ * *sectors_removed the allocated sectors that go (the caller takes them
+ * off bi_sectors).
  */
-int bch_ns_extents_drop_from(struct bch_ns *, u64 inum, u64 start, u64 *sectors_removed,
-			     struct printbuf *err);
+int bch_ns_extents_punch(struct bch_ns *, u64 inum, u64 start, u64 end, u64 *sectors_removed,
+			 struct printbuf *err);
 
 #endif

@@ -16,48 +16,77 @@
 #include "util/grow.h"
 
 /*
- * The truncate again, in the subvolume it was made in: i_size set and
- * the extents past it deleted (the data path zeroed the last block
- * before the operation was logged).  An inode or subvolume that is gone
- * leaves nothing to finish: the operation goes, as in the kernel.
+ * The operation again, in the subvolume it was made in: a truncate sets
+ * i_size and deletes the extents past it (the data path zeroed the last
+ * block before the operation was logged), with the times unchanged; an
+ * insert or collapse goes on from the state its key records.  Done, or
+ * with nothing left to do (its inode or subvolume gone, an insert past
+ * the end), the key goes, as in the kernel.  In a subvolume with
+ * snapshots it is left for the kernel: *done false.
  */
-static int truncate_resume(struct ns_fix *x, struct bkey_s_c k)
+static int logged_op_resume(struct ns_fix *x, struct bkey_i *op, bool *done)
 {
-	struct bch_logged_op_truncate op;
+	struct printbuf *err = &x->f->err;
+	bool truncate = op->k.type == KEY_TYPE_logged_op_truncate;
+	u32 subvol;
 	u64 root;
 	int ret = ns_fix_begin(x);
 
+	*done = false;
 	if (ret)
 		return ret;
-	bkey_val_copy(&op, sizeof(op), k);
-	ret = bch_ns_subvol_enter(&x->ns, le32_to_cpu(op.subvol), &root, &x->f->err) ?:
-	      bch_ns_truncate_resume(&x->ns, le64_to_cpu(op.inum), le64_to_cpu(op.new_i_size), &x->f->err);
-	if (ret && bch_err_class(ret) == -ENOENT) {
-		pb_reset(&x->f->err);
+	if (truncate) {
+		struct bch_logged_op_truncate t;
+
+		bkey_val_copy(&t, sizeof(t), bkey_i_to_s_c(op));
+		subvol = le32_to_cpu(t.subvol);
+		ret = bch_ns_subvol_enter(&x->ns, subvol, &root, err);
+		if (!ret && x->ns.see_ancestors)
+			return 0;
+		ret = ret ?: bch_ns_truncate_resume(&x->ns, le64_to_cpu(t.inum),
+						    le64_to_cpu(t.new_i_size), err);
+	} else {
+		struct bch_logged_op_finsert f;
+
+		bkey_val_copy(&f, sizeof(f), bkey_i_to_s_c(op));
+		subvol = le32_to_cpu(f.subvol);
+		ret = bch_ns_subvol_enter(&x->ns, subvol, &root, err);
+		if (!ret && x->ns.see_ancestors)
+			return 0;
+		ret = ret ?: bch_ns_finsert(&x->ns, op, err);
+	}
+	*done = true;
+	if (ret && (bch_err_class(ret) == -ENOENT || ret == -BCH_ERR_bad_argument)) {
+		if (ret == -BCH_ERR_bad_argument)
+			bch_fsck_info(x->f, "logged operation dropped: %s", pb_cstr(err));
+		pb_reset(err);
 		ret = 0;
 	}
-	return ret ? bch_fsck_op_error(x->f, ret, "resuming a logged truncate") : 0;
+	return ret ? bch_fsck_op_error(x->f, ret, "resuming a logged operation") : 0;
 }
 
-static int logged_op(struct bch_fsck *f, struct ns_fix *x, struct bkey_s_c k, struct printbuf *buf)
+static int logged_op(struct bch_fsck *f, struct ns_fix *x, struct bkey_i *op, struct printbuf *buf)
 {
+	bool done;
 	int ret;
 
 	pb_reset(buf);
-	bch_bkey_val_to_text(buf, f->c, k);
+	bch_bkey_val_to_text(buf, f->c, bkey_i_to_s_c(op));
 	/* fixed or not, the operation is finished: the kernel's order */
 	if (f->was_clean)
 		bch_fsck_problem(f, BCH_FSCK_ERR_logged_op_but_clean,
 				 "filesystem marked as clean but have logged op\n%s", buf->buf);
-	if (k.k->type != KEY_TYPE_logged_op_truncate) {
-		/* an insert or collapse of a range: left for the kernel's next mount */
+	ret = logged_op_resume(x, op, &done);
+	if (ret)
+		return ret;
+	if (!done) {
 		if (f->was_clean)
 			bch_fsck_fix_failed(f, BCH_FSCK_ERR_logged_op_but_clean);
-		bch_fsck_info(f, "logged operation left for the kernel to finish: %s", buf->buf);
+		bch_fsck_info(f, "logged operation left for the kernel to finish (subvolume with snapshots): %s",
+			      buf->buf);
 		return 0;
 	}
-	ret = truncate_resume(x, k);
-	return ret ?: ns_fix_delete(x, BTREE_ID_logged_ops, k.k->p);
+	return ns_fix_delete(x, BTREE_ID_logged_ops, op->k.p);
 }
 
 int bch_resume_logged_ops(struct bch_fsck *f)
@@ -88,7 +117,7 @@ int bch_resume_logged_ops(struct bch_fsck *f)
 	bch_btree_iter_exit(&it);
 
 	for (size_t i = 0; !ret && i < nr; i++)
-		ret = logged_op(f, &x, bkey_i_to_s_c(&ops[i].k), &buf);
+		ret = logged_op(f, &x, &ops[i].k, &buf);
 	ns_fix_end(&x);
 	pb_exit(&buf);
 	free(ops);
