@@ -342,7 +342,7 @@ crash_job() {
 	done
 }
 
-CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost topo-root-lost-scan topo-snapshots-root-lost topo-subvolumes-root-lost ns-dead-inode-clean ns-logged-truncate ns-logged-collapse ns-logged-insert}
+CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost topo-root-lost-scan topo-snapshots-root-lost topo-subvolumes-root-lost ns-dead-inode-clean ns-logged-truncate ns-logged-collapse ns-logged-insert ns-snap-overlap-second}
 CRASHED=()
 for name in $CRASH_CASES; do
 	[ -f $name.dmg.img ] || continue

@@ -292,10 +292,20 @@ int bch_check_inodes(struct bch_fsck *f)
 
 /* ---- extents ---- */
 
-/* Where the last extent of a snapshot (of the inode being walked) ends. */
+/*
+ * Where the last extent of a snapshot (of the inode being walked) ends,
+ * and the snapshots whose keys sat at that end position when it was met:
+ * which later snapshots it is hidden from.
+ */
 struct extent_end {
 	u32 snapshot;
 	u64 end;
+	struct bch_snapshots_seen seen;
+};
+
+union extent_buf {
+	struct bkey_i k;
+	u64 pad[BKEY_U64s_MAX];
 };
 
 struct extent_ctx {
@@ -304,9 +314,12 @@ struct extent_ctx {
 	struct ns_walker w;
 	struct bch_snapshots_seen seen;
 	struct printbuf buf;
-	struct extent_end *ends;
+	struct extent_end *ends;	/* ascending snapshot */
 	size_t nr_ends, ends_size;
-	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } key;
+	size_t ends_made;		/* slots whose seen list is set up (kept past nr_ends for reuse) */
+	bool recount;			/* a repair across snapshots: i_sectors recounted from the btree */
+	struct snap_ids below;		/* snapshot whiteouts: the descendants met at a position */
+	union extent_buf key, cur, old, piece;
 };
 
 static bool extent_is_allocation(unsigned type)
@@ -315,6 +328,32 @@ static bool extent_is_allocation(unsigned type)
 	       type == KEY_TYPE_reflink_p || type == KEY_TYPE_reflink_v ||
 	       type == KEY_TYPE_inline_data || type == KEY_TYPE_indirect_inline_data ||
 	       type == KEY_TYPE_error;
+}
+
+/* The sectors snapshot snap of inode inum sees, counted from the btree: 0, or an error. */
+static int extent_sectors_count(struct bch_fsck *f, u64 inum, u32 snap, u64 *sectors)
+{
+	struct btree_iter it;
+	struct bkey_s_c k;
+	u64 done = 0;		/* the offset whose visible key was met (offsets start at 1) */
+	int ret;
+
+	*sectors = 0;
+	bch_btree_iter_init(&it, f->c, BTREE_ID_extents, SPOS(inum, 0, 0), 0);
+	while ((ret = bch_btree_iter_peek(&it, &k)) > 0 && k.k->p.inode == inum) {
+		/* at one position, the nearest of snap's line has the lowest id */
+		if (k.k->p.offset != done && bch_snapshot_is_ancestor(&f->snaps, snap, k.k->p.snapshot)) {
+			done = k.k->p.offset;
+			if (extent_is_allocation(k.k->type))
+				*sectors += k.k->size;
+		}
+		bch_btree_iter_advance(&it);
+	}
+	if (ret < 0)
+		bch_fsck_op_error(f, ret, "counting the sectors of inode %llu: %s", (unsigned long long)inum,
+				  it.err.buf ?: "");
+	bch_btree_iter_exit(&it);
+	return ret < 0 ? ret : 0;
 }
 
 static void set_sectors(struct bch_inode_unpacked *u, void *ctx)
@@ -332,6 +371,13 @@ static int i_sectors_check(struct bch_fsck *f, struct extent_ctx *s)
 
 		if (i->sectors == e->counted || (i->flags & (1U << BCH_INODE_i_sectors_dirty)))
 			continue;
+		/*
+		 * after a repair across snapshots the walk's count is not the
+		 * truth (the pieces cut behind it went uncounted): the kernel
+		 * counts again, and reports even when the count now agrees
+		 */
+		if (s->recount && (ret = extent_sectors_count(f, i->inum, e->snapshot, &e->counted)))
+			break;
 		if (bch_fsck_problem(f, BCH_FSCK_ERR_inode_i_sectors_wrong,
 				     "inode %llu:%u has incorrect i_sectors: got %llu, should be %llu",
 				     (unsigned long long)i->inum, e->snapshot,
@@ -446,21 +492,108 @@ static void extent_overbig(struct bch_fsck *f, struct bkey_s_c k, struct printbu
 		}
 }
 
-/* The entry of snapshot snap, added (ending at 0) when it has none; NULL without memory. */
+/*
+ * The entry of snapshot snap, added (ending at 0, nothing seen) in
+ * snapshot order when it has none; NULL without memory.  Adding moves
+ * the entries after it.
+ */
 static struct extent_end *extent_end_get(struct extent_ctx *s, u32 snap)
 {
-	for (size_t i = 0; i < s->nr_ends; i++)
-		if (s->ends[i].snapshot == snap)
-			return &s->ends[i];
+	struct extent_end n;
+	size_t i = 0;
+
+	while (i < s->nr_ends && s->ends[i].snapshot < snap)
+		i++;
+	if (i < s->nr_ends && s->ends[i].snapshot == snap)
+		return &s->ends[i];
 	if (bch_grow(&s->ends, &s->ends_size, s->nr_ends, 8))
 		return NULL;
-	s->ends[s->nr_ends] = (struct extent_end) { .snapshot = snap };
-	return &s->ends[s->nr_ends++];
+	if (s->nr_ends == s->ends_made)
+		memset(&s->ends[s->ends_made++], 0, sizeof(n));
+	n = s->ends[s->nr_ends];	/* a spare slot: its list's memory goes to the new entry */
+	memmove(&s->ends[i + 1], &s->ends[i], (s->nr_ends - i) * sizeof(n));
+	n.snapshot = snap;
+	n.end = 0;
+	n.seen.nr = 0;
+	s->ends[i] = n;
+	s->nr_ends++;
+	return &s->ends[i];
+}
+
+static int seen_copy(struct bch_snapshots_seen *d, const struct bch_snapshots_seen *from)
+{
+	if (d->size < from->nr) {
+		u32 *p = realloc(d->ids, from->nr * sizeof(*p));
+
+		if (!p)
+			return -BCH_ERR_nomem;
+		d->ids = p;
+		d->size = from->nr;
+	}
+	memcpy(d->ids, from->ids, from->nr * sizeof(*d->ids));
+	d->nr = from->nr;
+	d->pos = from->pos;
+	return 0;
+}
+
+/* id joins the (ascending) list, once. */
+static int seen_insert(struct bch_snapshots_seen *d, u32 id)
+{
+	size_t i = 0;
+
+	while (i < d->nr && d->ids[i] < id)
+		i++;
+	if (i < d->nr && d->ids[i] == id)
+		return 0;
+	if (bch_grow(&d->ids, &d->size, d->nr, 8))
+		return -BCH_ERR_nomem;
+	memmove(&d->ids[i + 1], &d->ids[i], (d->nr - i) * sizeof(*d->ids));
+	d->ids[i] = id;
+	d->nr++;
+	return 0;
+}
+
+/*
+ * Whether the extent ending at end and extent k (seen: the snapshots met
+ * at k's position) are both visible in some snapshot: the one of the
+ * higher snapshot id (the ancestor, when they are related) is not hidden
+ * from the other's snapshot at its own position.
+ */
+static bool extent_ends_meet(struct bch_fsck *f, struct extent_ctx *s, struct bkey_s_c k,
+			     const struct extent_end *end)
+{
+	u32 snap = k.k->p.snapshot;
+
+	return end->snapshot > snap ? bch_snapshot_key_visible(&f->snaps, &end->seen, snap, end->snapshot) :
+				      bch_snapshot_key_visible(&f->snaps, &s->seen, end->snapshot, snap);
 }
 
 static void sectors_sub(struct bch_inode_unpacked *u, void *ctx)
 {
 	u->bi_sectors -= *(u64 *)ctx;
+}
+
+/*
+ * The extent ending at end (read into s->key) and k2 overlap: reported,
+ * saying which of them the repair overwrites.  1 to repair, 0 not (or
+ * the first is not where end says), or an error.
+ */
+static int overlap_report(struct bch_fsck *f, struct extent_ctx *s, struct bkey_s_c k2,
+			  const struct extent_end *end, const char *which)
+{
+	struct bkey_i *k1 = &s->key.k;
+	struct bpos p1 = SPOS(k2.k->p.inode, end->end, end->snapshot);
+	int ret = ns_key_visible(f, BTREE_ID_extents, p1.inode, p1.offset, p1.snapshot, k1, BKEY_U64s_MAX);
+
+	if (ret <= 0 || !bpos_eq(k1->k.p, p1) || k1->k.size > p1.offset)
+		return ret < 0 ? ret : 0;
+	pb_reset(&s->buf);
+	pb_str(&s->buf, "\n  ");
+	bch_bkey_val_to_text(&s->buf, f->c, bkey_i_to_s_c(k1));
+	pb_str(&s->buf, "\n  ");
+	bch_bkey_val_to_text(&s->buf, f->c, k2);
+	return bch_fsck_problem(f, BCH_FSCK_ERR_extent_overlapping, "overlapping extents%s\n  overwriting %s extent",
+				s->buf.buf, which);
 }
 
 /*
@@ -477,18 +610,10 @@ static int extents_overlap(struct bch_fsck *f, struct extent_ctx *s, struct bkey
 	struct bkey_i *k1 = &s->key.k;
 	int ret;
 
-	ret = ns_key_visible(f, BTREE_ID_extents, p1.inode, p1.offset, p1.snapshot, k1, BKEY_U64s_MAX);
-	if (ret <= 0 || !bpos_eq(k1->k.p, p1) || k1->k.size > p1.offset)
-		return ret < 0 ? ret : 0;
+	ret = overlap_report(f, s, k2, end, "first");
+	if (ret <= 0)
+		return ret;
 	start1 = p1.offset - k1->k.size;
-	pb_reset(&s->buf);
-	pb_str(&s->buf, "\n  ");
-	bch_bkey_val_to_text(&s->buf, f->c, bkey_i_to_s_c(k1));
-	pb_str(&s->buf, "\n  ");
-	bch_bkey_val_to_text(&s->buf, f->c, k2);
-	if (!bch_fsck_problem(f, BCH_FSCK_ERR_extent_overlapping, "overlapping extents%s\n  overwriting first extent",
-			      s->buf.buf))
-		return 0;
 	gone = p1.offset - (start1 > start2 ? start1 : start2);
 	ret = ns_fix_at(&s->x, p1.snapshot) ?:
 	      bch_trans_delete(&s->x.ns.t, BTREE_ID_extents, 0, p1, 0);
@@ -518,6 +643,174 @@ static int extents_overlap(struct bch_fsck *f, struct extent_ctx *s, struct bkey
 	return ret;
 }
 
+/* A whiteout (size 0: it hides the key of an ancestor at its position) at p. */
+static void whiteout_at(struct bkey_i *w, struct bpos p)
+{
+	memset(w, 0, sizeof(*w));
+	w->k.u64s = BKEY_U64s;
+	w->k.format_whiteout = KEY_FORMAT_CURRENT;
+	w->k.type = KEY_TYPE_whiteout;
+	w->k.p = p;
+}
+
+static void key_set(struct bkey_i *d, struct bkey_s_c k)
+{
+	d->k = *k.k;
+	memcpy(d->v, k.v, bkey_val_bytes(k.k));
+}
+
+/*
+ * A piece of extent `old` moves from old's position to piece's: the
+ * descendants of old's snapshot that hid it with a key at its position
+ * (the nearest of each line) get a whiteout at the piece's position where
+ * they have no key, so that it stays hidden from them.
+ */
+static int extent_piece_hide(struct extent_ctx *s, struct bpos old, struct bpos piece)
+{
+	struct bch_fsck *f = s->x.f;
+	struct btree_trans *t = &s->x.ns.t;
+	struct btree_iter it;
+	struct bkey_s_c k;
+	int ret;
+
+	s->below.nr = 0;
+	bch_btree_iter_init(&it, f->c, BTREE_ID_extents, SPOS(old.inode, old.offset, 0), 0);
+	while ((ret = bch_btree_iter_peek(&it, &k)) > 0 && k.k->p.inode == old.inode &&
+	       k.k->p.offset == old.offset && k.k->p.snapshot < old.snapshot) {
+		if (bch_snapshot_is_ancestor(&f->snaps, k.k->p.snapshot, old.snapshot) &&
+		    (ret = snap_ids_add(f, &s->below, k.k->p.snapshot)))
+			break;
+		bch_btree_iter_advance(&it);
+	}
+	if (ret < 0)
+		bch_fsck_op_error(f, ret, "reading extents at %llu:%llu: %s", (unsigned long long)old.inode,
+				  (unsigned long long)old.offset, it.err.buf ?: "");
+	bch_btree_iter_exit(&it);
+	if (ret < 0)
+		return ret;
+	/* the nearest descendants first; those below one already done need nothing */
+	for (size_t i = s->below.nr; i-- > 0;) {
+		u32 id = s->below.d[i];
+		struct bkey_i w;
+		bool covered = false;
+
+		for (size_t j = i + 1; j < s->below.nr && !covered; j++)
+			covered = s->below.d[j] != 0 && bch_snapshot_is_ancestor(&f->snaps, id, s->below.d[j]);
+		if (covered) {
+			s->below.d[i] = 0;
+			continue;
+		}
+		ret = bch_trans_lookup(t, BTREE_ID_extents, 0, SPOS(piece.inode, piece.offset, id),
+				       &s->key.k, BKEY_U64s_MAX, &f->err);
+		if (ret < 0)
+			return ret;
+		if (ret)
+			continue;
+		whiteout_at(&w, SPOS(piece.inode, piece.offset, id));
+		ret = bch_trans_update(t, BTREE_ID_extents, 0, &w, BCH_UPDATE_NO_EXTENT_OVERWRITE);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * The kernel's overwrite of extent old (a copy, in s->old) by extent nw
+ * of another snapshot, queued: old stays whole in its own snapshot, cut
+ * at nw's start and end (the part before nw, the part under it, the part
+ * after it: the last keeps old's position); nw's snapshot gets a whiteout
+ * at old's position when old ends within nw.
+ */
+static int extent_overwrite_snap(struct extent_ctx *s, const struct bkey *nw)
+{
+	struct btree_trans *t = &s->x.ns.t;
+	struct bkey_i *old = &s->old.k, *piece = &s->piece.k;
+	u64 os = old->k.p.offset - old->k.size, oe = old->k.p.offset;
+	u64 ns = nw->p.offset - nw->size, ne = nw->p.offset;
+	bool front = os < ns, back = oe > ne;
+	int ret;
+
+	if (front) {
+		key_set(piece, bkey_i_to_s_c(old));
+		bch_extent_cut_back(piece, ns);
+		ret = extent_piece_hide(s, old->k.p, piece->k.p) ?:
+		      bch_trans_update(t, BTREE_ID_extents, 0, piece, BCH_UPDATE_NO_EXTENT_OVERWRITE);
+		if (ret)
+			return ret;
+	}
+	if (front || back) {
+		key_set(piece, bkey_i_to_s_c(old));
+		if (front)
+			bch_extent_cut_front(piece, ns);
+		if (back)
+			bch_extent_cut_back(piece, ne);
+		ret = extent_piece_hide(s, old->k.p, piece->k.p) ?:
+		      bch_trans_update(t, BTREE_ID_extents, 0, piece, BCH_UPDATE_NO_EXTENT_OVERWRITE);
+		if (ret)
+			return ret;
+	}
+	if (oe <= ne) {
+		struct bkey_i w;
+
+		whiteout_at(&w, SPOS(old->k.p.inode, oe, nw->p.snapshot));
+		ret = bch_trans_update(t, BTREE_ID_extents, 0, &w, BCH_UPDATE_NO_EXTENT_OVERWRITE);
+		if (ret)
+			return ret;
+	}
+	if (back) {
+		key_set(piece, bkey_i_to_s_c(old));
+		bch_extent_cut_front(piece, ne);
+		ret = bch_trans_update(t, BTREE_ID_extents, 0, piece, BCH_UPDATE_NO_EXTENT_OVERWRITE);
+	}
+	return ret;
+}
+
+/*
+ * Extents of two snapshots overlap where both are visible (one snapshot
+ * descends from the other and the ancestor's extent is not hidden from
+ * it): as the kernel does, the extent of the lower snapshot id (the
+ * descendant) wins, the other is cut around it (extent_overwrite_snap).
+ * When that is k2, the current key, its last part takes its place and
+ * *again asks for it to be checked anew.
+ */
+static int extents_overlap_snap(struct bch_fsck *f, struct extent_ctx *s, struct bkey_s_c k2,
+				struct extent_end *end, bool *again)
+{
+	bool first = end->snapshot > k2.k->p.snapshot;
+	struct bkey_i *k1 = &s->key.k;
+	struct bkey nw;
+	int ret;
+
+	ret = overlap_report(f, s, k2, end, first ? "first" : "second");
+	if (ret <= 0)
+		return ret;
+	if (first) {
+		key_set(&s->old.k, bkey_i_to_s_c(k1));
+		nw = *k2.k;
+	} else {
+		key_set(&s->old.k, k2);
+		nw = k1->k;
+	}
+	ret = ns_fix_at(&s->x, s->old.k.k.p.snapshot);
+	if (ret)
+		return ret;
+	ret = extent_overwrite_snap(s, &nw);
+	if (ret) {
+		bch_trans_reset(&s->x.ns.t);
+		return bch_fsck_op_error(f, ret, "cutting an overlapping extent");
+	}
+	ret = ns_fix_commit(&s->x, "a cut extent");
+	if (ret)
+		return ret;
+	s->recount = true;
+	if (first)
+		/* the first is hidden from k2's snapshot at its position now */
+		return seen_insert(&end->seen, k2.k->p.snapshot) ?
+		       bch_fsck_op_error(f, -BCH_ERR_nomem, "snapshots seen") : 0;
+	*again = true;
+	return 0;
+}
+
 static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 {
 	struct extent_ctx *s = p;
@@ -535,6 +828,7 @@ static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 		s->nr_ends = 0;
 		ret = i_sectors_check(f, s) ?:
 		      ns_walker_load(f, &s->w, s->tab, k.k->p.inode);
+		s->recount = false;
 		if (ret)
 			return ret;
 	}
@@ -543,12 +837,33 @@ static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	if (ret)
 		return ret < 0 ? ret : 0;
 	if (k.k->type != KEY_TYPE_whiteout) {
-		struct extent_end *end = extent_end_get(s, snap);
+		struct extent_end *end;
+again:
+		for (size_t n = 0; n < s->nr_ends; n++) {
+			bool redo = false;
 
-		if (!end)
+			end = &s->ends[n];
+			if (end->end <= k.k->p.offset - k.k->size || !extent_ends_meet(f, s, k, end))
+				continue;
+			ret = end->snapshot == snap ? extents_overlap(f, s, k, end) :
+						      extents_overlap_snap(f, s, k, end, &redo);
+			if (ret)
+				return ret;
+			if (redo) {
+				/* k was cut: what is left at its position is checked anew */
+				ret = ns_key_visible(f, BTREE_ID_extents, k.k->p.inode, k.k->p.offset, snap,
+						     &s->cur.k, BKEY_U64s_MAX);
+				if (ret < 0)
+					return ret;
+				if (!ret || !bpos_eq(s->cur.k.k.p, k.k->p) || s->cur.k.k.type == KEY_TYPE_whiteout)
+					return 0;
+				k = bkey_i_to_s_c(&s->cur.k);
+				goto again;
+			}
+		}
+		end = extent_end_get(s, snap);
+		if (!end || seen_copy(&end->seen, &s->seen))
 			return bch_fsck_op_error(f, -BCH_ERR_nomem, "extent ends");
-		if (end->end > k.k->p.offset - k.k->size && (ret = extents_overlap(f, s, k, end)))
-			return ret;
 		end->end = k.k->p.offset;
 	}
 	/* every version that sees the extent: within its size, and it counts the sectors */
@@ -603,7 +918,10 @@ int bch_check_extents(struct bch_fsck *f)
 	ns_walker_exit(&s.w);
 	bch_snapshots_seen_exit(&s.seen);
 	pb_exit(&s.buf);
+	for (size_t i = 0; i < s.ends_made; i++)
+		bch_snapshots_seen_exit(&s.ends[i].seen);
 	free(s.ends);
+	snap_ids_exit(&s.below);
 	return ret;
 }
 
