@@ -40,6 +40,9 @@ back as they were. BCH_FSCK_BLESS=1 writes expect.1 and expect.2 from our output
 [ "${BCH_FILTER_OURS:-0}" = 1 ] && skip_all "tests our own library, not the reference"
 CMPTREE="$BCH_ROOT/build/rel/tests/tools/data-tool"
 [ -x "$CMPTREE" ] || skip_all "data-tool is not built (make test-tools)"
+# for the scripts that damage a superblock
+SB_EDIT="$BCH_ROOT/build/rel/tests/tools/sb-edit"
+[ -x "$SB_EDIT" ] || skip_all "sb-edit is not built (make test-tools)"
 have_ours || skip_all "no bcachefs to test at $BCH_OURS (set BCH_OURS)"
 "$BCH_REF" version > /dev/null 2>&1 || skip_all "the reference tools do not run here"
 export BCH_REF_CACHE=0
@@ -342,7 +345,7 @@ crash_job() {
 	done
 }
 
-CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost topo-root-lost-scan topo-snapshots-root-lost topo-subvolumes-root-lost ns-dead-inode-clean ns-logged-truncate ns-logged-collapse ns-logged-insert ns-snap-overlap-second}
+CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost topo-root-lost-scan topo-snapshots-root-lost topo-subvolumes-root-lost ns-dead-inode-clean ns-logged-truncate ns-logged-collapse ns-logged-insert ns-snap-overlap-second alloc-ptr-stale}
 CRASHED=()
 for name in $CRASH_CASES; do
 	[ -f $name.dmg.img ] || continue

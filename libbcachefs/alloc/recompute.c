@@ -137,6 +137,18 @@ struct bucket_run {
 	struct bch_recompute_finding f;	/* what each bucket of the run is */
 };
 
+/* A leaf key whose pointers gc drops (ptrs_drop_mask): the second pass expects no backpointers of them. */
+struct ptr_drop {
+	enum btree_id btree;
+	struct bpos pos;
+	u32 mask;
+};
+
+struct ptr_drops {
+	struct ptr_drop *d;
+	size_t nr, size;
+};
+
 struct recompute {
 	struct bch_fs *c;
 	struct bch_recompute_opts opts;
@@ -154,6 +166,10 @@ struct recompute {
 	struct reflink_table reflink;
 	struct bch_recompute_finding f;	/* the difference being described, for opts.found */
 	size_t line_start;
+	struct ptr_drops drops;
+	u32 cur_drop;			/* the key being counted: the pointers gc drops, */
+	unsigned cur_nr;		/* of how many */
+	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } rewritten;
 };
 
 /* ---- reports ---- */
@@ -506,6 +522,8 @@ static void ptr_report(struct recompute *r, enum bch_rc_ptr_problem sub, enum bt
 	f->pos = k.k->p;
 	f->dev = d->dev;
 	f->bucket = d->bucket;
+	f->drop = r->cur_drop;
+	f->nr_ptrs = r->cur_nr;
 	if (!report_start(r, BCH_RECOMPUTE_ptr))
 		return;
 	ptr_where(r->out, id, level, k, d);
@@ -560,7 +578,11 @@ static bool ptr_gen_ok(struct recompute *r, enum btree_id id, unsigned level,
 		ptr_report(r, BCH_RC_PTR_gen_newer, id, level, k, d, "gen newer than the bucket's (%u)", d->bucket_gen);
 		return false;
 	case BCH_PTR_GEN_TOO_STALE:
+		/* as the kernel's gc: a dirty one is also a stale dirty pointer */
 		ptr_report(r, BCH_RC_PTR_too_stale, id, level, k, d, "gen too stale (bucket gen %u)", d->bucket_gen);
+		if (!ptr_cached(&d->p.ptr))
+			ptr_report(r, BCH_RC_PTR_stale_dirty, id, level, k, d, "stale dirty pointer (bucket gen %u)",
+				   d->bucket_gen);
 		return false;
 	case BCH_PTR_GEN_STALE:
 		/* a stale cached pointer is normal: the bucket was reused */
@@ -572,8 +594,18 @@ static bool ptr_gen_ok(struct recompute *r, enum btree_id id, unsigned level,
 	return false;
 }
 
+static void bitmap_finding(struct recompute *r, const struct bch_ptr_derived *d)
+{
+	struct bch_recompute_finding *f = finding(r, BCH_RC_btree_bitmap);
+
+	f->dev = d->dev;
+	f->start = ptr_offset(&d->p.ptr);
+	f->size = d->sectors;
+}
+
+/* dropped: the repair takes the pointer out of the key; described, never counted */
 static void count_ptr(struct recompute *r, enum btree_id id, unsigned level,
-		      struct bkey_s_c k, const struct bch_ptr_derived *d)
+		      struct bkey_s_c k, const struct bch_ptr_derived *d, bool dropped)
 {
 	struct dev_state *ds;
 	struct bucket_usage *u;
@@ -594,12 +626,12 @@ static void count_ptr(struct recompute *r, enum btree_id id, unsigned level,
 			   (unsigned long long)ds->m->nbuckets - 1);
 		return;
 	}
-	if (d->has_bp) {
+	if (d->has_bp && !dropped) {
 		ds->bps[d->bucket].count++;
 		ds->bps[d->bucket].digest += bp_hash(d->bp_pos, &d->bp);
 	}
 	if (level && !bch_member_btree_bitmap_covers(ds->m, ptr_offset(&d->p.ptr), d->sectors) &&
-	    (finding(r, BCH_RC_btree_bitmap)->dev = d->dev, report_start(r, BCH_RECOMPUTE_btree_bitmap))) {
+	    (bitmap_finding(r, d), report_start(r, BCH_RECOMPUTE_btree_bitmap))) {
 		ptr_where(r->out, id, level, k, d);
 		pb_printf(r->out, "sectors %llu-%llu not in the member's btree bitmap (shift %u, 0x%llx)",
 			  (unsigned long long)ptr_offset(&d->p.ptr),
@@ -624,6 +656,8 @@ static void count_ptr(struct recompute *r, enum btree_id id, unsigned level,
 		ptr_report(r, BCH_RC_PTR_overflow, id, level, k, d, "bucket sector count overflow");
 		return;
 	}
+	if (dropped)
+		return;
 	u->dirty_sectors += d->dirty_sectors;
 	u->cached_sectors += d->cached_sectors;
 	u->stripe_sectors += d->stripe_sectors;
@@ -631,14 +665,34 @@ static void count_ptr(struct recompute *r, enum btree_id id, unsigned level,
 	r->res->ptrs++;
 }
 
-/* Second pass: the expected backpointers of buckets whose digests differ. */
-static int collect_bps(struct recompute *r, const struct bch_ptr_derived *ptrs, unsigned nr)
+static int ptr_drop_cmp(const void *a, const void *b)
 {
+	const struct ptr_drop *x = a, *y = b;
+
+	return x->btree != y->btree ? (x->btree < y->btree ? -1 : 1) : bpos_cmp(x->pos, y->pos);
+}
+
+/* The pointers of the leaf key at pos that the first pass found gc drops. */
+static u32 ptr_drops_of(const struct recompute *r, enum btree_id id, struct bpos pos)
+{
+	struct ptr_drop want = { .btree = id, .pos = pos }, *d;
+
+	if (!r->drops.nr)
+		return 0;
+	d = bsearch(&want, r->drops.d, r->drops.nr, sizeof(want), ptr_drop_cmp);
+	return d ? d->mask : 0;
+}
+
+/* Second pass: the expected backpointers of buckets whose digests differ. */
+static int collect_bps(struct recompute *r, enum btree_id id, unsigned level, struct bkey_s_c k,
+		       const struct bch_ptr_derived *ptrs, unsigned nr)
+{
+	u32 drop = level ? 0 : ptr_drops_of(r, id, k.k->p);
 	int ret = 0;
 
 	for (unsigned i = 0; i < nr && !ret; i++) {
 		const struct bch_ptr_derived *d = &ptrs[i];
-		struct dev_state *ds = d->has_bp ? dev_lookup(r, d->dev) : NULL;
+		struct dev_state *ds = d->has_bp && !(drop & (1U << i)) ? dev_lookup(r, d->dev) : NULL;
 
 		if (ds && d->bucket_valid && (ds->index[d->bucket].flags & BI_BP_DIFFER))
 			ret = bp_vec_push(&r->want_bps, d->bp_pos, &d->bp);
@@ -669,6 +723,63 @@ static void ptrs_judge_gens(struct recompute *r, enum btree_id id, unsigned leve
 		}
 		bch_ptr_derived_judge_gen(&ptrs[i], ds->gens[b]);
 	}
+}
+
+/*
+ * The pointers of a leaf key the kernel's gc drops (check_fix_ptrs): once
+ * one of them is wrong in a way a rewrite of the key repairs (a device
+ * that is not a member, a stale or too stale generation, a cached pointer
+ * newer than its bucket, data of another type in the bucket), every
+ * pointer that does not fit its bucket as counted so far goes.  0 when no
+ * rewrite is due.  Node pointers are not rewritten (the kernel leaves
+ * them to the read path), nor is a dirty pointer newer than its bucket
+ * (the kernel moves the bucket's generation on instead).
+ */
+static u32 ptrs_drop_mask(struct recompute *r, unsigned level, const struct bch_ptr_derived *ptrs,
+			  unsigned nr)
+{
+	bool rewrite = false;
+	u32 mask = 0;
+
+	if (level)
+		return 0;
+	for (unsigned i = 0; i < nr; i++) {
+		const struct bch_ptr_derived *d = &ptrs[i];
+		bool cached = ptr_cached(&d->p.ptr), drop;
+		struct dev_state *ds;
+		unsigned have;
+
+		if (!d->dev_exists) {
+			rewrite |= d->dev != BCH_DEV_NONE;
+			mask |= 1U << i;
+			continue;
+		}
+		ds = dev_lookup(r, d->dev);
+		if (!ds || !d->bucket_valid)
+			continue;
+		have = usage_type(&ds->usage[d->bucket]);
+		drop = d->gen_state == BCH_PTR_GEN_TOO_STALE ||
+		       (cached && d->gen_state == BCH_PTR_GEN_NEWER) ||
+		       (!cached && d->gen_state == BCH_PTR_GEN_STALE) ||
+		       (!data_type_is_empty(have) && have != (cached ? BCH_DATA_cached : d->data_type));
+		rewrite |= d->gen_state == BCH_PTR_GEN_TOO_STALE ||
+			   (cached && d->gen_state == BCH_PTR_GEN_NEWER) ||
+			   (!cached && d->gen_state == BCH_PTR_GEN_STALE) ||
+			   (d->gen_state == BCH_PTR_GEN_OK && !data_type_is_empty(have) &&
+			    bucket_data_type(have) != bucket_data_type(d->data_type));
+		mask |= (u32)drop << i;
+	}
+	return rewrite ? mask : 0;
+}
+
+static int ptr_drops_add(struct recompute *r, enum btree_id id, struct bpos pos, u32 mask)
+{
+	if (bch_grow(&r->drops.d, &r->drops.size, r->drops.nr, 16)) {
+		pb_str(r->out, "error: out of memory\n");
+		return -BCH_ERR_nomem;
+	}
+	r->drops.d[r->drops.nr++] = (struct ptr_drop) { .btree = id, .pos = pos, .mask = mask };
+	return 0;
 }
 
 /* ---- indirect extents ---- */
@@ -786,10 +897,11 @@ static int count_key(struct recompute *r, enum btree_id id, unsigned level, stru
 	struct bch_ptr_derived ptrs[BCH_BKEY_PTRS_MAX];
 	struct bch_acc_deltas deltas;
 	unsigned nr = bch_key_ptrs_derive(r->c, id, level, k, ptrs);
+	u32 drop;
 	int ret = 0;
 
 	if (r->collect_bps)
-		return collect_bps(r, ptrs, nr);
+		return collect_bps(r, id, level, k, ptrs, nr);
 	if (k.k->type == KEY_TYPE_stripe)
 		r->saw_stripes = true;
 	if (id == BTREE_ID_reflink && !level)
@@ -799,12 +911,29 @@ static int count_key(struct recompute *r, enum btree_id id, unsigned level, stru
 	if (ret)
 		return ret;
 	ptrs_judge_gens(r, id, level, k, ptrs, nr);
-
+	drop = ptrs_drop_mask(r, level, ptrs, nr);
+	if (drop && (ret = ptr_drops_add(r, id, k.k->p, drop)))
+		return ret;
+	r->cur_drop = drop;
+	r->cur_nr = drop ? nr : 0;
 	for (unsigned i = 0; i < nr; i++)
-		count_ptr(r, id, level, k, &ptrs[i]);
+		count_ptr(r, id, level, k, &ptrs[i], drop & (1U << i));
+	r->cur_drop = 0;
+	r->cur_nr = 0;
 
 	deltas.nr = 0;
-	bch_key_accounting_ptrs(r->c, id, level, k, ptrs, nr, &deltas);
+	if (drop) {
+		/* the key counts as the repair leaves it */
+		struct bkey_i *n = &r->rewritten.k;
+
+		n->k = *k.k;
+		memcpy(n->v, k.v, bkey_val_bytes(k.k));
+		bch_extent_drop_ptrs(n, drop);
+		k = bkey_i_to_s_c(n);
+		bch_key_accounting(r->c, id, level, k, &deltas);
+	} else {
+		bch_key_accounting_ptrs(r->c, id, level, k, ptrs, nr, &deltas);
+	}
 	if (nr || deltas.nr)
 		r->res->keys++;
 	for (unsigned i = 0; i < deltas.nr && !ret; i++) {
@@ -1598,6 +1727,7 @@ static int bp_pass(struct recompute *r)
 		return ret;
 
 	r->collect_bps = true;
+	sort(r->drops.d, r->drops.nr, sizeof(*r->drops.d), ptr_drop_cmp);
 	ret = walk_all(r);
 	r->collect_bps = false;
 	if (!ret)
@@ -1744,6 +1874,7 @@ static void recompute_exit(struct recompute *r)
 	free(r->reflink.d);
 	free(r->want_bps.data);
 	free(r->found_bps.data);
+	free(r->drops.d);
 	if (r->rb.active)
 		bch_btree_iter_exit(&r->rb.it);
 }

@@ -50,7 +50,7 @@ enum bch_recompute_what {
 	BCH_RC_bp_differ,	/* at pos: bp expected, found_bp found */
 	BCH_RC_bp_bad_bucket,	/* backpointer at pos for no member's bucket */
 	BCH_RC_accounting,	/* counter at pos: want, found (nr each) */
-	BCH_RC_btree_bitmap,	/* node pointer not in the member's btree bitmap */
+	BCH_RC_btree_bitmap,	/* node pointer not in the member's btree bitmap: dev, sectors start..+size */
 	BCH_RC_reflink_refcount, /* indirect extent at pos: refcount found, want (0: unreferenced) */
 	BCH_RC_reflink_missing,	/* reflink pointer at pos (extents): no indirect extent at start..end */
 };
@@ -95,6 +95,12 @@ struct bch_recompute_finding {
 	s64 want_d[BCH_ACCOUNTING_MAX_COUNTERS], found_d[BCH_ACCOUNTING_MAX_COUNTERS];
 	u64 start, end;			/* reflink_missing: the range of indirect extents */
 	u64 refcount, found_refcount;	/* reflink_refcount */
+	/*
+	 * ptr, in a leaf: the pointers (bits by index) the kernel's gc drops
+	 * from the key, which had nr_ptrs pointers (0: no rewrite repairs it)
+	 */
+	u32 drop;
+	unsigned nr_ptrs;
 };
 
 struct bch_recompute_opts {

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc/allocator.h"
 #include "alloc/derive.h"
 #include "alloc/recompute.h"
 #include "btree/trans.h"
@@ -121,7 +122,8 @@ static enum bch_fsck_err ptr_err(unsigned sub)
 {
 	switch (sub) {
 	case BCH_RC_PTR_gen_newer:	return BCH_FSCK_ERR_ptr_gen_newer_than_bucket_gen;
-	case BCH_RC_PTR_too_stale:	return BCH_FSCK_ERR_ptr_too_stale;
+	/* the kernel's gc records a too stale pointer under this name */
+	case BCH_RC_PTR_too_stale:	return BCH_FSCK_ERR_ptr_gen_newer_than_bucket_gen;
 	case BCH_RC_PTR_stale_dirty:	return BCH_FSCK_ERR_stale_dirty_ptr;
 	case BCH_RC_PTR_type_mismatch:	return BCH_FSCK_ERR_ptr_bucket_data_type_mismatch;
 	case BCH_RC_PTR_overflow:	return BCH_FSCK_ERR_bucket_sector_count_overflow;
@@ -378,6 +380,32 @@ static int repair_reflink_p(struct btree_trans *t, const struct bch_recompute_fi
 	return bch_trans_update(t, BTREE_ID_extents, 0, &b.k, BCH_UPDATE_NO_TRIGGERS);
 }
 
+/*
+ * The leaf key of a pointer gc cannot count, rewritten without the
+ * pointers the kernel's gc drops (the finding says which, of how many):
+ * the first finding of the key rewrites it, those after find it rewritten
+ * already.  No trigger runs: what the pointers added is repaired by the
+ * findings about it, made against the rewritten key.
+ */
+static int repair_ptrs(struct btree_trans *t, const struct bch_recompute_finding *rf, struct printbuf *err)
+{
+	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } b;
+	struct bch_ptr_iter it;
+	struct extent_ptr_decoded p;
+	unsigned nr = 0;
+	int ret = bch_trans_lookup(t, rf->btree, 0, rf->pos, &b.k, BKEY_U64s_MAX, err);
+
+	if (ret <= 0)
+		return ret;
+	bch_ptr_iter_init(&it, bkey_i_to_s_c(&b.k));
+	while (bch_ptr_iter_next(&it, &p))
+		nr++;
+	if (nr != rf->nr_ptrs)
+		return 0;
+	bch_extent_drop_ptrs(&b.k, rf->drop);
+	return bch_trans_update(t, rf->btree, 0, &b.k, BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_NO_EXTENT_OVERWRITE);
+}
+
 /* Queues the repair of one difference: 1 queued, 0 nothing this tool can repair. */
 static int repair_queue(struct btree_trans *t, const struct bch_recompute_finding *rf,
 			bool second, struct printbuf *err)
@@ -414,9 +442,19 @@ static int repair_queue(struct btree_trans *t, const struct bch_recompute_findin
 		return repair_reflink_p(t, rf, err) ?: 1;
 	case BCH_RC_ptr:
 		/* the bucket's alloc key, with the pointer's generation, is the alloc pass's repair */
-		return rf->sub == BCH_RC_PTR_missing_alloc;
+		if (rf->sub == BCH_RC_PTR_missing_alloc)
+			return 1;
+		return rf->drop ? repair_ptrs(t, rf, err) ?: 1 : 0;
+	case BCH_RC_btree_bitmap: {
+		/* the member's bitmap grows to cover the node; the commit writes the superblock */
+		struct bch_extent_ptr p = { 0 };
+
+		set_ptr_dev(&p, rf->dev);
+		set_ptr_offset(&p, rf->start);
+		bch_allocator_btree_bitmap_mark(t->c, &p, 1);
+		return 1;
+	}
 	default:
-		/* pointers and the btree bitmap: the extent and superblock repairs are not written yet */
 		return 0;
 	}
 }

@@ -174,6 +174,107 @@ bool bch_ptr_iter_next(struct bch_ptr_iter *it, struct extent_ptr_decoded *p)
 	return false;
 }
 
+/* ---- dropping pointers ---- */
+
+/* The entries of a key being changed in place. */
+static u64 *entries_of(struct bkey_i *k, u64 **end)
+{
+	struct bkey_ptrs_c p = bch_bkey_ptrs(bkey_i_to_s_c(k));
+
+	*end = (u64 *)p.end;
+	return (u64 *)p.start;
+}
+
+/* Removes the entry of u64s words at e from k's value. */
+static void entry_cut(struct bkey_i *k, u64 *e, unsigned u64s)
+{
+	u64 *val_end = k->v + bkey_val_u64s(&k->k);
+
+	memmove(e, e + u64s, (val_end - e - u64s) * 8);
+	memset(val_end - u64s, 0, u64s * 8);
+	k->k.u64s -= u64s;
+}
+
+/* Counts the pointers of k: all of them, and the dirty ones into *dirty. */
+static unsigned ptrs_count(struct bkey_i *k, unsigned *dirty)
+{
+	u64 *end, *e = entries_of(k, &end);
+	unsigned nr = 0, type;
+
+	*dirty = 0;
+	for (; (type = bch_extent_entry_type(e, end)) < BCH_EXTENT_ENTRY_MAX; e += bch_extent_entry_u64s(type))
+		if (type == BCH_EXTENT_ENTRY_ptr) {
+			nr++;
+			*dirty += !ptr_cached((const struct bch_extent_ptr *)e);
+		}
+	return nr;
+}
+
+/* Drops pointer number idx; false when k has no such pointer. */
+static bool ptr_drop(struct bkey_i *k, unsigned idx)
+{
+	u64 *end, *start = entries_of(k, &end), *e, *at = NULL, *prev[BCH_BKEY_PTRS_MAX * 4];
+	unsigned nr_prev = 0, n = 0, type, dirty;
+	bool ec = false, drop_crc = true;
+
+	/* the entries since the previous pointer, and whether one is a stripe entry */
+	for (e = start; (type = bch_extent_entry_type(e, end)) < BCH_EXTENT_ENTRY_MAX;
+	     e += bch_extent_entry_u64s(type)) {
+		if (type == BCH_EXTENT_ENTRY_ptr && n++ == idx) {
+			at = e;
+			break;
+		}
+		if (type == BCH_EXTENT_ENTRY_ptr) {
+			nr_prev = 0;
+			ec = false;
+		} else if (nr_prev < sizeof(prev) / sizeof(prev[0])) {
+			prev[nr_prev++] = e;
+			ec |= type == BCH_EXTENT_ENTRY_stripe_ptr;
+		}
+	}
+	if (!at)
+		return false;
+	if (ec) {
+		set_ptr_dev((struct bch_extent_ptr *)at, BCH_DEV_NONE);
+		return true;
+	}
+	ptrs_count(k, &dirty);
+	/* the checksum entry stays when a pointer after this one still uses it */
+	for (e = at + 1; (type = bch_extent_entry_type(e, end)) < BCH_EXTENT_ENTRY_MAX;
+	     e += bch_extent_entry_u64s(type)) {
+		if (entry_is_crc(type))
+			break;
+		if (type == BCH_EXTENT_ENTRY_ptr) {
+			drop_crc = false;
+			break;
+		}
+	}
+	entry_cut(k, at, 1);
+	while (nr_prev--) {
+		e = prev[nr_prev];
+		type = bch_extent_entry_type(e, k->v + bkey_val_u64s(&k->k));
+		if ((entry_is_crc(type) && drop_crc) || type == BCH_EXTENT_ENTRY_stripe_ptr)
+			entry_cut(k, e, bch_extent_entry_u64s(type));
+	}
+
+	unsigned left_dirty, left = ptrs_count(k, &left_dirty);
+
+	if ((dirty && !left_dirty) || !left) {
+		k->k.type = dirty && !left_dirty ? KEY_TYPE_error : KEY_TYPE_deleted;
+		memset(k->v, 0, bkey_val_bytes(&k->k));
+		k->k.u64s = BKEY_U64s;
+	}
+	return true;
+}
+
+void bch_extent_drop_ptrs(struct bkey_i *k, u32 mask)
+{
+	/* from the last, so that the numbers of those before stay */
+	for (unsigned i = BCH_BKEY_PTRS_MAX; i-- > 0;)
+		if (mask & (1U << i))
+			ptr_drop(k, i);
+}
+
 /* ---- durability and text ---- */
 
 static unsigned ptr_durability(const struct bch_fs *c, const struct extent_ptr_decoded *p)

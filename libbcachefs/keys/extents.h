@@ -83,6 +83,16 @@ void bch_disk_path_to_text(struct printbuf *, const struct bch_fs *, unsigned gr
 /* A compression option value: type in the low 4 bits, level above. */
 void bch_compression_opt_to_text(struct printbuf *, unsigned v);
 
+/*
+ * Drops the pointers of k whose bit (their index, in order) is set in
+ * mask, as the kernel drops pointers gc cannot count: the checksum entry
+ * no other pointer uses and the stripe entry go with a pointer; an erasure
+ * coded pointer stays, pointing to no device.  A key whose last dirty
+ * pointer went becomes an error key (the data is lost); one left with no
+ * pointer at all is deleted.
+ */
+void bch_extent_drop_ptrs(struct bkey_i *k, u32 mask);
+
 /* Checks the entries of a key, as the kernel does for every key with pointers. */
 int bch_bkey_ptrs_validate(struct bkey_check *, struct bkey_s_c);
 

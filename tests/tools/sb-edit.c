@@ -23,6 +23,7 @@ static const char usage[] =
 "                              nr_required, devices (e.g. btree:1:0,journal:1:0)\n"
 "  --freespace DEV             member DEV freespace_initialized\n"
 "  --bitmap DEV:SECTOR:SECTORS mark a btree node in DEV's bitmap\n"
+"  --bitmap-clear DEV          empty DEV's btree bitmap (nodes there unmarked)\n"
 "  --resize TYPE:U64S          resize a section (name or number)\n"
 "  --last-mount SECONDS        every member's last_mount, then members_v1 sync\n"
 "  --clean                     set the CLEAN flag\n"
@@ -164,7 +165,7 @@ static int do_last_mount(struct bch_sb_buf *sb, const char *arg, struct printbuf
 	return bch_sb_members_v1_sync(sb, err);
 }
 
-enum { O_INIT = 256, O_JOURNAL, O_DOWNGRADE, O_REPLICAS, O_FREESPACE, O_BITMAP,
+enum { O_INIT = 256, O_JOURNAL, O_DOWNGRADE, O_REPLICAS, O_FREESPACE, O_BITMAP, O_BITMAP_CLEAR,
        O_RESIZE, O_LAST_MOUNT, O_CLEAN, O_TIME, O_ENCODED_EXTENT_MAX };
 
 static const struct option longopts[] = {
@@ -174,6 +175,7 @@ static const struct option longopts[] = {
 	{ "replicas",	required_argument,	NULL, O_REPLICAS },
 	{ "freespace",	required_argument,	NULL, O_FREESPACE },
 	{ "bitmap",	required_argument,	NULL, O_BITMAP },
+	{ "bitmap-clear", required_argument,	NULL, O_BITMAP_CLEAR },
 	{ "resize",	required_argument,	NULL, O_RESIZE },
 	{ "last-mount",	required_argument,	NULL, O_LAST_MOUNT },
 	{ "clean",	no_argument,		NULL, O_CLEAN },
@@ -209,6 +211,15 @@ static int apply(struct bch_sb_buf *sb, int opt, const char *arg, u64 *time,
 			return -BCH_ERR_bad_argument;
 		bch_sb_member_btree_bitmap_mark(sb->sb, v[0], v[1], v[2]);
 		return 0;
+	case O_BITMAP_CLEAR: {
+		struct bch_member *m;
+
+		if (parse_u64(arg, v, &p) || *p ||
+		    !(m = bch_sb_member_v2_mut_min(sb->sb, v[0], offsetof(struct bch_member, btree_allocated_bitmap) + 8)))
+			return -BCH_ERR_bad_argument;
+		m->btree_allocated_bitmap = 0;
+		return bch_sb_members_v1_sync(sb, err);
+	}
 	case O_TIME:
 		return parse_u64(arg, time, &p) || *p ? -BCH_ERR_bad_argument : 0;
 	case O_ENCODED_EXTENT_MAX:

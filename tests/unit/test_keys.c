@@ -417,6 +417,68 @@ START_TEST(test_extent_checks)
 }
 END_TEST
 
+/* crc, cached pointer on device 0, crc, dirty pointer on device 1 (each pointer its own crc when two) */
+static void two_ptr_extent(struct test_key *t, bool second_crc)
+{
+	struct bch_extent_ptr *p0 = (void *)&t->v[1], *p1;
+
+	small_extent(t);
+	set_ptr_cached(p0, 1);
+	if (second_crc) {
+		t->v[2] = t->v[0];
+		p1 = (void *)&t->v[3];
+		t->k.u64s += 2;
+	} else {
+		p1 = (void *)&t->v[2];
+		t->k.u64s++;
+	}
+	p1->v = 1ULL << BCH_EXTENT_ENTRY_ptr;
+	set_ptr_dev(p1, 1);
+	set_ptr_offset(p1, 60 * 256);
+}
+
+START_TEST(test_extent_drop_ptrs)
+{
+	struct test_key t;
+	struct bkey_i *k = (struct bkey_i *)&t;
+
+	/* the cached pointer goes; the crc stays for the pointer after it */
+	two_ptr_extent(&t, false);
+	bch_extent_drop_ptrs(k, 1);
+	check_text(&t, "u64s 7 type extent 4099:8:U32_MAX len 8 ver 0: durability: 2 "
+		   "crc: c_size 8 size 8 offset 0 nonce 0 csum crc32c 0:5f20a93a  "
+		   "compress none ptr: 1:60:0 gen 0 d=2");
+
+	/* with its own crc, that goes too */
+	two_ptr_extent(&t, true);
+	bch_extent_drop_ptrs(k, 1);
+	check_text(&t, "u64s 7 type extent 4099:8:U32_MAX len 8 ver 0: durability: 2 "
+		   "crc: c_size 8 size 8 offset 0 nonce 0 csum crc32c 0:5f20a93a  "
+		   "compress none ptr: 1:60:0 gen 0 d=2");
+
+	/* the last dirty pointer gone: an error key, though a cached one is left */
+	two_ptr_extent(&t, false);
+	bch_extent_drop_ptrs(k, 2);
+	check_text(&t, "u64s 5 type error 4099:8:U32_MAX len 8 ver 0");
+
+	/* only cached pointers, all gone: deleted */
+	two_ptr_extent(&t, true);
+	set_ptr_cached((void *)&t.v[3], 1);
+	bch_extent_drop_ptrs(k, 3);
+	ck_assert_uint_eq(t.k.type, KEY_TYPE_deleted);
+	ck_assert_uint_eq(t.k.u64s, BKEY_U64s);
+
+	/* an erasure coded pointer stays, pointing to no device */
+	small_extent(&t);
+	t.v[2] = t.v[1];
+	t.v[1] = 1ULL << BCH_EXTENT_ENTRY_stripe_ptr;
+	t.k.u64s++;
+	bch_extent_drop_ptrs(k, 1);
+	ck_assert_uint_eq(t.k.u64s, 8);
+	ck_assert_uint_eq(ptr_dev((void *)&t.v[2]), BCH_DEV_NONE);
+}
+END_TEST
+
 START_TEST(test_btree_ptr_v2_text)
 {
 	struct test_key t;
@@ -770,6 +832,7 @@ static Suite *keys_suite(void)
 	tcase_add_test(tc, test_extent_text);
 	tcase_add_test(tc, test_extent_cached_text);
 	tcase_add_test(tc, test_extent_checks);
+	tcase_add_test(tc, test_extent_drop_ptrs);
 	tcase_add_test(tc, test_btree_ptr_v2_text);
 	tcase_add_test(tc, test_dirent_text);
 	tcase_add_test(tc, test_xattr_acl_text);
