@@ -54,6 +54,9 @@ struct btree {
 	bool range_updated;
 	/* why the last read failed: a bch_sb_error_id (0 when it did not) */
 	u16 read_err;
+	/* this read takes bsets whose checksum is wrong; it did (csum_bad) */
+	bool csum_tolerate;
+	bool csum_bad;
 
 	/* node cache (btree/cache.c) */
 	u64 hash;

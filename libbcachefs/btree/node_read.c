@@ -262,6 +262,10 @@ static int verify_csum(struct btree *b, const struct bset *i, const void *start,
 			  written, bch_csum_type_name(type),
 			  (unsigned long long)le64_to_cpu(got.hi), (unsigned long long)le64_to_cpu(got.lo),
 			  (unsigned long long)le64_to_cpu(stored.hi), (unsigned long long)le64_to_cpu(stored.lo));
+		if (b->csum_tolerate) {
+			b->csum_bad = true;
+			return 0;
+		}
 		return -BCH_ERR_btree_node_csum;
 	}
 	return 0;
@@ -484,6 +488,40 @@ static int read_replica(struct bch_fs *c, struct btree *b, const struct bkey_i *
 	return ret;
 }
 
+/*
+ * No copy of the node passes its checksum: replica p (whose only fault
+ * that was) is read again taking the bsets as they are, as the kernel's
+ * fsck does; its keys are validated as always.  fsck hears of it through
+ * the first key, and the node is rewritten at the next flush.
+ */
+static int read_csum_bad(struct bch_fs *c, struct btree *b, const struct node_ptr_info *pi,
+			 unsigned p, struct printbuf *err)
+{
+	struct printbuf msg = PRINTBUF;
+	int ret;
+
+	b->csum_tolerate = true;
+	ret = read_replica(c, b, &b->key, pi, p, &msg);
+	b->csum_tolerate = false;
+	if (ret) {
+		b->nr_keys = 0;
+		pb_printf(err, "\nread again without checksums: %s", pb_cstr(&msg));
+		pb_exit(&msg);
+		return ret;
+	}
+	pb_reset(err);
+	b->read_err = 0;
+	b->dropped_keys = true;
+	log_where(c, b);
+	pb_printf(&c->log, "%s; the node's keys are used as they are\n", pb_cstr(&msg));
+	if (c->invalid_key && b->nr_keys)
+		c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level,
+			       (struct bkey_s_c) { &b->keys[0], b->vals[0] },
+			       BCH_FSERR_bset_bad_csum, pb_cstr(&msg));
+	pb_exit(&msg);
+	return 0;
+}
+
 int bch_btree_node_read(struct bch_fs *c, const struct bkey_i *ptr,
 			enum btree_id id, unsigned level, struct btree *b,
 			struct printbuf *err)
@@ -499,6 +537,9 @@ int bch_btree_node_read(struct bch_fs *c, const struct bkey_i *ptr,
 		return -BCH_ERR_btree_node_invalid;
 	}
 	memcpy(&b->key, ptr, ptr->k.u64s * 8);
+	b->csum_tolerate = b->csum_bad = false;
+
+	int csum_only = -1;	/* a replica that failed its checksum and nothing before */
 
 	for (unsigned p = 0; p < pi.nr_ptrs; p++) {
 		struct printbuf msg = PRINTBUF;
@@ -509,6 +550,8 @@ int bch_btree_node_read(struct bch_fs *c, const struct bkey_i *ptr,
 			pb_exit(&msg);
 			return 0;
 		}
+		if (b->read_err == BCH_FSERR_bset_bad_csum && csum_only < 0)
+			csum_only = p;
 		pb_printf(err, "btree %s level %u node at dev %u sector %llu (max key ",
 			  btree_name(id), level, b->dev, (unsigned long long)b->sector);
 		bch_bpos_to_text(err, ptr->k.p);
@@ -517,6 +560,8 @@ int bch_btree_node_read(struct bch_fs *c, const struct bkey_i *ptr,
 			pb_str(err, "; trying another replica\n");
 		pb_exit(&msg);
 	}
+	if (c->node_csum_tolerant && csum_only >= 0)
+		return read_csum_bad(c, b, &pi, csum_only, err);
 	b->nr_keys = 0;
 	return ret;
 }

@@ -86,7 +86,12 @@ static int try_node(struct bch_fs *c, struct bch_dev *ca, u64 sector, struct btr
 		    ca->bucket_gens[bucket] : 0);
 	found_to_key(&n, &ptr.k);
 
+	/* a found node must pass its checksum: fsck's tolerance is for nodes it has no other copy of */
+	bool tolerant = c->node_csum_tolerant;
+
+	c->node_csum_tolerant = false;
 	ret = bch_btree_node_read(c, &ptr.k, n.btree_id, n.level, b, &err);
+	c->node_csum_tolerant = tolerant;
 	pb_exit(&err);
 	if (ret == -BCH_ERR_nomem)
 		return ret;

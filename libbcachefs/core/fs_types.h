@@ -94,6 +94,13 @@ struct bch_fs {
 			    unsigned err_id, const char *msg);
 	void *invalid_key_ctx;
 	/*
+	 * A node whose every copy fails its checksum is read anyway, its keys
+	 * validated one by one (the kernel's fsck does so): invalid_key is
+	 * called with its first key and bset_bad_csum, and a flush rewrites
+	 * it.  Set by fsck; the scan for nodes reads strictly.
+	 */
+	bool node_csum_tolerant;
+	/*
 	 * Called when a node cannot be read (after every replica failed): its
 	 * btree, level, the pointer followed, why (a bch_sb_error_id, 0 for
 	 * an I/O error or a bad pointer) and the message.  fsck repairs the

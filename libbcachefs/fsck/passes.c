@@ -79,8 +79,13 @@ static void invalid_key_seen(void *ctx, enum btree_id btree, unsigned level, str
 		f->invalid = e;
 		f->invalid_size = n;
 	}
-	pb_printf(&b, "btree %s level %u: ", bch_btree_id_names[btree], level);
-	bch_bkey_val_to_text(&b, f->c, k);
+	if (err_id == BCH_FSERR_bset_bad_csum) {
+		pb_printf(&b, "btree %s level %u node with first key ", bch_btree_id_names[btree], level);
+		bch_bpos_to_text(&b, k.k->p);
+	} else {
+		pb_printf(&b, "btree %s level %u: ", bch_btree_id_names[btree], level);
+		bch_bkey_val_to_text(&b, f->c, k);
+	}
 	pb_printf(&b, ": %s", msg);
 	f->invalid[f->nr_invalid++] = (struct bch_fsck_invalid) {
 		.btree = btree, .level = level, .pos = k.k->p,
@@ -98,7 +103,8 @@ static int invalid_cmp(const void *l, const void *r)
 		return a->btree < b->btree ? -1 : 1;
 	if (a->level != b->level)
 		return a->level < b->level ? -1 : 1;
-	return bpos_cmp(a->pos, b->pos) ?: (int)b->reported - (int)a->reported;
+	return bpos_cmp(a->pos, b->pos) ?: (int)a->err - (int)b->err ?:
+	       (int)b->reported - (int)a->reported;
 }
 
 /* Sorts the keys and keeps one entry per place: the reported one, if any is. */
@@ -111,7 +117,7 @@ static void invalid_keys_dedup(struct bch_fsck *f)
 		struct bch_fsck_invalid *e = &f->invalid[i];
 
 		if (n && f->invalid[n - 1].btree == e->btree && f->invalid[n - 1].level == e->level &&
-		    bpos_eq(f->invalid[n - 1].pos, e->pos))
+		    bpos_eq(f->invalid[n - 1].pos, e->pos) && f->invalid[n - 1].err == e->err)
 			free(e->text);
 		else
 			f->invalid[n++] = *e;
@@ -166,9 +172,10 @@ static int invalid_keys_report(struct bch_fsck *f)
 		if (e->reported)
 			continue;
 		e->reported = true;
-		if (!bch_fsck_problem(f, e->err, "invalid key in %s", e->text ?: "(no memory)"))
+		if (!bch_fsck_problem(f, e->err, e->err == BCH_FSCK_ERR_bset_bad_csum ? "%s" : "invalid key in %s",
+				      e->text ?: "(no memory)"))
 			continue;
-		if (e->level) {
+		if (e->level && e->err != BCH_FSCK_ERR_bset_bad_csum) {
 			/* node pointers: the topology pass's business, not done yet */
 			bch_fsck_fix_failed(f, e->err);
 			continue;
@@ -183,6 +190,7 @@ void bch_fsck_invalid_exit(struct bch_fsck *f)
 	if (f->c && f->c->invalid_key_ctx == f) {
 		f->c->invalid_key = NULL;
 		f->c->invalid_key_ctx = NULL;
+		f->c->node_csum_tolerant = false;
 	}
 	if (f->c && f->c->progress_ctx == f) {
 		f->c->progress = NULL;
@@ -269,6 +277,7 @@ int bch_fsck_run(struct bch_fsck *f)
 
 	f->c->invalid_key = invalid_key_seen;
 	f->c->invalid_key_ctx = f;
+	f->c->node_csum_tolerant = true;
 	f->c->progress = progress;
 	f->c->progress_ctx = f;
 	bch_fsck_topology_init(f);
