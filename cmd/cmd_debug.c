@@ -8,6 +8,8 @@
 #include "btree/trans.h"
 #include "core/fs.h"
 #include "core/shutdown.h"
+#include "journal/journal_write.h"
+#include "debug/journal_edit.h"
 #include "debug/key_edit.h"
 #include "fs/dirent_ops.h"
 #include "fs/fs_ops.h"
@@ -30,8 +32,14 @@ enum debug_opt {
 	DO_triggers,
 	DO_in_place,
 	DO_overlap,
+	DO_unclean,
 	DO_level,
 	DO_keep_copy,
+	DO_seq,
+	DO_entry,
+	DO_entry_type,
+	DO_key,
+	DO_keep_csum,
 	DO_NR
 };
 
@@ -52,21 +60,35 @@ static const struct cmd_option debug_opts[] = {
 			    "Rewrite the leaf holding the key, bypassing the journal (set and delete on a clean filesystem)" },
 	[DO_overlap]	= { "overlap", 0, CMD_ARG_NONE, NULL,
 			    "copy and move: leave the extents the key overlaps whole (overlapping extents)" },
+	[DO_unclean]	= { "unclean", 0, CMD_ARG_NONE, NULL,
+			    "set, delete, copy, move: leave the change in the journal only, the filesystem unclean (as after a crash)" },
 	[DO_level]	= { "level", 'l', CMD_ARG_REQUIRED, "LEVEL", "kill-node: the level of the node (default 0, a leaf)" },
 	[DO_keep_copy]	= { "keep-copy", 0, CMD_ARG_NONE, NULL,
 			    "kill-node: first copy the node to a free bucket (an older copy for fsck's scan to find)" },
-	{ 0 }
+	[DO_seq]	= { "seq", 0, CMD_ARG_REQUIRED, "SEQ", "journal-edit: the journal entry (jset) to change",
+			    NULL, "Which journal entry" },
+	[DO_entry]	= { "entry", 0, CMD_ARG_REQUIRED, "N", "journal-edit: its Nth entry (from 0; default the jset header)" },
+	[DO_entry_type]	= { "entry-type", 0, CMD_ARG_REQUIRED, "TYPE",
+			    "journal-edit: count only entries of TYPE (btree_keys, clock, ...); with -b, of that btree" },
+	[DO_key]	= { "key", 0, CMD_ARG_REQUIRED, "N", "journal-edit: the Nth key of that entry (from 0)" },
+	[DO_keep_csum]	= { "keep-csum", 0, CMD_ARG_NONE, NULL,
+			    "journal-edit: leave the old checksum (a torn write)" },
+	[DO_NR]		= { 0 }
 };
 
-enum debug_action { DA_print, DA_set, DA_delete, DA_copy, DA_move, DA_kill_node };
-static const char *const action_names[] = { "print", "set", "delete", "copy", "move", "kill-node", NULL };
+enum debug_action { DA_print, DA_set, DA_delete, DA_copy, DA_move, DA_kill_node, DA_journal_edit };
+static const char *const action_names[] = {
+	"print", "set", "delete", "copy", "move", "kill-node", "journal-edit", NULL
+};
 
 #define MAX_SETS 16
 
 struct debug_args {
 	enum debug_action action;
 	int btree, to_btree;
-	bool have_pos, have_to, triggers, in_place, overlap, keep_copy;
+	bool have_pos, have_to, triggers, in_place, overlap, keep_copy, have_seq, keep_csum, unclean;
+	u64 seq;
+	int entry, key, entry_type;
 	unsigned level;
 	struct bpos pos, to;
 	const char *inode_path, *dirent_path, *to_dir;
@@ -76,6 +98,30 @@ struct debug_args {
 	int nr_devs;
 };
 
+static int journal_args_check(const struct cmd_def *def, const struct debug_args *a)
+{
+	if ((!a->have_seq && a->entry_type < 0 && a->btree < 0) || (a->key >= 0 && a->entry < 0) ||
+	    (a->have_seq && !a->seq)) {
+		cmd_usage_error(def, "journal-edit needs --seq or --entry-type/-b (and --entry with --key)");
+		return CMD_EXIT_USAGE;
+	}
+	if ((a->entry_type >= 0 || a->btree >= 0) && a->entry < 0) {
+		cmd_usage_error(def, "--entry-type and -b choose among entries: give --entry");
+		return CMD_EXIT_USAGE;
+	}
+	if (!a->nr_sets && !a->keep_csum) {
+		cmd_usage_error(def, "journal-edit needs at least one --set FIELD=VALUE");
+		return CMD_EXIT_USAGE;
+	}
+	if (a->have_pos || a->inode_path || a->dirent_path || a->have_to ||
+	    a->to_dir || a->to_btree >= 0 || a->triggers || a->in_place || a->overlap ||
+	    a->level || a->keep_copy) {
+		cmd_usage_error(def, "journal-edit takes --seq, --entry, --entry-type, -b, --key, --set and --keep-csum only");
+		return CMD_EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int parse_args(const struct cmd_def *def, int argc, char **argv, struct debug_args *a)
 {
 	struct cmd_opts_state st;
@@ -83,6 +129,7 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 
 	memset(a, 0, sizeof(*a));
 	a->btree = a->to_btree = -1;
+	a->entry = a->key = a->entry_type = -1;
 	cmd_opts_init(&st, argc, argv);
 	while ((o = cmd_next_opt(def, &st)) >= 0) {
 		switch (o) {
@@ -131,9 +178,40 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 		case DO_overlap:
 			a->overlap = true;
 			break;
+		case DO_unclean:
+			a->unclean = true;
+			break;
 		case DO_keep_copy:
 			a->keep_copy = true;
 			break;
+		case DO_entry_type:
+			if ((a->entry_type = bch_name_index(bch_jset_entry_type_names, BCH_JSET_ENTRY_NR,
+							    st.arg)) < 0) {
+				cmd_usage_error(def, "unknown journal entry type '%s'", st.arg);
+				return CMD_EXIT_USAGE;
+			}
+			break;
+		case DO_keep_csum:
+			a->keep_csum = true;
+			break;
+		case DO_seq:
+		case DO_entry:
+		case DO_key: {
+			char *end;
+			unsigned long long v = strtoull(st.arg, &end, 10);
+
+			if (*end || !*st.arg || *st.arg == '-' || (o != DO_seq && v > INT32_MAX)) {
+				cmd_usage_error(def, "invalid number '%s'", st.arg);
+				return CMD_EXIT_USAGE;
+			}
+			if (o == DO_seq) {
+				a->seq = v;
+				a->have_seq = true;
+			} else {
+				*(o == DO_entry ? &a->entry : &a->key) = v;
+			}
+			break;
+		}
 		case DO_level: {
 			char *end;
 
@@ -158,6 +236,12 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 	a->action = i;
 	a->devs = argv + st.optind + 1;
 	a->nr_devs = argc - st.optind - 1;
+	if (a->action == DA_journal_edit)
+		return journal_args_check(def, a);
+	if (a->have_seq || a->entry >= 0 || a->key >= 0 || a->keep_csum || a->entry_type >= 0) {
+		cmd_usage_error(def, "--seq, --entry, --entry-type, --key and --keep-csum are for journal-edit");
+		return CMD_EXIT_USAGE;
+	}
 	if (!!a->inode_path + !!a->dirent_path + (a->btree >= 0 || a->have_pos) != 1 ||
 	    (a->btree >= 0) != a->have_pos) {
 		cmd_usage_error(def, "choose the key with -b and -p, or --inode, or --dirent");
@@ -192,6 +276,10 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 	}
 	if (a->overlap && a->action != DA_copy && a->action != DA_move) {
 		cmd_usage_error(def, "--overlap is for copy and move");
+		return CMD_EXIT_USAGE;
+	}
+	if (a->unclean && (a->action == DA_print || a->action == DA_kill_node || a->in_place || a->to_dir)) {
+		cmd_usage_error(def, "--unclean is for set, delete, copy and move (not --in-place or --to-dir)");
 		return CMD_EXIT_USAGE;
 	}
 	if (a->in_place && a->triggers) {
@@ -326,6 +414,19 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 	if (!k)
 		return -BCH_ERR_nomem;
 	bch_trans_init(&t, c);
+	if (a->action == DA_journal_edit) {
+		struct bch_journal_edit e = {
+			.seq = a->seq, .entry = a->entry, .key = a->key,
+			.entry_type = a->entry_type, .btree = a->btree,
+			.sets = a->sets, .nr_sets = a->nr_sets, .keep_csum = a->keep_csum,
+		};
+		struct printbuf out = PRINTBUF;
+
+		ret = bch_journal_edit(c, &e, &out, err);
+		cmd_write_stdout(out.buf, out.pos);
+		pb_exit(&out);
+		goto out;
+	}
 	ret = resolve(c, a, err);
 	if (ret)
 		goto out;
@@ -379,7 +480,8 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 		ret = bch_trans_update(&t, a->to_btree >= 0 ? a->to_btree : a->btree, 0, &k->k,
 				       flags | (a->overlap ? BCH_UPDATE_NO_EXTENT_OVERWRITE : 0));
 	}
-	ret = ret ?: bch_trans_commit(&t, err) ?: bch_fs_clean_shutdown(c, err);
+	ret = ret ?: bch_trans_commit(&t, err) ?:
+		(a->unclean ? bch_journal_flush(c, err) : bch_fs_clean_shutdown(c, err));
 out:
 	bch_trans_exit(&t);
 	free(k);
@@ -395,7 +497,10 @@ static int cmd_debug(const struct cmd_def *def, int argc, char **argv)
 
 	if (ret)
 		return ret < 0 ? CMD_EXIT_OK : ret;
-	struct bch_open_opts opts = { .read_only = a.action == DA_print, .degraded = a.action == DA_print };
+	struct bch_open_opts opts = {
+		.read_only = a.action == DA_print, .degraded = a.action == DA_print,
+		.read_journal = a.action == DA_journal_edit,
+	};
 
 	ret = bch_fs_open(a.devs, a.nr_devs, &opts, &c, &err);
 	if (!ret) {
@@ -423,6 +528,13 @@ const struct cmd_def cmd_debug_def = {
 			  "  move    the same, and delete the original\n"
 			  "  kill-node  zero the node at --level of btree -b that holds -p, on disk\n"
 			  "          (a lost node write: fsck drops the node and repairs the rest)\n"
+			  "  journal-edit  change the jset --seq (its header, its --entry, or that\n"
+			  "          entry's --key) where it lies on disk, checksummed again unless\n"
+			  "          --keep-csum.  With --entry-type or -b, --entry counts only the\n"
+			  "          entries of that type and btree, in the first jset of the replay\n"
+			  "          range holding one (unless --seq).  FIELD is u64s, type, last_seq,\n"
+			  "          version, flags, btree_id, level, format, size or WIDTH@OFF (bytes\n"
+			  "          into the header, entry or key).  The journal is read, not replayed\n"
 			  "A dirent moved with --to-dir is renamed there (the inode's backpointer and\n"
 			  "the directories' link counts follow), unchecked: a directory may be moved\n"
 			  "below itself.\n"

@@ -135,19 +135,20 @@ static int cmd_fsck(const struct cmd_def *def, int argc, char **argv)
 		pb_exit(&err);
 		return BCH_FSCK_EXIT_ERROR;
 	}
-	if (c->log.pos)
-		fputs(pb_cstr(&c->log), stdout);
+	/* what was damaged with a known error type is reported by fsck as a problem */
+	struct printbuf log = PRINTBUF;
+
+	bch_typed_log_rest(&log, &c->log, &c->log_types);
+	if (log.pos)
+		fputs(pb_cstr(&log), stdout);
+	pb_exit(&log);
 
 	bch_fsck_init(&f, c, a.mode);
 	f.verbose = a.verbose;
 	f.progress_interval = a.progress;
 	f.msg = print_line;
 	f.ask = ask_tty;
-	/* an unclean filesystem is left clean by any fixing mode: its journal replayed */
-	if (a.mode != BCH_FSCK_NO && !c->sb.clean)
-		bch_fsck_start_write(&f);
-	if (!f.op_error)
-		bch_fsck_run(&f);
+	bch_fsck_run(&f);
 	if (f.op_error)
 		cmd_err("fsck: %s", pb_cstr(&f.err));
 	if (f.nr_found)

@@ -170,6 +170,7 @@ static void print_log(struct bch_fs *c)
 	if (c->log.pos) {
 		fputs(pb_cstr(&c->log), stderr);
 		pb_reset(&c->log);
+		bch_typed_log_exit(&c->log_types);
 	}
 }
 

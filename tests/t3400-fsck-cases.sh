@@ -90,6 +90,17 @@ inode_flags() {
 	echo $((0x$(dbg print --inode "$1" | sed -n 's/^  flags=(\([0-9a-f]*\))$/\1/p')))
 }
 
+# unclean_write: leaves the image unclean, /tree/f152's inode written again (unchanged) in a
+# flush journal entry only: the replay range the journal cases damage
+unclean_write() {
+	dbg set --inode /tree/f152 -s bi_uid=0 --unclean
+}
+
+# newest_seq: the seq of the newest journal entry on the image
+newest_seq() {
+	ours list_journal "$IMG" 2> /dev/null | sed -n 's/^journal entry *\([0-9]*\)$/\1/p' | tail -n 1
+}
+
 # ---- the cycle ----
 
 our_types() {
@@ -194,6 +205,21 @@ test_expect_success 'bcachefs debug: bad requests are refused, naming what is wr
 	grep -q -- "--level and --keep-copy are for kill-node" err &&
 	test_expect_code 2 ours debug set --overlap --inode /tree/f152 -s bi_nlink=1 bad.img 2> err &&
 	grep -q -- "--overlap is for copy and move" err &&
+	test_expect_code 2 ours debug journal-edit --set u64s=0 bad.img 2> err &&
+	grep -q "journal-edit needs --seq or --entry-type" err &&
+	test_expect_code 2 ours debug journal-edit --entry-type nosuch --entry 0 --set u64s=0 bad.img 2> err &&
+	grep -q "unknown journal entry type .nosuch." err &&
+	test_expect_code 2 ours debug set --inode /tree/f152 -s bi_uid=0 --unclean --in-place bad.img 2> err &&
+	grep -q -- "--unclean is for set, delete, copy and move" err &&
+	test_expect_code 1 ours debug journal-edit --entry-type clock --entry 9 --set u64s=0 bad.img 2> err &&
+	grep -q "no journal entry of the replay range holds such an entry" err &&
+	test_expect_code 1 ours debug journal-edit --seq 99999 --set last_seq=1 bad.img 2> err &&
+	grep -q "no journal entry with seq 99999 was read" err &&
+	seq=$(ours list_journal -a bad.img 2> /dev/null | sed -n "s/^journal entry *\([0-9]*\)$/\1/p" | tail -n 1) &&
+	test_expect_code 1 ours debug journal-edit --seq $seq --entry 0 --set nosuch=1 bad.img 2> err &&
+	grep -q "nosuch=1: no such field of a journal entry" err &&
+	test_expect_code 1 ours debug journal-edit --seq $seq --entry 0 --set u64@99999=1 bad.img 2> err &&
+	grep -q "past the end" err &&
 	sha256sum < bad.img > bad.sum1 &&
 	test_cmp bad.sum0 bad.sum1 &&
 	ours debug print --inode /tree/f152 bad.img > print.out &&
@@ -351,7 +377,7 @@ crash_job() {
 	done
 }
 
-CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost topo-root-lost-scan topo-snapshots-root-lost topo-subvolumes-root-lost ns-dead-inode-clean ns-logged-truncate ns-logged-collapse ns-logged-insert ns-snap-overlap-second alloc-ptr-stale topo-leaf-bad-csum}
+CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost topo-root-lost-scan topo-snapshots-root-lost topo-subvolumes-root-lost ns-dead-inode-clean ns-logged-truncate ns-logged-collapse ns-logged-insert ns-snap-overlap-second alloc-ptr-stale topo-leaf-bad-csum journal-bkey-u64s-0 journal-root-bad-size journal-newest-torn}
 CRASHED=()
 for name in $CRASH_CASES; do
 	[ -f $name.dmg.img ] || continue

@@ -302,6 +302,7 @@ void bch_fs_close(struct bch_fs *c)
 		bch_dev_close(c->devs[i]);
 	}
 	pb_exit(&c->log);
+	bch_typed_log_exit(&c->log_types);
 	free(c);
 }
 

@@ -7,6 +7,7 @@
 #include "bkey/bkey.h"
 #include "journal/journal_types.h"
 #include "util/printbuf.h"
+#include "util/typed_log.h"
 
 /* An open member device. */
 struct bch_dev {
@@ -74,6 +75,8 @@ struct bch_fs {
 	struct printbuf log;
 	/* damage found and worked around while reading (reported in log) */
 	unsigned nr_errors;
+	/* the lines of log that name damage of a 1.13 error type (fsck reports them) */
+	struct bch_typed_log log_types;
 	u64 writes_left;		/* opts.fail_after_writes, counting down */
 	/* the in-memory superblocks changed in a way a crash must not lose */
 	bool sb_dirty;

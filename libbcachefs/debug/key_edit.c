@@ -140,9 +140,41 @@ static int set_value_bytes(struct bkey_i *k, unsigned off, unsigned bytes, u64 v
 	return 0;
 }
 
+int bch_bytes_set_field(void *base, size_t size, const char *assign, struct printbuf *err)
+{
+	static const struct { const char *name; unsigned bytes; } widths[] = {
+		{ "u8", 1 }, { "u16", 2 }, { "u32", 4 }, { "u64", 8 },
+	};
+	const char *eq = strchr(assign, '='), *at = strchr(assign, '@');
+	char num[24];
+	u64 off, v;
+
+	if (!eq || !at || at > eq)
+		return bad(err, assign, "expected WIDTH@OFFSET=VALUE");
+	if ((size_t)(eq - at - 1) >= sizeof(num))
+		return bad(err, assign, "bad offset");
+	memcpy(num, at + 1, eq - at - 1);
+	num[eq - at - 1] = 0;
+	if (!parse_num(num, &off))
+		return bad(err, assign, "bad offset");
+	if (!parse_num(eq + 1, &v))
+		return bad(err, assign, "the value is not a number");
+	for (unsigned i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+		if (strlen(widths[i].name) != (size_t)(at - assign) ||
+		    memcmp(widths[i].name, assign, at - assign))
+			continue;
+		if (off + widths[i].bytes > size)
+			return bad(err, assign, "past the end of the value");
+		if (!put_le((u8 *)base + off, widths[i].bytes, v))
+			return bad(err, assign, "value too large for the field");
+		return 0;
+	}
+	return bad(err, assign, "width must be u8, u16, u32 or u64");
+}
+
 int bch_key_set_field(struct bkey_i *k, const char *assign, struct printbuf *err)
 {
-	const char *eq = strchr(assign, '='), *val, *at;
+	const char *eq = strchr(assign, '='), *val;
 	const struct field *f;
 	size_t len;
 	u64 v;
@@ -171,26 +203,8 @@ int bch_key_set_field(struct bkey_i *k, const char *assign, struct printbuf *err
 		k->k.size = v;
 		return 0;
 	}
-	at = memchr(assign, '@', len);
-	if (at) {
-		static const struct { const char *name; unsigned bytes; } w[] = {
-			{ "u8", 1 }, { "u16", 2 }, { "u32", 4 }, { "u64", 8 },
-		};
-		u64 off;
-		char num[24];
-
-		if ((size_t)(eq - at - 1) >= sizeof(num))
-			return bad(err, assign, "bad offset");
-		memcpy(num, at + 1, eq - at - 1);
-		num[eq - at - 1] = 0;
-		if (!parse_num(num, &off))
-			return bad(err, assign, "bad offset");
-		for (unsigned j = 0; j < sizeof(w) / sizeof(w[0]); j++)
-			if (strlen(w[j].name) == (size_t)(at - assign) &&
-			    !memcmp(w[j].name, assign, at - assign))
-				return set_value_bytes(k, off, w[j].bytes, v, assign, err);
-		return bad(err, assign, "width must be u8, u16, u32 or u64");
-	}
+	if (memchr(assign, '@', len))
+		return bch_bytes_set_field(k->v, bkey_val_bytes(&k->k), assign, err);
 	if ((f = field_find(inode_fields, assign, len)))
 		return set_inode(k, f, v, assign, err);
 	if (k->k.type == KEY_TYPE_alloc_v4 && (f = field_find(alloc_fields, assign, len)))

@@ -23,6 +23,13 @@ union bch_key_buf {
 int bch_key_set_field(struct bkey_i *k, const char *assign, struct printbuf *err);
 
 /*
+ * WIDTH@OFF=VALUE (WIDTH u8, u16, u32 or u64) on size bytes at base:
+ * VALUE stored little-endian OFF bytes in.  0, or -BCH_ERR_bad_argument
+ * with the reason in err.
+ */
+int bch_bytes_set_field(void *base, size_t size, const char *assign, struct printbuf *err);
+
+/*
  * Rewrites the leaf holding the key at (btree, pos) where it lies, its
  * bset checksummed again, bypassing the journal: the newest copy of the
  * key becomes a deleted key (new NULL) or gets new's value, which must be

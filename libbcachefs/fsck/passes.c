@@ -246,6 +246,36 @@ static int supported(struct bch_fsck *f)
 	return 0;
 }
 
+/*
+ * Damage the journal read found and repaired in memory (as the kernel
+ * does, before any pass): a problem each.  A repair declined leaves
+ * nothing to replay safely: fsck stops, having written nothing.
+ */
+static int journal_problems(struct bch_fsck *f)
+{
+	const struct bch_typed_log *t = &f->c->log_types;
+	const struct printbuf *log = &f->c->log;
+	bool declined = false;
+
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct bch_typed_line *l = &t->lines[i];
+		size_t len = l->end - l->start;
+
+		if (l->end > log->pos)
+			continue;
+		while (len && log->buf[l->start + len - 1] == '\n')
+			len--;
+		if (!bch_fsck_problem(f, l->id < BCH_FSCK_ERR_NR ? (enum bch_fsck_err)l->id : BCH_FSCK_ERR_NR - 1,
+				      "%.*s", (int)len, log->buf + l->start) &&
+		    f->mode != BCH_FSCK_NO)
+			declined = true;
+	}
+	if (declined)
+		return bch_fsck_op_error(f, -BCH_ERR_fs_inconsistent,
+					 "the journal cannot be replayed without the repairs declined; nothing was written");
+	return 0;
+}
+
 static u64 now_ns(void)
 {
 	struct timespec ts;
@@ -283,7 +313,16 @@ int bch_fsck_run(struct bch_fsck *f)
 	bch_fsck_topology_init(f);
 	f->lost_data = bch_fs_lost_data(f->c);
 	f->was_clean = f->c->sb.clean;
-	ret = supported(f);
+	ret = supported(f) ?: journal_problems(f);
+	if (ret)
+		return ret;
+	/* an unclean filesystem is left clean by any fixing mode: its journal replayed */
+	if (f->mode != BCH_FSCK_NO && !f->c->sb.clean) {
+		ret = bch_fsck_start_write(f);
+		if (ret)
+			return ret;
+	}
+	ret = bch_fsck_roots_check(f);
 	if (ret)
 		return ret;
 

@@ -42,6 +42,12 @@ void bch_fsck_invalid_exit(struct bch_fsck *);
  */
 void bch_fsck_topology_init(struct bch_fsck *);
 int bch_fsck_topology_repair(struct bch_fsck *);
+/*
+ * Roots recovery could not take from the journal (an empty root entry):
+ * reported as the kernel reports them, before any pass, then rebuilt
+ * from the leaves a scan finds (or emptied) as an unreadable root is.
+ */
+int bch_fsck_roots_check(struct bch_fsck *);
 void bch_fsck_topology_exit(struct bch_fsck *);
 
 #endif

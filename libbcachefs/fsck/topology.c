@@ -608,15 +608,10 @@ static int btree_empty(struct bch_fsck *f, enum btree_id id)
  * is not counted apart, as the kernel reads roots before any pass, when
  * such errors are silent.
  */
-static int root_drop(struct bch_fsck *f, enum btree_id id, struct bch_fsck_bad_node *n)
+static int root_replace(struct bch_fsck *f, enum btree_id id)
 {
 	int ret;
 
-	if (!bch_fsck_problem(f, BCH_FSCK_ERR_btree_root_read_error,
-			      "btree %s: the root node cannot be read: %s", bch_btree_id_names[id], n->msg))
-		return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
-					 "btree %s has an unreadable root: the passes cannot run",
-					 bch_btree_id_names[id]);
 	if (!bch_btree_id_derived(id)) {
 		ret = root_rebuild(f, id);
 		if (ret)
@@ -629,6 +624,36 @@ static int root_drop(struct bch_fsck *f, enum btree_id id, struct bch_fsck_bad_n
 						 bch_btree_id_names[id]);
 	}
 	return btree_empty(f, id);
+}
+
+static int root_drop(struct bch_fsck *f, enum btree_id id, struct bch_fsck_bad_node *n)
+{
+	if (!bch_fsck_problem(f, BCH_FSCK_ERR_btree_root_read_error,
+			      "btree %s: the root node cannot be read: %s", bch_btree_id_names[id], n->msg))
+		return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
+					 "btree %s has an unreadable root: the passes cannot run",
+					 bch_btree_id_names[id]);
+	return root_replace(f, id);
+}
+
+int bch_fsck_roots_check(struct bch_fsck *f)
+{
+	int ret = 0;
+
+	for (unsigned id = 0; id < BTREE_ID_NR && !ret; id++) {
+		const struct btree_root *r = &f->c->roots[id];
+
+		if (!r->alive || !r->error)
+			continue;
+		if (!bch_fsck_problem(f, BCH_FSCK_ERR_btree_root_bkey_invalid,
+				      "btree %s: the journal's root entry holds no valid key",
+				      bch_btree_id_names[id]))
+			return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
+						 "btree %s has no root: the passes cannot run",
+						 bch_btree_id_names[id]);
+		ret = bch_fsck_lost_data(f, id) ?: root_replace(f, id);
+	}
+	return ret;
 }
 
 /*

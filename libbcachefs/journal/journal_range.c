@@ -87,9 +87,13 @@ static void find_newest_flush(struct bch_fs *c)
 			continue;
 		}
 		if (le64_to_cpu(j->last_seq) > entry_seq(i)) {
+			size_t start = c->log.pos;
+
 			pb_printf(&c->log, "journal seq %llu: last_seq %llu is newer than seq; using seq\n",
 				  (unsigned long long)entry_seq(i),
 				  (unsigned long long)le64_to_cpu(j->last_seq));
+			bch_typed_log_add(&c->log_types, &c->log, start,
+					  BCH_FSERR_jset_last_seq_newer_than_seq);
 			j->last_seq = j->seq;
 		}
 		jn->last_seq = le64_to_cpu(j->last_seq);
@@ -115,9 +119,14 @@ static void mark_outside_range(struct bch_fs *c)
 		}
 		if (bch_sb_journal_seq_blacklisted(c, seq)) {
 			/* a flush entry should never have been blacklisted */
-			if (!jset_no_flush(i->j))
+			if (!jset_no_flush(i->j)) {
+				size_t start = c->log.pos;
+
 				pb_printf(&c->log, "journal seq %llu is a flush entry but blacklisted; ignored\n",
 					  (unsigned long long)seq);
+				bch_typed_log_add(&c->log_types, &c->log, start,
+						  BCH_FSERR_jset_seq_blacklisted);
+			}
 			i->ignore_blacklisted = true;
 		}
 	}
@@ -128,6 +137,7 @@ static void report_gap(struct bch_fs *c, u64 first, u64 last,
 {
 	struct printbuf *log = &c->log;
 	size_t block_bytes = (size_t)(c->sb.block_size ? c->sb.block_size : 1) << 9;
+	size_t start = log->pos;
 
 	c->nr_errors++;
 	pb_printf(log, "journal entries %llu-%llu missing (replaying %llu-%llu)\n  before the gap: ",
@@ -144,6 +154,7 @@ static void report_gap(struct bch_fs *c, u64 first, u64 last,
 	pb_str(log, "\n  after the gap: ");
 	bch_journal_ptrs_to_text(log, next);
 	pb_newline(log);
+	bch_typed_log_add(&c->log_types, log, start, BCH_FSERR_journal_entries_missing);
 }
 
 /* Seqs the superblock blacklists were never written: they are not gaps. */
@@ -176,11 +187,39 @@ static void find_gaps(struct bch_fs *c)
 	}
 }
 
+/*
+ * Recovery (not list_journal, which reads the whole journal) drops, as the
+ * reference does while it reads, every entry older than the newest
+ * last_seq a flush entry names, even an entry later found torn; the entry
+ * naming it is kept, even when it names a last_seq past its own seq.
+ */
+static void drop_unneeded(struct bch_fs *c)
+{
+	struct bch_journal *jn = &c->journal;
+	u64 oldest = 0;
+
+	for (size_t n = 0; n < jn->nr_entries; n++) {
+		const struct jset *j = jn->entries[n]->j;
+
+		if (!jset_no_flush(j) && le64_to_cpu(j->last_seq) > oldest)
+			oldest = le64_to_cpu(j->last_seq);
+	}
+	for (size_t n = 0; n < jn->nr_entries; n++) {
+		struct journal_replay *i = jn->entries[n];
+
+		if (entry_seq(i) < oldest &&
+		    (jset_no_flush(i->j) || le64_to_cpu(i->j->last_seq) != oldest))
+			i->ignore_not_dirty = true;
+	}
+}
+
 void bch_journal_choose_range(struct bch_fs *c)
 {
 	struct bch_journal *jn = &c->journal;
 
 	jn->last_seq = jn->blacklist_seq = 0;
+	if (!c->opts.read_journal)
+		drop_unneeded(c);
 	find_newest_flush(c);
 
 	if (!jn->blacklist_seq) {
@@ -188,7 +227,12 @@ void bch_journal_choose_range(struct bch_fs *c)
 		return;
 	}
 	if (!jn->last_seq) {
+		size_t start = c->log.pos;
+
 		pb_str(&c->log, "journal read: no flush entries found, nothing to replay\n");
+		if (!c->sb.clean)
+			bch_typed_log_add(&c->log_types, &c->log, start,
+					  BCH_FSERR_dirty_but_no_journal_entries_post_drop_nonflushes);
 		return;
 	}
 
@@ -227,6 +271,7 @@ int bch_journal_validate_range(struct bch_fs *c, struct printbuf *err)
 
 		note_bad_copies(c, i);
 		bch_jset_validate_ctx_init(&ctx, c, &c->log, i->j, &i->ptrs[0]);
+		ctx.types = &c->log_types;
 
 		int ret = bch_jset_validate(&ctx);
 

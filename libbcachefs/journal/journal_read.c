@@ -80,12 +80,15 @@ void bch_journal_ptrs_to_text(struct printbuf *out, const struct journal_replay 
 }
 
 static void note_duplicate(struct bch_fs *c, const struct journal_replay *dup,
-			   const char *what)
+			   const char *what, enum bch_sb_error_id id)
 {
+	size_t start = c->log.pos;
+
 	pb_printf(&c->log, "journal seq %llu: %s; copies at ",
 		  (unsigned long long)le64_to_cpu(dup->j->seq), what);
 	bch_journal_ptrs_to_text(&c->log, dup);
 	pb_newline(&c->log);
+	bch_typed_log_add(&c->log_types, &c->log, start, id);
 }
 
 /*
@@ -110,9 +113,11 @@ static int entry_add_copy(struct bch_fs *c, struct journal_replay *dup,
 			  (unsigned long long)ptr->sector);
 
 	if (same_device)
-		note_duplicate(c, dup, "found twice on the same device");
+		note_duplicate(c, dup, "found twice on the same device",
+			       BCH_FSERR_journal_entry_dup_same_device);
 	if (!identical && ptr->csum_good && dup->csum_good)
-		note_duplicate(c, dup, "copies with good checksums differ");
+		note_duplicate(c, dup, "copies with good checksums differ",
+			       BCH_FSERR_journal_entry_replicas_data_mismatch);
 
 	if (ptr->csum_good && !identical) {
 		struct jset *n = jset_dup(j);
@@ -247,10 +252,13 @@ static int jset_early(struct bucket_read *b, unsigned off, unsigned *sectors)
 		return ret;
 
 	if (jset_bytes(j) > left_bytes) {
+		size_t start = c->log.pos;
+
 		c->nr_errors++;
 		where_to_text(&c->log, b, off);
 		pb_printf(&c->log, " seq %llu: journal entry of %zu bytes runs past the bucket end; cut short\n",
 			  (unsigned long long)le64_to_cpu(j->seq), jset_bytes(j));
+		bch_typed_log_add(&c->log_types, &c->log, start, BCH_FSERR_jset_past_bucket_end);
 		j->u64s = cpu_to_le32(le32_to_cpu(j->u64s) - (jset_bytes(j) - left_bytes) / 8);
 	}
 

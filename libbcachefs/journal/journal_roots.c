@@ -97,6 +97,7 @@ static int roots_from_clean(struct bch_fs *c, struct printbuf *err)
 	void *end = (u8 *)clean + bytes;
 
 	bch_jset_validate_ctx_init(&ctx, c, &c->log, NULL, NULL);
+	ctx.types = &c->log_types;
 	ctx.area = clean->start;
 	ctx.area_u64s = (u64 *)end - clean->start;
 
@@ -156,8 +157,12 @@ static int roots_from_journal(struct bch_fs *c)
 	struct bch_journal *jn = &c->journal;
 	bool newest_only = bch_journal_use_newest_only(c);
 
-	if (newest_only)
+	if (newest_only) {
+		size_t start = c->log.pos;
+
 		pb_str(&c->log, "no journal entries to replay: using the newest entry found\n");
+		bch_typed_log_add(&c->log_types, &c->log, start, BCH_FSERR_dirty_but_no_journal_entries);
+	}
 
 	for (size_t n = 0; n < jn->nr_entries; n++) {
 		const struct journal_replay *i = jn->entries[n];

@@ -101,6 +101,8 @@ struct jset_validate_ctx {
 	u32 area_u64s;
 	unsigned version;
 	unsigned nr_repaired;
+	/* where each repair's message is recorded with its 1.13 error type (NULL: nowhere) */
+	struct bch_typed_log *types;
 };
 
 void bch_jset_validate_ctx_init(struct jset_validate_ctx *, const struct bch_fs *,

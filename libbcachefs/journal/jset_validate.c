@@ -7,6 +7,7 @@
 #include "keys/key_types.h"
 #include "util/errcode.h"
 #include "util/names.h"
+#include "util/typed_log.h"
 
 bool bch_jset_csum_good(const struct jset *j, struct bch_csum *computed)
 {
@@ -66,10 +67,11 @@ void bch_jset_err_prefix(struct jset_validate_ctx *ctx, const struct jset_entry 
 	pb_str(out, ": ");
 }
 
-__attribute__((format(printf, 3, 4)))
+__attribute__((format(printf, 4, 5)))
 static void entry_err(struct jset_validate_ctx *ctx, const struct jset_entry *e,
-		      const char *fmt, ...)
+		      enum bch_sb_error_id id, const char *fmt, ...)
 {
+	size_t start = ctx->log->pos;
 	va_list args;
 
 	bch_jset_err_prefix(ctx, e);
@@ -77,6 +79,8 @@ static void entry_err(struct jset_validate_ctx *ctx, const struct jset_entry *e,
 	pb_vprintf(ctx->log, fmt, args);
 	va_end(args);
 	pb_newline(ctx->log);
+	if (ctx->types)
+		bch_typed_log_add(ctx->types, ctx->log, start, id);
 	ctx->nr_repaired++;
 }
 
@@ -123,37 +127,38 @@ static bool key_removed(struct jset_validate_ctx *ctx, struct jset_entry *e,
 			struct bkey_i *k, const struct bkey_where *where)
 {
 	if (!k->k.u64s) {
-		entry_err(ctx, e, "key with u64s 0, entry cut short");
+		entry_err(ctx, e, BCH_FSERR_journal_entry_bkey_u64s_0, "key with u64s 0, entry cut short");
 		truncate_at_key(e, k);
 		return true;
 	}
 	if ((u64 *)bkey_i_next(k) > (u64 *)jset_entry_keys_end(e)) {
-		entry_err(ctx, e, "key of %u u64s runs past the end of the entry, entry cut short",
+		entry_err(ctx, e, BCH_FSERR_journal_entry_bkey_past_end, "key of %u u64s runs past the end of the entry, entry cut short",
 			  k->k.u64s);
 		truncate_at_key(e, k);
 		return true;
 	}
 	if (bkey_format_of(&k->k) != KEY_FORMAT_CURRENT) {
-		entry_err(ctx, e, "key in packed format %u, expected unpacked; key deleted",
+		entry_err(ctx, e, BCH_FSERR_journal_entry_bkey_bad_format, "key in packed format %u, expected unpacked; key deleted",
 			  bkey_format_of(&k->k));
 		delete_key(e, k);
 		return true;
 	}
 	if (k->k.u64s < BKEY_U64s) {
-		entry_err(ctx, e, "key of %u u64s is smaller than a key header; key deleted",
+		entry_err(ctx, e, BCH_FSERR_bkey_u64s_too_small, "key of %u u64s is smaller than a key header; key deleted",
 			  k->k.u64s);
 		delete_key(e, k);
 		return true;
 	}
 
 	struct printbuf err = PRINTBUF;
-	int ret = bch_bkey_validate(ctx->c, bkey_i_to_s_c(k), where, &err);
+	enum bch_sb_error_id id = BCH_FSERR_journal_entry_bkey_invalid;
+	int ret = bch_bkey_validate_id(ctx->c, bkey_i_to_s_c(k), where, &err, &id);
 
 	if (ret) {
 		struct printbuf key = PRINTBUF;
 
 		bch_bkey_val_to_text(&key, ctx->c, bkey_i_to_s_c(k));
-		entry_err(ctx, e, "invalid key %s: %s; key deleted", pb_cstr(&key), pb_cstr(&err));
+		entry_err(ctx, e, id, "invalid key %s: %s; key deleted", pb_cstr(&key), pb_cstr(&err));
 		pb_exit(&key);
 		delete_key(e, k);
 	}
@@ -204,7 +209,7 @@ static int validate_btree_root(struct jset_validate_ctx *ctx, struct jset_entry 
 	if (!u64s || u64s != k->k.u64s) {
 		void *old_end = jset_entry_next(e);
 
-		entry_err(ctx, e, "btree root entry of %u u64s does not hold exactly one key; emptied",
+		entry_err(ctx, e, BCH_FSERR_journal_entry_btree_root_bad_size, "btree root entry of %u u64s does not hold exactly one key; emptied",
 			  u64s);
 		e->u64s = 0;
 		null_range(jset_entry_next(e), old_end);
@@ -221,7 +226,7 @@ static int validate_prio_ptrs(struct jset_validate_ctx *ctx, struct jset_entry *
 static int validate_blacklist(struct jset_validate_ctx *ctx, struct jset_entry *e)
 {
 	if (le16_to_cpu(e->u64s) != 1) {
-		entry_err(ctx, e, "blacklist entry has %u u64s, expected 1; dropped",
+		entry_err(ctx, e, BCH_FSERR_journal_entry_blacklist_bad_size, "blacklist entry has %u u64s, expected 1; dropped",
 			  le16_to_cpu(e->u64s));
 		null_entry(e);
 	}
@@ -233,11 +238,11 @@ static int validate_blacklist_v2(struct jset_validate_ctx *ctx, struct jset_entr
 	const struct jset_entry_blacklist_v2 *bl = (const void *)e;
 
 	if (le16_to_cpu(e->u64s) != 2) {
-		entry_err(ctx, e, "blacklist_v2 entry has %u u64s, expected 2; dropped",
+		entry_err(ctx, e, BCH_FSERR_journal_entry_blacklist_v2_bad_size, "blacklist_v2 entry has %u u64s, expected 2; dropped",
 			  le16_to_cpu(e->u64s));
 		null_entry(e);
 	} else if (le64_to_cpu(bl->start) > le64_to_cpu(bl->end)) {
-		entry_err(ctx, e, "blacklist_v2 start %llu > end %llu; dropped",
+		entry_err(ctx, e, BCH_FSERR_journal_entry_blacklist_v2_start_past_end, "blacklist_v2 start %llu > end %llu; dropped",
 			  (unsigned long long)le64_to_cpu(bl->start),
 			  (unsigned long long)le64_to_cpu(bl->end));
 		null_entry(e);
@@ -246,11 +251,12 @@ static int validate_blacklist_v2(struct jset_validate_ctx *ctx, struct jset_entr
 }
 
 /* Drops e if it is smaller than the fixed part of its type. */
-static bool too_small(struct jset_validate_ctx *ctx, struct jset_entry *e, size_t min)
+static bool too_small(struct jset_validate_ctx *ctx, struct jset_entry *e, size_t min,
+		      enum bch_sb_error_id id)
 {
 	if (jset_entry_bytes(e) >= min)
 		return false;
-	entry_err(ctx, e, "entry of %zu bytes, expected at least %zu; dropped",
+	entry_err(ctx, e, id, "entry of %zu bytes, expected at least %zu; dropped",
 		  jset_entry_bytes(e), min);
 	null_entry(e);
 	return true;
@@ -258,7 +264,7 @@ static bool too_small(struct jset_validate_ctx *ctx, struct jset_entry *e, size_
 
 static int validate_usage(struct jset_validate_ctx *ctx, struct jset_entry *e)
 {
-	too_small(ctx, e, sizeof(struct jset_entry_usage));
+	too_small(ctx, e, sizeof(struct jset_entry_usage), BCH_FSERR_journal_entry_usage_bad_size);
 	return 0;
 }
 
@@ -284,14 +290,15 @@ static int validate_data_usage(struct jset_validate_ctx *ctx, struct jset_entry 
 {
 	const struct jset_entry_data_usage *u = (const void *)e;
 
-	if (too_small(ctx, e, DATA_USAGE_FIXED_BYTES) ||
-	    too_small(ctx, e, DATA_USAGE_FIXED_BYTES + u->r.nr_devs))
+	if (too_small(ctx, e, DATA_USAGE_FIXED_BYTES, BCH_FSERR_journal_entry_data_usage_bad_size) ||
+	    too_small(ctx, e, DATA_USAGE_FIXED_BYTES + u->r.nr_devs,
+		      BCH_FSERR_journal_entry_data_usage_bad_size))
 		return 0;
 
 	const char *problem = replicas_problem(ctx->c, &u->r);
 
 	if (problem) {
-		entry_err(ctx, e, "data_usage replicas entry: %s; dropped", problem);
+		entry_err(ctx, e, BCH_FSERR_journal_entry_data_usage_bad_size, "data_usage replicas entry: %s; dropped", problem);
 		null_entry(e);
 	}
 	return 0;
@@ -302,11 +309,11 @@ static int validate_clock(struct jset_validate_ctx *ctx, struct jset_entry *e)
 	const struct jset_entry_clock *clock = (const void *)e;
 
 	if (jset_entry_bytes(e) != sizeof(*clock)) {
-		entry_err(ctx, e, "clock entry of %zu bytes, expected %zu; dropped",
+		entry_err(ctx, e, BCH_FSERR_journal_entry_clock_bad_size, "clock entry of %zu bytes, expected %zu; dropped",
 			  jset_entry_bytes(e), sizeof(*clock));
 		null_entry(e);
 	} else if (clock->rw > 1) {
-		entry_err(ctx, e, "clock entry for rw %u (0 read, 1 write); dropped", clock->rw);
+		entry_err(ctx, e, BCH_FSERR_journal_entry_clock_bad_rw, "clock entry for rw %u (0 read, 1 write); dropped", clock->rw);
 		null_entry(e);
 	}
 	return 0;
@@ -316,10 +323,10 @@ static int validate_dev_usage(struct jset_validate_ctx *ctx, struct jset_entry *
 {
 	const struct jset_entry_dev_usage *u = (const void *)e;
 
-	if (too_small(ctx, e, sizeof(*u)))
+	if (too_small(ctx, e, sizeof(*u), BCH_FSERR_journal_entry_dev_usage_bad_size))
 		return 0;
 	if (u->pad) {
-		entry_err(ctx, e, "dev_usage entry with nonzero pad; dropped");
+		entry_err(ctx, e, BCH_FSERR_journal_entry_dev_usage_bad_pad, "dev_usage entry with nonzero pad; dropped");
 		null_entry(e);
 	}
 	return 0;
@@ -332,7 +339,8 @@ static int validate_log(struct jset_validate_ctx *ctx, struct jset_entry *e)
 
 static int validate_datetime(struct jset_validate_ctx *ctx, struct jset_entry *e)
 {
-	too_small(ctx, e, sizeof(struct jset_entry_datetime));
+	/* recorded as the kernel records it, under dev_usage */
+	too_small(ctx, e, sizeof(struct jset_entry_datetime), BCH_FSERR_journal_entry_dev_usage_bad_size);
 	return 0;
 }
 
@@ -355,17 +363,26 @@ static void validate_header(struct jset_validate_ctx *ctx)
 	struct jset *j = ctx->j;
 
 	if (!bch_csum_type_valid(jset_csum_type(j))) {
+		size_t start = ctx->log->pos;
+
 		bch_jset_err_prefix(ctx, NULL);
 		pb_printf(ctx->log, "unknown checksum type %llu\n",
 			  (unsigned long long)jset_csum_type(j));
+		if (ctx->types)
+			bch_typed_log_add(ctx->types, ctx->log, start, BCH_FSERR_jset_unknown_csum);
 	}
 
 	/* a noflush entry's last_seq is meaningless */
 	if (!jset_no_flush(j) && le64_to_cpu(j->last_seq) > le64_to_cpu(j->seq)) {
+		size_t start = ctx->log->pos;
+
 		bch_jset_err_prefix(ctx, NULL);
 		pb_printf(ctx->log, "last_seq %llu newer than seq; set to seq\n",
 			  (unsigned long long)le64_to_cpu(j->last_seq));
 		j->last_seq = j->seq;
+		if (ctx->types)
+			bch_typed_log_add(ctx->types, ctx->log, start,
+					  BCH_FSERR_jset_last_seq_newer_than_seq);
 		ctx->nr_repaired++;
 	}
 }
@@ -386,7 +403,7 @@ int bch_jset_validate(struct jset_validate_ctx *ctx)
 
 	for (struct jset_entry *e = j->start; (void *)e < end; e = jset_entry_next(e)) {
 		if (!jset_entry_fits(e, end)) {
-			entry_err(ctx, e, "entry runs past the end of the jset; jset cut short");
+			entry_err(ctx, e, BCH_FSERR_journal_entry_past_jset_end, "entry runs past the end of the jset; jset cut short");
 			j->u64s = cpu_to_le32((u64 *)e - (u64 *)j->start);
 			break;
 		}

@@ -25,6 +25,7 @@ static const char usage[] =
 "  --bitmap DEV:SECTOR:SECTORS mark a btree node in DEV's bitmap\n"
 "  --bitmap-clear DEV          empty DEV's btree bitmap (nodes there unmarked)\n"
 "  --resize TYPE:U64S          resize a section (name or number)\n"
+"  --blacklist START:END       add journal seqs [START, END) to journal_seq_blacklist\n"
 "  --last-mount SECONDS        every member's last_mount, then members_v1 sync\n"
 "  --clean                     set the CLEAN flag\n"
 "  --encoded-extent-max BITS   the largest checksummed or compressed extent,\n"
@@ -149,6 +150,22 @@ static int do_resize(struct bch_sb_buf *sb, const char *arg, struct printbuf *er
 	return 0;
 }
 
+static int do_blacklist(struct bch_sb_buf *sb, const char *arg, struct printbuf *err)
+{
+	struct bch_sb_field_journal_seq_blacklist *bl = bch_sb_field_get_t(sb->sb, journal_seq_blacklist);
+	unsigned u64s = bl ? le32_to_cpu(bl->field.u64s) : 1;
+	u64 v[2];
+
+	if (parse_triple(arg, v, 2) || v[0] >= v[1])
+		return -BCH_ERR_bad_argument;
+	bl = bch_sb_field_resize_t(sb, journal_seq_blacklist, u64s + 2, err);
+	if (!bl)
+		return -BCH_ERR_no_space;
+	bl->start[(u64s - 1) / 2].start = cpu_to_le64(v[0]);
+	bl->start[(u64s - 1) / 2].end = cpu_to_le64(v[1]);
+	return 0;
+}
+
 static int do_last_mount(struct bch_sb_buf *sb, const char *arg, struct printbuf *err)
 {
 	u64 t;
@@ -166,7 +183,7 @@ static int do_last_mount(struct bch_sb_buf *sb, const char *arg, struct printbuf
 }
 
 enum { O_INIT = 256, O_JOURNAL, O_DOWNGRADE, O_REPLICAS, O_FREESPACE, O_BITMAP, O_BITMAP_CLEAR,
-       O_RESIZE, O_LAST_MOUNT, O_CLEAN, O_TIME, O_ENCODED_EXTENT_MAX };
+       O_RESIZE, O_LAST_MOUNT, O_CLEAN, O_TIME, O_ENCODED_EXTENT_MAX, O_BLACKLIST };
 
 static const struct option longopts[] = {
 	{ "init",	no_argument,		NULL, O_INIT },
@@ -177,6 +194,7 @@ static const struct option longopts[] = {
 	{ "bitmap",	required_argument,	NULL, O_BITMAP },
 	{ "bitmap-clear", required_argument,	NULL, O_BITMAP_CLEAR },
 	{ "resize",	required_argument,	NULL, O_RESIZE },
+	{ "blacklist",	required_argument,	NULL, O_BLACKLIST },
 	{ "last-mount",	required_argument,	NULL, O_LAST_MOUNT },
 	{ "clean",	no_argument,		NULL, O_CLEAN },
 	{ "time",	required_argument,	NULL, O_TIME },
@@ -197,6 +215,7 @@ static int apply(struct bch_sb_buf *sb, int opt, const char *arg, u64 *time,
 	case O_DOWNGRADE:	return bch_sb_downgrade_set(sb, err);
 	case O_REPLICAS:	return do_replicas(sb, arg, err);
 	case O_RESIZE:		return do_resize(sb, arg, err);
+	case O_BLACKLIST:	return do_blacklist(sb, arg, err);
 	case O_LAST_MOUNT:	return do_last_mount(sb, arg, err);
 	case O_CLEAN:
 		set_sb_clean(sb->sb, 1);

@@ -92,6 +92,7 @@ static void fs_free(struct bch_fs *c)
 {
 	bch_journal_exit(&c->journal);
 	pb_exit(&c->log);
+	bch_typed_log_exit(&c->log_types);
 	free(c->disk_sb.sb);
 	free(c);
 }
@@ -298,6 +299,7 @@ static int validate(struct bch_fs *c, struct jset *j)
 	struct jset_validate_ctx ctx;
 
 	bch_jset_validate_ctx_init(&ctx, c, &c->log, j, NULL);
+	ctx.types = &c->log_types;
 	return bch_jset_validate(&ctx);
 }
 
@@ -360,6 +362,18 @@ START_TEST(test_validate_bad_keys_and_entries)
 	bl = jset_add(j, BCH_JSET_ENTRY_blacklist_v2, 0, 0, (u64[2]) { 9, 3 }, 2);
 
 	ck_assert_int_eq(validate(c, j), 0);
+	/* each repair's message is typed, and only those lines */
+	ck_assert_uint_eq(c->log_types.nr, 3);
+	ck_assert_uint_eq(c->log_types.lines[0].id, BCH_FSERR_journal_entry_bkey_bad_format);
+	ck_assert_uint_eq(c->log_types.lines[1].id, BCH_FSERR_journal_entry_clock_bad_rw);
+	ck_assert_uint_eq(c->log_types.lines[2].id, BCH_FSERR_journal_entry_blacklist_v2_start_past_end);
+	pb_str(&c->log, "untyped\n");
+
+	struct printbuf rest = PRINTBUF;
+
+	bch_typed_log_rest(&rest, &c->log, &c->log_types);
+	ck_assert_str_eq(pb_cstr(&rest), "untyped\n");
+	pb_exit(&rest);
 	/* the packed key is cut out, the others close up */
 	ck_assert_uint_eq(le16_to_cpu(e->u64s), 2 * BKEY_U64s);
 	ck_assert(bpos_eq(((struct bkey_i *)e->_data)[0].k.p, SPOS(1, 1, ~0U)));
@@ -415,15 +429,15 @@ END_TEST
 /* ---- replay range ---- */
 
 /*
- * 1 flush (last 1), 2 noflush, 3 flush (last 2), 4 noflush, 5 flush torn,
- * 6 noflush: the newest good flush entry is 3.
+ * 1 flush (last 1), 2 noflush, 3 flush (last 2), 4 noflush, 5 flush torn
+ * (last 2), 6 noflush: the newest good flush entry is 3.
  */
 static struct bch_fs *range_fixture(void)
 {
 	struct bch_fs *c = fs_new();
 	const struct { u64 seq, last; bool flush, good; } e[] = {
 		{ 1, 1, true, true }, { 2, 0, false, true }, { 3, 2, true, true },
-		{ 4, 0, false, true }, { 5, 3, true, false }, { 6, 0, false, true },
+		{ 4, 0, false, true }, { 5, 2, true, false }, { 6, 0, false, true },
 	};
 
 	for (unsigned n = 0; n < 6; n++)
@@ -445,6 +459,31 @@ START_TEST(test_range_newest_flush)
 	ck_assert(entry_by_seq(c, 4)->ignore_blacklisted);
 	ck_assert(entry_by_seq(c, 5)->ignore_blacklisted);
 	ck_assert(entry_by_seq(c, 6)->ignore_blacklisted);
+	fs_free(c);
+}
+END_TEST
+
+/*
+ * As the reference reads: the newest last_seq any flush entry names, a
+ * torn one's too, drops the entries before it; the older flush entry that
+ * is then the newest good one starts its range at an entry dropped: a gap.
+ */
+START_TEST(test_range_torn_last_seq_drops)
+{
+	struct bch_fs *c = fs_new();
+
+	add_read(c, jset_new(1, 1, true), true);
+	add_read(c, jset_new(2, 1, true), true);
+	add_read(c, jset_new(3, 3, true), false);
+	bch_journal_choose_range(c);
+	ck_assert(entry_by_seq(c, 1)->ignore_not_dirty);
+	ck_assert(entry_by_seq(c, 2)->ignore_not_dirty);
+	ck_assert(entry_by_seq(c, 3)->ignore_blacklisted);
+	ck_assert_uint_eq(c->journal.last_seq, 0);
+	ck_assert(bch_journal_use_newest_only(c));
+	ck_assert_uint_eq(c->log_types.nr, 1);
+	ck_assert_uint_eq(c->log_types.lines[0].id,
+			  BCH_FSERR_dirty_but_no_journal_entries_post_drop_nonflushes);
 	fs_free(c);
 }
 END_TEST
@@ -701,6 +740,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_validate_key_u64s_zero);
 	tcase_add_test(tc, test_range_newest_flush);
 	tcase_add_test(tc, test_range_two_torn);
+	tcase_add_test(tc, test_range_torn_last_seq_drops);
 	tcase_add_test(tc, test_range_gap_and_sb_blacklist);
 	tcase_add_test(tc, test_range_only_noflush);
 	tcase_add_test(tc, test_entry_copies);
