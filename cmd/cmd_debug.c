@@ -451,6 +451,10 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 	ret = 0;
 	for (unsigned i = 0; i < a->nr_sets && !ret; i++)
 		ret = bch_key_set_field(&k->k, a->sets[i], err);
+	if (!ret && !a->in_place && !bpos_eq(k->k.k.p, a->pos)) {
+		pb_str(err, "pos= is for --in-place (copy and move --to write a key elsewhere)");
+		ret = -BCH_ERR_bad_argument;
+	}
 	if (!ret && a->to_dir)
 		ret = to_dir(c, a, &k->k, err);
 	if (ret || a->action == DA_print) {
@@ -538,7 +542,9 @@ const struct cmd_def cmd_debug_def = {
 			  "A dirent moved with --to-dir is renamed there (the inode's backpointer and\n"
 			  "the directories' link counts follow), unchecked: a directory may be moved\n"
 			  "below itself.\n"
-			  "FIELD is type or size (the key header), bi_* (an inode: every field of\n"
+			  "FIELD is type, size or version (the key header; with --in-place pos\n"
+			  "too: the key is rewritten where it lies, out of order if so asked),\n"
+			  "bi_* (an inode: every field of\n"
 			  "`list`), an alloc_v4 field (gen, data_type, dirty_sectors, cached_sectors,\n"
 			  "...), d_inum or d_type (a dirent), or u8@OFF, u16@OFF, u32@OFF, u64@OFF\n"
 			  "(little-endian bytes OFF bytes into the value).\n"

@@ -226,6 +226,21 @@ test_expect_success 'bcachefs debug: bad requests are refused, naming what is wr
 	grep -q "^u64s [0-9]* type inode_v3 0:[0-9]*:U32_MAX" print.out
 '
 
+test_expect_success 'bcachefs debug set --in-place rewrites the key header where it lies (size, position), in the node'"'"'s key format' '
+	cp --sparse=always base.img inplace.img &&
+	p=$(nth_pos extents 1 "type extent ") &&
+	x=$(nth_pos xattrs 1) &&
+	test_expect_code 1 ours debug set -b xattrs -p $x -s pos=${x%%:*}:1:U32_MAX inplace.img 2> err &&
+	grep -q "pos= is for --in-place" err &&
+	s=$(ours list -b extents base.img | sed -n "s/^u64s [0-9]* type extent [0-9:U32_MAX]* len \([0-9]*\) .*/\1/p" | sort -n | head -n 1) &&
+	ours debug set --in-place -b extents -p $p -s size=$s inplace.img &&
+	ours list -b extents inplace.img | grep -a -q "^u64s [0-9]* type extent $p len $s ver 0:" &&
+	ours debug set --in-place -b xattrs -p $x -s pos=${x%%:*}:1:U32_MAX inplace.img &&
+	ours list -b xattrs inplace.img | grep -a "^u64s" | head -n 1 | grep -a -q " ${x%%:*}:1:U32_MAX len 0 " &&
+	test_expect_code 1 ours debug set --in-place -b extents -p $p -s version=77 inplace.img 2> err &&
+	grep -q "does not fit the node.s key format" err
+'
+
 test_expect_success 'fsck --progress=0 says how far each long pass is; by default (every 10 s) a short check says nothing' '
 	ours fsck -n --progress=0 base.img > progress.out &&
 	grep -E -q "^check_allocations: [0-9]+ keys examined, [0-9]+ s$" progress.out &&

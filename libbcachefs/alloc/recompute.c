@@ -6,6 +6,7 @@
 #include "alloc/derive.h"
 #include "alloc/recompute.h"
 #include "btree/iter.h"
+#include "journal/journal_write.h"
 #include "keys/accounting.h"
 #include "keys/alloc.h"
 #include "keys/key_types.h"
@@ -163,6 +164,7 @@ struct recompute {
 	bool collect_bps;	/* second pass: only gather the backpointers of differing buckets */
 	struct bp_vec want_bps, found_bps;
 	bool saw_stripes;
+	u64 key_version;		/* the newest recorded, raised by each newer key */
 	struct reflink_table reflink;
 	struct bch_recompute_finding f;	/* the difference being described, for opts.found */
 	size_t line_start;
@@ -892,6 +894,30 @@ static void reflink_refcounts(struct recompute *r)
 	}
 }
 
+/*
+ * A key newer than the key version recovery starts from (every key gc
+ * walks but accounting's, whose versions are journal positions): described,
+ * and the version raised to it, as the kernel's gc raises its own.
+ */
+static void key_version_check(struct recompute *r, enum btree_id id, struct bkey_s_c k)
+{
+	struct bch_recompute_finding *f;
+
+	if (id == BTREE_ID_accounting || k.k->bversion.lo <= r->key_version)
+		return;
+	f = finding(r, BCH_RC_key_version);
+	f->btree = id;
+	f->pos = k.k->p;
+	f->version = k.k->bversion.lo;
+	if (report_start(r, BCH_RECOMPUTE_key_version)) {
+		pb_printf(r->out, "%llu newer than the recorded %llu: ",
+			  (unsigned long long)k.k->bversion.lo, (unsigned long long)r->key_version);
+		bch_bkey_val_to_text(r->out, r->c, k);
+		report_end(r);
+	}
+	r->key_version = k.k->bversion.lo;
+}
+
 static int count_key(struct recompute *r, enum btree_id id, unsigned level, struct bkey_s_c k)
 {
 	struct bch_ptr_derived ptrs[BCH_BKEY_PTRS_MAX];
@@ -902,6 +928,7 @@ static int count_key(struct recompute *r, enum btree_id id, unsigned level, stru
 
 	if (r->collect_bps)
 		return collect_bps(r, id, level, k, ptrs, nr);
+	key_version_check(r, id, k);
 	if (k.k->type == KEY_TYPE_stripe)
 		r->saw_stripes = true;
 	if (id == BTREE_ID_reflink && !level)
@@ -1249,6 +1276,7 @@ static int gens_key(struct recompute *r, struct bkey_s_c k)
 	struct dev_state *ds = dev_lookup(r, k.k->p.inode);
 	struct bch_alloc_v4 a;
 
+	key_version_check(r, BTREE_ID_alloc, k);
 	if (ds && bkey_is_alloc(k.k) && bucket_in_range(ds, k.k->p.offset)) {
 		bch_alloc_to_v4(k, &a);
 		ds->gens[k.k->p.offset] = a.gen;
@@ -1891,7 +1919,8 @@ static void overflow_notes(struct recompute *r)
 int bch_recompute(struct bch_fs *c, const struct bch_recompute_opts *opts, struct printbuf *out,
 		  struct bch_recompute_result *res)
 {
-	struct recompute r = { .c = c, .out = out, .res = res };
+	struct recompute r = { .c = c, .out = out, .res = res,
+			       .key_version = bch_journal_recorded_key_version(c) };
 	int ret;
 
 	memset(res, 0, sizeof(*res));

@@ -20,7 +20,8 @@
 	x(bucket_gens,	"the bucket_gens btree against the alloc keys' generations") \
 	x(rebalance_work, "the rebalance_work btree against the extents rebalance has work for") \
 	x(btree_bitmap,	"each member's btree_allocated_bitmap against where node pointers point") \
-	x(reflink,	"the refcounts of indirect extents against the reflink pointers to them, and pointers to missing ones")
+	x(reflink,	"the refcounts of indirect extents against the reflink pointers to them, and pointers to missing ones") \
+	x(key_version,	"key versions against the newest the clean section or the journal records")
 
 enum bch_recompute_kind {
 #define x(name, what) BCH_RECOMPUTE_##name,
@@ -53,6 +54,7 @@ enum bch_recompute_what {
 	BCH_RC_btree_bitmap,	/* node pointer not in the member's btree bitmap: dev, sectors start..+size */
 	BCH_RC_reflink_refcount, /* indirect extent at pos: refcount found, want (0: unreferenced) */
 	BCH_RC_reflink_missing,	/* reflink pointer at pos (extents): no indirect extent at start..end */
+	BCH_RC_key_version,	/* key at btree:pos has version, newer than recorded */
 };
 
 enum bch_rc_ptr_problem {
@@ -95,6 +97,7 @@ struct bch_recompute_finding {
 	s64 want_d[BCH_ACCOUNTING_MAX_COUNTERS], found_d[BCH_ACCOUNTING_MAX_COUNTERS];
 	u64 start, end;			/* reflink_missing: the range of indirect extents */
 	u64 refcount, found_refcount;	/* reflink_refcount */
+	u64 version;			/* key_version: the key's (bversion.lo) */
 	/*
 	 * ptr, in a leaf: the pointers (bits by index) the kernel's gc drops
 	 * from the key, which had nr_ptrs pointers (0: no rewrite repairs it)

@@ -184,6 +184,11 @@ int bch_key_set_field(struct bkey_i *k, const char *assign, struct printbuf *err
 		return bad(err, assign, "expected FIELD=VALUE");
 	len = eq - assign;
 	val = eq + 1;
+	if (len == 3 && !memcmp(assign, "pos", 3)) {
+		if (!bch_bpos_parse(val, &k->k.p))
+			return bad(err, assign, "expected a position inode:offset[:snapshot]");
+		return 0;
+	}
 	if (len == 4 && !memcmp(assign, "type", 4)) {
 		i = bch_name_index(bch_bkey_type_names, KEY_TYPE_MAX, val);
 		if (i < 0 && !parse_num(val, &v))
@@ -197,6 +202,10 @@ int bch_key_set_field(struct bkey_i *k, const char *assign, struct printbuf *err
 	else if (!parse_num(val, &v))
 		return bad(err, assign, "the value is not a number");
 
+	if (len == 7 && !memcmp(assign, "version", 7)) {
+		k->k.bversion.lo = v;
+		return 0;
+	}
 	if (len == 4 && !memcmp(assign, "size", 4)) {
 		if (v != (u32)v)
 			return bad(err, assign, "value too large for the field");
@@ -300,6 +309,32 @@ static int node_write_replicas(struct bch_fs *c, const struct btree *b, const u8
 	return ret;
 }
 
+/*
+ * The header of the key where it lies: its type, size, version and position
+ * as new has them, packed in the node's format when the key is packed (a
+ * value the format cannot hold is refused), its length unchanged.
+ */
+static int key_header_replace(const struct btree *b, struct bkey_packed *k, const struct bkey *old,
+			      const struct bkey *new, struct printbuf *err)
+{
+	struct bkey h = *new;
+
+	if (h.type == old->type && h.size == old->size && bpos_eq(h.p, old->p) &&
+	    h.bversion.lo == old->bversion.lo && h.bversion.hi == old->bversion.hi)
+		return 0;
+	h.u64s = old->u64s;
+	h.format_whiteout = old->format_whiteout;
+	if (bkeyp_format_of(k) == KEY_FORMAT_CURRENT) {
+		memcpy(k, &h, sizeof(h));
+		return 0;
+	}
+	if (!bch_bkey_pack(&b->format, &h, k)) {
+		pb_str(err, "the changed key does not fit the node's key format: it cannot be written in place");
+		return -BCH_ERR_bad_argument;
+	}
+	return 0;
+}
+
 static int key_replace(const struct btree *b, struct bkey_packed *k, const struct bkey_i *new,
 		       struct printbuf *err)
 {
@@ -312,7 +347,7 @@ static int key_replace(const struct btree *b, struct bkey_packed *k, const struc
 			return -BCH_ERR_bad_argument;
 		}
 		memcpy((void *)bkeyp_val(&b->unpacker, k), new->v, bkey_val_bytes(&new->k));
-		return 0;
+		return key_header_replace(b, k, &u, &new->k, err);
 	}
 	/* a deleted key of size 0, as the kernel writes one in every btree */
 	u.type = KEY_TYPE_deleted;

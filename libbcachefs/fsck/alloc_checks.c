@@ -179,6 +179,9 @@ static enum alloc_pass classify(const struct bch_fs *c, const struct bch_recompu
 	case BCH_RC_btree_bitmap:
 		*err = BCH_FSCK_ERR_btree_bitmap_not_marked;
 		return AP_allocations;
+	case BCH_RC_key_version:
+		*err = BCH_FSCK_ERR_bkey_version_in_future;
+		return AP_allocations;
 	case BCH_RC_reflink_missing:
 		*err = BCH_FSCK_ERR_reflink_p_to_missing_reflink_v;
 		return AP_allocations;
@@ -445,6 +448,11 @@ static int repair_queue(struct btree_trans *t, const struct bch_recompute_findin
 		if (rf->sub == BCH_RC_PTR_missing_alloc)
 			return 1;
 		return rf->drop ? repair_ptrs(t, rf, err) ?: 1 : 0;
+	case BCH_RC_key_version:
+		/* the version the journal and the clean section record from now on */
+		if (rf->version > t->c->journal.w.key_version)
+			t->c->journal.w.key_version = rf->version;
+		return 1;
 	case BCH_RC_btree_bitmap: {
 		/* the member's bitmap grows to cover the node; the commit writes the superblock */
 		struct bch_extent_ptr p = { 0 };

@@ -834,8 +834,24 @@ static int extent_key(struct bch_fsck *f, struct bkey_s_c k, void *p)
 	}
 	extent_overbig(f, k, &s->buf);
 	ret = ns_key_owner(f, &s->x, &s->w, BTREE_ID_extents, k, true, &s->buf, &e);
-	if (ret)
-		return ret < 0 ? ret : 0;
+	if (ret < 0)
+		return ret;
+	if (ret) {
+		/*
+		 * Deleted as in an inode of the wrong type: the kernel still
+		 * measures it against that inode's size, one problem more
+		 * (the same deletion repairs both)
+		 */
+		if (e && k.k->type != KEY_TYPE_whiteout && k.k->type != KEY_TYPE_reservation &&
+		    k.k->p.offset > size_end(f, e->v)) {
+			ns_key_text(&s->buf, f, k);
+			bch_fsck_problem(f, BCH_FSCK_ERR_extent_past_end_of_inode,
+					 "extent type past end of inode %llu:%u, i_size %llu\n  %s",
+					 (unsigned long long)e->v->inum, e->snapshot,
+					 (unsigned long long)e->v->size, s->buf.buf);
+		}
+		return 0;
+	}
 	if (k.k->type != KEY_TYPE_whiteout) {
 		struct extent_end *end;
 again:

@@ -542,25 +542,34 @@ int bch_journal_write_start_new(struct bch_fs *c, u64 seq)
 	return start_common(c, seq);
 }
 
-/* Usage and clock entries set the counters the next entries carry. */
-static void take_counters(struct journal_write_state *w, const struct jset_entry *e)
+/* The counters usage and clock entries carry, which the next entries carry on. */
+struct journal_counters {
+	u64 *key_version;
+	u64 *io_clock;		/* read, write */
+};
+
+static void take_counters(struct journal_counters w, const struct jset_entry *e)
 {
 	const struct jset_entry_usage *u = (const void *)e;
 	const struct jset_entry_clock *clock = (const void *)e;
 
 	if (e->type == BCH_JSET_ENTRY_usage && le16_to_cpu(e->u64s) >= 1 &&
 	    e->btree_id == BCH_FS_USAGE_key_version)
-		w->key_version = le64_to_cpu(u->v);
+		*w.key_version = le64_to_cpu(u->v);
 	if (e->type == BCH_JSET_ENTRY_clock && le16_to_cpu(e->u64s) >= 2 && clock->rw < 2)
-		w->io_clock[clock->rw] = le64_to_cpu(clock->time);
+		w.io_clock[clock->rw] = le64_to_cpu(clock->time);
 }
 
-static void take_counters_from(struct journal_write_state *w, const u64 *start,
-			       const u64 *end)
+static void take_counters_from(struct journal_counters w, const u64 *start, const u64 *end)
 {
 	for (const struct jset_entry *e = (const void *)start;
 	     jset_entry_fits(e, end); e = jset_entry_next(e))
 		take_counters(w, e);
+}
+
+static struct journal_counters write_counters(struct bch_fs *c)
+{
+	return (struct journal_counters) { &c->journal.w.key_version, c->journal.w.io_clock };
 }
 
 /* Where the kernel resumes: the member's last_journal_bucket/_offset, when sane. */
@@ -601,7 +610,7 @@ int bch_journal_write_start_clean(struct bch_fs *c, struct printbuf *err)
 	ret = start_common(c, le64_to_cpu(clean->journal_seq) + 1);
 	if (ret)
 		return ret;
-	take_counters_from(&c->journal.w, clean->start,
+	take_counters_from(write_counters(c), clean->start,
 			   (const u64 *)clean + le32_to_cpu(clean->field.u64s));
 	pos_from_members(c);
 	return 0;
@@ -641,7 +650,7 @@ static void pos_from_entries(struct bch_fs *c)
 }
 
 /* Counters from the entries recovery replays (or the newest alone, as it does). */
-static void counters_from_entries(struct bch_fs *c)
+static void counters_from_entries(struct bch_fs *c, struct journal_counters w)
 {
 	const struct bch_journal *jn = &c->journal;
 	bool newest_only = bch_journal_use_newest_only(c);
@@ -650,9 +659,23 @@ static void counters_from_entries(struct bch_fs *c)
 		const struct journal_replay *i = jn->entries[n];
 
 		if (newest_only ? n + 1 == jn->nr_entries : !journal_replay_ignore(i))
-			take_counters_from(&c->journal.w, (const u64 *)i->j->start,
-					   jset_entries_end(i->j));
+			take_counters_from(w, (const u64 *)i->j->start, jset_entries_end(i->j));
 	}
+}
+
+u64 bch_journal_recorded_key_version(struct bch_fs *c)
+{
+	const struct bch_sb_field_clean *clean = c->disk_sb.sb
+		? bch_sb_field_get_t(c->disk_sb.sb, clean) : NULL;
+	u64 key_version = 0, io_clock[2] = { 0, 0 };
+	struct journal_counters w = { &key_version, io_clock };
+
+	if (c->sb.clean && clean)
+		take_counters_from(w, clean->start,
+				   (const u64 *)clean + le32_to_cpu(clean->field.u64s));
+	else
+		counters_from_entries(c, w);
+	return key_version;
 }
 
 /* The newest entry recovery uses: its last_seq starts what is still dirty. */
@@ -689,7 +712,7 @@ int bch_journal_write_start_unclean(struct bch_fs *c, struct printbuf *err)
 	last_seq = le64_to_cpu(newest->j->last_seq);
 	if (last_seq && last_seq <= le64_to_cpu(newest->j->seq))
 		w->last_seq = w->last_seq_ondisk = last_seq;
-	counters_from_entries(c);
+	counters_from_entries(c, write_counters(c));
 	pos_from_members(c);
 	pos_from_entries(c);
 	return 0;

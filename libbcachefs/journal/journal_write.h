@@ -115,6 +115,13 @@ int bch_journal_write_start(struct bch_fs *c, struct printbuf *err);
 void bch_journal_write_exit(struct bch_fs *c);
 
 /*
+ * The key version recovery starts from, without starting to write: the
+ * clean section's, else that of the entries it replays.  Keys newer than
+ * it are what fsck reports as bkey_version_in_future.
+ */
+u64 bch_journal_recorded_key_version(struct bch_fs *c);
+
+/*
  * The oldest seq still dirty (its updates not yet in btree nodes on disk);
  * the next seq when nothing is.  It never goes back.
  */

@@ -174,7 +174,8 @@ static int check_position(struct bkey_check *chk, struct bkey_s_c k)
 	} else if (!(flags & BTREE_FL_SNAPSHOT_FIELD) && k.k->p.snapshot) {
 		return bkey_invalid(chk, BCH_FSERR_bkey_snapshot_nonzero, "nonzero snapshot");
 	}
-	if (bpos_eq(k.k->p, POS_MAX))
+	/* the last inode and offset, whatever the snapshot */
+	if (k.k->p.inode == ~0ULL && k.k->p.offset == ~0ULL)
 		return bkey_invalid(chk, BCH_FSERR_bkey_at_pos_max, "key at POS_MAX");
 	return 0;
 }
