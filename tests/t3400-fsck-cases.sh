@@ -24,7 +24,10 @@ order of entries in one directory follows its random hash seed),
 "ref-gives-up" (the reference'"'"'s fsck -y exits 8 or crashes on this
 damage: its types are not compared, ours must still repair it),
 "ref-misses" (a first line saying why, then types the reference does not
-find on this damage and the kernel does: they join the reference'"'"'s) and
+find on this damage and the kernel does: they join the reference'"'"'s),
+"ref-adds" (a first line saying why, then types the reference'"'"'s own repair
+causes and then finds, where ours repairs otherwise: they are taken out of
+the reference'"'"'s, and each must be among them) and
 "padded" (files whose inodes fsck made again are as long as their data:
 zeros at the end of a file are not compared), "after" (bash: what the
 repair must have made of $IMG besides, checked with the untouched files). A script
@@ -322,6 +325,13 @@ for name in "${RUN[@]}"; do
 		if [ -f "'$d'/ref-gives-up" ]; then
 			echo "the reference gives up (exit $refrc): $(cat "'$d'/ref-gives-up")" &&
 			{ test $refrc = 8 || test $refrc -ge 128; }
+		elif [ -f "'$d'/ref-adds" ]; then
+			echo "the reference'"'"'s repair adds: $(head -n 1 "'$d'/ref-adds")" &&
+			sed 1d "'$d'/ref-adds" | sort -u > '$name'.adds &&
+			{ test -z "$(comm -13 '$name'.reftypes '$name'.adds)" ||
+				{ echo "the reference did not find: $(comm -13 '$name'.reftypes '$name'.adds)"; false; }; } &&
+			comm -23 '$name'.reftypes '$name'.adds > '$name'.reftypes2 &&
+			{ test_cmp '$name'.types '$name'.reftypes2 || { cat '$name'.ref.out; false; }; }
 		elif [ -f "'$d'/ref-misses" ]; then
 			echo "the reference does not find: $(head -n 1 "'$d'/ref-misses")" &&
 			sed 1d "'$d'/ref-misses" | sort -u - '$name'.reftypes > '$name'.reftypes2 &&

@@ -150,6 +150,22 @@ struct ptr_drops {
 	size_t nr, size;
 };
 
+/*
+ * A dirty pointer newer than its bucket, judged once every pointer into
+ * the bucket has been counted: see gen_newer_resolve.
+ */
+struct gen_newer {
+	enum btree_id btree;
+	unsigned level, idx;		/* idx: the pointer's number in its key */
+	struct bpos pos;
+	struct bch_ptr_derived d;
+};
+
+struct gen_newer_vec {
+	struct gen_newer *d;
+	size_t nr, size;
+};
+
 struct recompute {
 	struct bch_fs *c;
 	struct bch_recompute_opts opts;
@@ -169,6 +185,7 @@ struct recompute {
 	struct bch_recompute_finding f;	/* the difference being described, for opts.found */
 	size_t line_start;
 	struct ptr_drops drops;
+	struct gen_newer_vec newer;
 	u32 cur_drop;			/* the key being counted: the pointers gc drops, */
 	unsigned cur_nr;		/* of how many */
 	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } rewritten;
@@ -502,10 +519,10 @@ static int rb_finish(struct recompute *r)
 /* ---- counting keys ---- */
 
 static void ptr_where(struct printbuf *out, enum btree_id id, unsigned level,
-		      struct bkey_s_c k, const struct bch_ptr_derived *d)
+		      struct bpos pos, const struct bch_ptr_derived *d)
 {
 	pb_printf(out, "%s l%u ", id < BTREE_ID_NR ? bch_btree_id_names[id] : "(unknown)", level);
-	bch_bpos_to_text(out, k.k->p);
+	bch_bpos_to_text(out, pos);
 	pb_printf(out, " ptr %u:%llu:%u gen %u%s: ", d->dev, (unsigned long long)d->bucket,
 		  d->bucket_offset, (unsigned)ptr_gen(&d->p.ptr),
 		  ptr_cached(&d->p.ptr) ? " cached" : "");
@@ -513,7 +530,7 @@ static void ptr_where(struct printbuf *out, enum btree_id id, unsigned level,
 
 __attribute__((format(printf, 7, 8)))
 static void ptr_report(struct recompute *r, enum bch_rc_ptr_problem sub, enum btree_id id,
-		       unsigned level, struct bkey_s_c k, const struct bch_ptr_derived *d,
+		       unsigned level, struct bpos pos, const struct bch_ptr_derived *d,
 		       const char *fmt, ...)
 {
 	struct bch_recompute_finding *f = finding(r, BCH_RC_ptr);
@@ -521,14 +538,14 @@ static void ptr_report(struct recompute *r, enum bch_rc_ptr_problem sub, enum bt
 
 	f->sub = sub;
 	f->btree = id;
-	f->pos = k.k->p;
+	f->pos = pos;
 	f->dev = d->dev;
 	f->bucket = d->bucket;
 	f->drop = r->cur_drop;
 	f->nr_ptrs = r->cur_nr;
 	if (!report_start(r, BCH_RECOMPUTE_ptr))
 		return;
-	ptr_where(r->out, id, level, k, d);
+	ptr_where(r->out, id, level, pos, d);
 	va_start(args, fmt);
 	pb_vprintf(r->out, fmt, args);
 	va_end(args);
@@ -577,19 +594,22 @@ static bool ptr_gen_ok(struct recompute *r, enum btree_id id, unsigned level,
 	case BCH_PTR_GEN_OK:
 		return true;
 	case BCH_PTR_GEN_NEWER:
-		ptr_report(r, BCH_RC_PTR_gen_newer, id, level, k, d, "gen newer than the bucket's (%u)", d->bucket_gen);
+		/* a dirty one waits for every other pointer into its bucket: gen_newer_resolve */
+		if (ptr_cached(&d->p.ptr))
+			ptr_report(r, BCH_RC_PTR_gen_newer, id, level, k.k->p, d,
+				   "gen newer than the bucket's (%u)", d->bucket_gen);
 		return false;
 	case BCH_PTR_GEN_TOO_STALE:
 		/* as the kernel's gc: a dirty one is also a stale dirty pointer */
-		ptr_report(r, BCH_RC_PTR_too_stale, id, level, k, d, "gen too stale (bucket gen %u)", d->bucket_gen);
+		ptr_report(r, BCH_RC_PTR_too_stale, id, level, k.k->p, d, "gen too stale (bucket gen %u)", d->bucket_gen);
 		if (!ptr_cached(&d->p.ptr))
-			ptr_report(r, BCH_RC_PTR_stale_dirty, id, level, k, d, "stale dirty pointer (bucket gen %u)",
+			ptr_report(r, BCH_RC_PTR_stale_dirty, id, level, k.k->p, d, "stale dirty pointer (bucket gen %u)",
 				   d->bucket_gen);
 		return false;
 	case BCH_PTR_GEN_STALE:
 		/* a stale cached pointer is normal: the bucket was reused */
 		if (!ptr_cached(&d->p.ptr))
-			ptr_report(r, BCH_RC_PTR_stale_dirty, id, level, k, d, "stale dirty pointer (bucket gen %u)",
+			ptr_report(r, BCH_RC_PTR_stale_dirty, id, level, k.k->p, d, "stale dirty pointer (bucket gen %u)",
 				   d->bucket_gen);
 		return false;
 	}
@@ -605,25 +625,95 @@ static void bitmap_finding(struct recompute *r, const struct bch_ptr_derived *d)
 	f->size = d->sectors;
 }
 
-/* dropped: the repair takes the pointer out of the key; described, never counted */
+static int gen_newer_cmp(const void *a, const void *b)
+{
+	const struct gen_newer *x = a, *y = b;
+
+	if (x->d.dev != y->d.dev)
+		return x->d.dev < y->d.dev ? -1 : 1;
+	if (x->d.bucket != y->d.bucket)
+		return x->d.bucket < y->d.bucket ? -1 : 1;
+	if (x->btree != y->btree)
+		return x->btree < y->btree ? -1 : 1;
+	return bpos_cmp(x->pos, y->pos);
+}
+
+/* more: other pointers into the bucket of the same generation, described with this one */
+static void gen_newer_report(struct recompute *r, const struct gen_newer *g, enum bch_rc_gen_fix fix,
+			     u8 gen, size_t more)
+{
+	static const char * const how[] = {
+		[BCH_RC_GEN_FIX_none]	= "left: a node pointer into a bucket other data holds",
+		[BCH_RC_GEN_FIX_bucket]	= "the bucket's moves on to it",
+		[BCH_RC_GEN_FIX_ptr]	= "the pointer takes the bucket's, as its other data has",
+	};
+	struct bch_recompute_finding *f = finding(r, BCH_RC_ptr);
+
+	f->sub = BCH_RC_PTR_gen_newer;
+	f->btree = g->btree;
+	f->pos = g->pos;
+	f->dev = g->d.dev;
+	f->bucket = g->d.bucket;
+	f->start = ptr_offset(&g->d.p.ptr);
+	f->gen_fix = fix;
+	f->want_gen = gen;
+	f->ptr_idx = g->idx;
+	if (!report_start(r, BCH_RECOMPUTE_ptr))
+		return;
+	ptr_where(r->out, g->btree, g->level, g->pos, &g->d);
+	pb_printf(r->out, "gen newer than the bucket's (%u): %s", g->d.bucket_gen, how[fix]);
+	if (more)
+		pb_printf(r->out, " (and %zu more pointers of this generation into the bucket)", more);
+	report_end(r);
+}
+
+/* A pointer of the right generation: its sectors added to its bucket's. */
+static void count_usage(struct recompute *r, enum btree_id id, unsigned level, struct bpos pos,
+			const struct bch_ptr_derived *d, struct dev_state *ds, bool dropped)
+{
+	struct bucket_usage *u = &ds->usage[d->bucket];
+	unsigned cur = usage_type(u);
+
+	if (!data_type_is_empty(cur) && bucket_data_type(cur) != bucket_data_type(d->data_type)) {
+		ptr_report(r, BCH_RC_PTR_type_mismatch, id, level, pos, d, "%s data in a %s bucket",
+			   data_type_str(d->data_type), data_type_str(cur));
+		return;
+	}
+	if ((u64)u->dirty_sectors + d->dirty_sectors > UINT32_MAX ||
+	    (u64)u->cached_sectors + d->cached_sectors > UINT32_MAX ||
+	    (u64)u->stripe_sectors + d->stripe_sectors > UINT32_MAX) {
+		ptr_report(r, BCH_RC_PTR_overflow, id, level, pos, d, "bucket sector count overflow");
+		return;
+	}
+	if (dropped)
+		return;
+	u->dirty_sectors += d->dirty_sectors;
+	u->cached_sectors += d->cached_sectors;
+	u->stripe_sectors += d->stripe_sectors;
+	u->ptr_type = d->data_type;
+	r->res->ptrs++;
+}
+
+/*
+ * Pointer idx of k.  dropped: the repair takes the pointer out of the
+ * key; described, never counted.
+ */
 static void count_ptr(struct recompute *r, enum btree_id id, unsigned level,
-		      struct bkey_s_c k, const struct bch_ptr_derived *d, bool dropped)
+		      struct bkey_s_c k, const struct bch_ptr_derived *d, unsigned idx, bool dropped)
 {
 	struct dev_state *ds;
-	struct bucket_usage *u;
-	unsigned cur;
 
 	if (!d->dev_exists) {
 		/* pointers to "no device" are allowed and count for nothing */
 		if (d->dev != BCH_DEV_NONE)
-			ptr_report(r, BCH_RC_PTR_bad_dev, id, level, k, d, "device %u is not a member", d->dev);
+			ptr_report(r, BCH_RC_PTR_bad_dev, id, level, k.k->p, d, "device %u is not a member", d->dev);
 		return;
 	}
 	ds = dev_lookup(r, d->dev);
 	if (!ds)
 		return;
 	if (!d->bucket_valid) {
-		ptr_report(r, BCH_RC_PTR_bad_bucket, id, level, k, d, "bucket outside the device's %llu-%llu",
+		ptr_report(r, BCH_RC_PTR_bad_bucket, id, level, k.k->p, d, "bucket outside the device's %llu-%llu",
 			   (unsigned long long)ds->m->first_bucket,
 			   (unsigned long long)ds->m->nbuckets - 1);
 		return;
@@ -634,7 +724,7 @@ static void count_ptr(struct recompute *r, enum btree_id id, unsigned level,
 	}
 	if (level && !bch_member_btree_bitmap_covers(ds->m, ptr_offset(&d->p.ptr), d->sectors) &&
 	    (bitmap_finding(r, d), report_start(r, BCH_RECOMPUTE_btree_bitmap))) {
-		ptr_where(r->out, id, level, k, d);
+		ptr_where(r->out, id, level, k.k->p, d);
 		pb_printf(r->out, "sectors %llu-%llu not in the member's btree bitmap (shift %u, 0x%llx)",
 			  (unsigned long long)ptr_offset(&d->p.ptr),
 			  (unsigned long long)ptr_offset(&d->p.ptr) + d->sectors - 1,
@@ -642,29 +732,73 @@ static void count_ptr(struct recompute *r, enum btree_id id, unsigned level,
 			  (unsigned long long)ds->m->btree_allocated_bitmap);
 		report_end(r);
 	}
-	if (!ptr_gen_ok(r, id, level, k, d))
-		return;
+	if (!ptr_gen_ok(r, id, level, k, d)) {
+		struct gen_newer g = { .btree = id, .level = level, .idx = idx, .pos = k.k->p, .d = *d };
 
-	u = &ds->usage[d->bucket];
-	cur = usage_type(u);
-	if (!data_type_is_empty(cur) && bucket_data_type(cur) != bucket_data_type(d->data_type)) {
-		ptr_report(r, BCH_RC_PTR_type_mismatch, id, level, k, d, "%s data in a %s bucket",
-			   data_type_str(d->data_type), data_type_str(cur));
+		if (d->gen_state != BCH_PTR_GEN_NEWER || ptr_cached(&d->p.ptr) || dropped)
+			return;
+		if (bch_grow(&r->newer.d, &r->newer.size, r->newer.nr, 16))
+			/* no room to judge it later: described now, and left */
+			gen_newer_report(r, &g, BCH_RC_GEN_FIX_none, d->bucket_gen, 0);
+		else
+			r->newer.d[r->newer.nr++] = g;
 		return;
 	}
-	if ((u64)u->dirty_sectors + d->dirty_sectors > UINT32_MAX ||
-	    (u64)u->cached_sectors + d->cached_sectors > UINT32_MAX ||
-	    (u64)u->stripe_sectors + d->stripe_sectors > UINT32_MAX) {
-		ptr_report(r, BCH_RC_PTR_overflow, id, level, k, d, "bucket sector count overflow");
-		return;
+	count_usage(r, id, level, k.k->p, d, ds, dropped);
+}
+
+/*
+ * The dirty pointers newer than their buckets, once every other pointer
+ * has been counted.  The kernel's gc moves the bucket's generation on to
+ * the first such pointer, which makes every other pointer into the
+ * bucket stale, and so drops them: the data of one damaged pointer costs
+ * that of every extent sharing its bucket.  Here the bucket decides:
+ * when other pointers of the bucket's own generation hold data in it,
+ * the newer pointer is the damaged one and takes the bucket's
+ * generation; when none do, the bucket's generation is what is wrong and
+ * moves on to the newest of its pointers' (the kernel's repair), which
+ * the others take.  Either way every pointer counts.  A node pointer is
+ * not rewritten: one into a bucket with other data is left.
+ */
+static void gen_newer_resolve(struct recompute *r)
+{
+	struct gen_newer *v = r->newer.d;
+	size_t i, j;
+
+	sort(v, r->newer.nr, sizeof(*v), gen_newer_cmp);
+	for (i = 0; i < r->newer.nr; i = j) {
+		struct dev_state *ds = dev_lookup(r, v[i].d.dev);
+		u64 b = v[i].d.bucket;
+		bool held = !data_type_is_empty(usage_type(&ds->usage[b]));
+		u8 gen = ds->gens[b];
+		size_t same = 0;
+
+		for (j = i; j < r->newer.nr && v[j].d.dev == v[i].d.dev && v[j].d.bucket == b; j++)
+			if (!held && bch_gen_after(ptr_gen(&v[j].d.p.ptr), gen) > 0)
+				gen = ptr_gen(&v[j].d.p.ptr);
+		if (!held)
+			ds->gens[b] = gen;
+		for (size_t k = i; k < j; k++)
+			same += ptr_gen(&v[k].d.p.ptr) == gen;
+		for (size_t k = i; k < j; k++) {
+			struct gen_newer *g = &v[k];
+			struct bch_ptr_derived d = g->d;
+			enum bch_rc_gen_fix fix = ptr_gen(&d.p.ptr) == gen ? BCH_RC_GEN_FIX_bucket
+				: g->level ? BCH_RC_GEN_FIX_none : BCH_RC_GEN_FIX_ptr;
+
+			/* the bucket moves on once: one line for the pointers that moved it */
+			if (fix != BCH_RC_GEN_FIX_bucket)
+				gen_newer_report(r, g, fix, gen, 0);
+			else if (same)
+				gen_newer_report(r, g, fix, gen, same - 1), same = 0;
+			if (fix == BCH_RC_GEN_FIX_none)
+				continue;
+			set_ptr_gen(&d.p.ptr, gen);
+			bch_ptr_derived_judge_gen(&d, gen);
+			count_usage(r, g->btree, g->level, g->pos, &d, ds, false);
+		}
 	}
-	if (dropped)
-		return;
-	u->dirty_sectors += d->dirty_sectors;
-	u->cached_sectors += d->cached_sectors;
-	u->stripe_sectors += d->stripe_sectors;
-	u->ptr_type = d->data_type;
-	r->res->ptrs++;
+	r->newer.nr = 0;
 }
 
 static int ptr_drop_cmp(const void *a, const void *b)
@@ -720,7 +854,7 @@ static void ptrs_judge_gens(struct recompute *r, enum btree_id id, unsigned leve
 		if (!(ds->alloc_seen[b / 64] & (1ULL << (b % 64)))) {
 			ds->alloc_seen[b / 64] |= 1ULL << (b % 64);
 			ds->gens[b] = ptr_gen(&ptrs[i].p.ptr);
-			ptr_report(r, BCH_RC_PTR_missing_alloc, id, level, k, &ptrs[i],
+			ptr_report(r, BCH_RC_PTR_missing_alloc, id, level, k.k->p, &ptrs[i],
 				   "bucket has no alloc key");
 		}
 		bch_ptr_derived_judge_gen(&ptrs[i], ds->gens[b]);
@@ -944,7 +1078,7 @@ static int count_key(struct recompute *r, enum btree_id id, unsigned level, stru
 	r->cur_drop = drop;
 	r->cur_nr = drop ? nr : 0;
 	for (unsigned i = 0; i < nr; i++)
-		count_ptr(r, id, level, k, &ptrs[i], drop & (1U << i));
+		count_ptr(r, id, level, k, &ptrs[i], i, drop & (1U << i));
 	r->cur_drop = 0;
 	r->cur_nr = 0;
 
@@ -1186,6 +1320,11 @@ static int check_bucket(struct recompute *r, struct dev_state *ds, u64 b,
 	struct bch_alloc_derived d;
 	struct bch_acc_deltas deltas = { 0 };
 	int ret = 0;
+
+	/* moved on for a pointer newer than the bucket (gen_newer_resolve) */
+	want.gen = ds->gens[b];
+	if (have_key)
+		alloc_field(r, ds, b, a, have_key, BCH_RC_F_gen, "gen", &want, want.gen, a->gen);
 
 	if (want.data_type != a->data_type &&
 	    (alloc_finding(r, BCH_RC_alloc_field, BCH_RC_F_data_type, ds, b, have_key, &want),
@@ -1903,6 +2042,7 @@ static void recompute_exit(struct recompute *r)
 	free(r->want_bps.data);
 	free(r->found_bps.data);
 	free(r->drops.d);
+	free(r->newer.d);
 	if (r->rb.active)
 		bch_btree_iter_exit(&r->rb.it);
 }
@@ -1935,6 +2075,8 @@ int bch_recompute(struct bch_fs *c, const struct bch_recompute_opts *opts, struc
 		mark_metadata(&r);
 		ret = walk_all(&r);
 	}
+	if (!ret)
+		gen_newer_resolve(&r);
 	if (!ret)
 		reflink_refcounts(&r);
 	if (!ret)

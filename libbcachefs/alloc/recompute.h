@@ -76,6 +76,14 @@ enum bch_rc_alloc_field {
 	BCH_RC_F_stripe_sectors,
 	BCH_RC_F_stripe,
 	BCH_RC_F_stripe_redundancy,
+	BCH_RC_F_gen,
+};
+
+/* How a dirty pointer newer than its bucket is made to agree with it. */
+enum bch_rc_gen_fix {
+	BCH_RC_GEN_FIX_none,	/* a node pointer into a bucket other data holds */
+	BCH_RC_GEN_FIX_bucket,	/* the bucket's generation moves on (an alloc_field gen finding) */
+	BCH_RC_GEN_FIX_ptr,	/* the leaf key's pointer ptr_idx takes want_gen, the bucket's */
 };
 
 struct bch_recompute_finding {
@@ -104,6 +112,9 @@ struct bch_recompute_finding {
 	 */
 	u32 drop;
 	unsigned nr_ptrs;
+	/* ptr gen_newer: how it is repaired; want_gen is the generation agreed on */
+	enum bch_rc_gen_fix gen_fix;
+	unsigned ptr_idx;
 };
 
 struct bch_recompute_opts {

@@ -140,6 +140,7 @@ static const enum bch_fsck_err alloc_field_err[] = {
 	[BCH_RC_F_stripe_sectors]	= BCH_FSCK_ERR_alloc_key_stripe_sectors_wrong,
 	[BCH_RC_F_stripe]		= BCH_FSCK_ERR_alloc_key_stripe_wrong,
 	[BCH_RC_F_stripe_redundancy]	= BCH_FSCK_ERR_alloc_key_stripe_redundancy_wrong,
+	[BCH_RC_F_gen]			= BCH_FSCK_ERR_alloc_key_gen_wrong,
 };
 
 /* need_discard and freespace: the alloc key's own slot, or an entry the alloc walk cannot see. */
@@ -409,6 +410,32 @@ static int repair_ptrs(struct btree_trans *t, const struct bch_recompute_finding
 	return bch_trans_update(t, rf->btree, 0, &b.k, BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_NO_EXTENT_OVERWRITE);
 }
 
+/*
+ * The leaf key's pointer newer than its bucket takes the bucket's
+ * generation; no trigger runs.  1 queued, 0 the key is not as found.
+ */
+static int repair_ptr_gen(struct btree_trans *t, const struct bch_recompute_finding *rf,
+			  struct printbuf *err)
+{
+	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } b;
+	struct bch_ptr_iter it;
+	struct extent_ptr_decoded p;
+	unsigned nr = 0;
+	bool found = false;
+	int ret = bch_trans_lookup(t, rf->btree, 0, rf->pos, &b.k, BKEY_U64s_MAX, err);
+
+	if (ret <= 0)
+		return ret;
+	/* the pointer as found: the same device and offset at the same place */
+	bch_ptr_iter_init(&it, bkey_i_to_s_c(&b.k));
+	while (bch_ptr_iter_next(&it, &p))
+		if (nr++ == rf->ptr_idx)
+			found = ptr_dev(&p.ptr) == rf->dev && ptr_offset(&p.ptr) == rf->start;
+	if (!found || !bch_extent_ptr_set_gen(&b.k, rf->ptr_idx, rf->want_gen))
+		return 0;
+	return bch_trans_update(t, rf->btree, 0, &b.k, BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_NO_EXTENT_OVERWRITE) ?: 1;
+}
+
 /* Queues the repair of one difference: 1 queued, 0 nothing this tool can repair. */
 static int repair_queue(struct btree_trans *t, const struct bch_recompute_finding *rf,
 			bool second, struct printbuf *err)
@@ -444,9 +471,15 @@ static int repair_queue(struct btree_trans *t, const struct bch_recompute_findin
 	case BCH_RC_reflink_missing:
 		return repair_reflink_p(t, rf, err) ?: 1;
 	case BCH_RC_ptr:
-		/* the bucket's alloc key, with the pointer's generation, is the alloc pass's repair */
-		if (rf->sub == BCH_RC_PTR_missing_alloc)
+		/*
+		 * The bucket's alloc key, with the pointer's generation, is the
+		 * alloc pass's repair (a missing key, a generation moved on).
+		 */
+		if (rf->sub == BCH_RC_PTR_missing_alloc ||
+		    (rf->sub == BCH_RC_PTR_gen_newer && rf->gen_fix == BCH_RC_GEN_FIX_bucket))
 			return 1;
+		if (rf->sub == BCH_RC_PTR_gen_newer && rf->gen_fix == BCH_RC_GEN_FIX_ptr)
+			return repair_ptr_gen(t, rf, err);
 		return rf->drop ? repair_ptrs(t, rf, err) ?: 1 : 0;
 	case BCH_RC_key_version:
 		/* the version the journal and the clean section record from now on */

@@ -267,6 +267,19 @@ static bool ptr_drop(struct bkey_i *k, unsigned idx)
 	return true;
 }
 
+bool bch_extent_ptr_set_gen(struct bkey_i *k, unsigned idx, u8 gen)
+{
+	u64 *end, *e = entries_of(k, &end);
+	unsigned n = 0, type;
+
+	for (; (type = bch_extent_entry_type(e, end)) < BCH_EXTENT_ENTRY_MAX; e += bch_extent_entry_u64s(type))
+		if (type == BCH_EXTENT_ENTRY_ptr && n++ == idx) {
+			set_ptr_gen((struct bch_extent_ptr *)e, gen);
+			return true;
+		}
+	return false;
+}
+
 void bch_extent_drop_ptrs(struct bkey_i *k, u32 mask)
 {
 	/* from the last, so that the numbers of those before stay */

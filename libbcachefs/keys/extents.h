@@ -93,6 +93,9 @@ void bch_compression_opt_to_text(struct printbuf *, unsigned v);
  */
 void bch_extent_drop_ptrs(struct bkey_i *k, u32 mask);
 
+/* Gives pointer number idx generation gen; false when k has no such pointer. */
+bool bch_extent_ptr_set_gen(struct bkey_i *k, unsigned idx, u8 gen);
+
 /* Checks the entries of a key, as the kernel does for every key with pointers. */
 int bch_bkey_ptrs_validate(struct bkey_check *, struct bkey_s_c);
 
