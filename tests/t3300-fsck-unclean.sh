@@ -146,6 +146,23 @@ for x in $IMGS; do
 	'
 done
 
+# the journal_seq_blacklist section of image $1, one line
+blacklist_of() {
+	ref show-super -f journal_seq_blacklist "$1" | sed -n '/^journal_seq_blacklist (size/{n;p}'
+}
+
+test_expect_success 'our fsck -y blacklists the seqs recovery skips in the superblock, as the reference'"'"'s does' '
+	for x in $IMGS; do
+		cp --sparse=always $x.img $x.bl.img &&
+		{ ref fsck -y $x.bl.img > $x.bl.out 2>&1; test $? -le 1; } &&
+		blacklist_of $x.bl.img > $x.bl.ref &&
+		blacklist_of $x.y.img > $x.bl.ours &&
+		echo "$x: $(cat $x.bl.ours)" &&
+		test -s $x.bl.ref &&
+		test_cmp $x.bl.ref $x.bl.ours || return 1
+	done
+'
+
 test_expect_success 'a: the file unlinked while open is removed by our fsck -y, as by the reference'"'"'s' '
 	ours list -b deleted_inodes a.img > dead.before &&
 	test $(grep -c "type set" dead.before) = 1 &&

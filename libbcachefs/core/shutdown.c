@@ -9,6 +9,7 @@
 #include "alloc/allocator.h"
 #include "sb/sb.h"
 #include "core/fs.h"
+#include "journal/journal_read.h"
 #include "journal/journal_write.h"
 #include "keys/accounting.h"
 #include "sb/sb_edit.h"
@@ -138,14 +139,25 @@ int bch_fs_start_write(struct bch_fs *c, struct printbuf *err)
 	ret = bch_journal_write_start(c, err);
 	if (ret)
 		return ret;
-	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++) {
+	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX && !ret; i++) {
 		struct bch_dev *ca = c->devs[i];
+		const struct journal_write_state *w = &c->journal.w;
 
-		if (ca) {
-			set_sb_clean(ca->sb.sb, 0);
-			ca->sb.sb->features[0] |= cpu_to_le64(FEATURES_WHILE_DIRTY);
-		}
+		if (!ca)
+			continue;
+		set_sb_clean(ca->sb.sb, 0);
+		ca->sb.sb->features[0] |= cpu_to_le64(FEATURES_WHILE_DIRTY);
+		/*
+		 * After an unclean shutdown, the seqs recovery skips are
+		 * blacklisted before anything is written: a node written under
+		 * one of them before the crash must stay ignored.
+		 */
+		if (w->blacklist_start < w->blacklist_end || c->journal.unblacklist_seq)
+			ret = bch_sb_journal_blacklist_update(&ca->sb, w->blacklist_start, w->blacklist_end,
+							      c->journal.unblacklist_seq, err);
 	}
+	if (ret)
+		return ret;
 	return bch_fs_sb_write_all(c, err) ?: bch_allocator_start(c, err);
 }
 

@@ -5,6 +5,7 @@
 #include "journal/journal_read.h"
 #include "journal/jset.h"
 #include "sb/sb.h"
+#include "sb/sb_edit.h"
 #include "util/errcode.h"
 
 bool bch_sb_journal_seq_blacklisted(const struct bch_fs *c, u64 seq)
@@ -49,6 +50,63 @@ int bch_journal_blacklist_add(struct bch_journal *jn, u64 start, u64 end)
 		.start = start, .end = end,
 	};
 	return 0;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct journal_seq_blacklist_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int bch_sb_journal_blacklist_update(struct bch_sb_buf *sb, u64 start, u64 end, u64 keep,
+				    struct printbuf *err)
+{
+	struct bch_sb_field_journal_seq_blacklist *bl = bch_sb_field_get_t(sb->sb, journal_seq_blacklist);
+	size_t nr = bl ? (le32_to_cpu(bl->field.u64s) * 8 - sizeof(*bl)) / sizeof(bl->start[0]) : 0;
+	/* each range may split in two around keep, and one is added */
+	struct journal_seq_blacklist_range *r = calloc(2 * nr + 2, sizeof(*r));
+	size_t n = 0, out = 0;
+	int ret = 0;
+
+	if (!r)
+		return -BCH_ERR_nomem;
+	for (size_t i = 0; i < nr; i++)
+		r[n++] = (struct journal_seq_blacklist_range) {
+			le64_to_cpu(bl->start[i].start), le64_to_cpu(bl->start[i].end) };
+	if (start < end)
+		r[n++] = (struct journal_seq_blacklist_range) { start, end };
+	if (keep)
+		for (size_t i = 0, m = n; i < m; i++)
+			if (keep >= r[i].start && keep < r[i].end) {
+				r[n++] = (struct journal_seq_blacklist_range) { keep + 1, r[i].end };
+				r[i].end = keep;
+			}
+	qsort(r, n, sizeof(*r), range_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].start >= r[i].end)
+			continue;
+		if (out && r[i].start <= r[out - 1].end) {
+			if (r[i].end > r[out - 1].end)
+				r[out - 1].end = r[i].end;
+		} else {
+			r[out++] = r[i];
+		}
+	}
+	if (!out) {
+		bch_sb_field_delete(sb, BCH_SB_FIELD_journal_seq_blacklist);
+	} else if (!(bl = bch_sb_field_resize_t(sb, journal_seq_blacklist,
+						 sizeof(*bl) / 8 + out * sizeof(bl->start[0]) / 8, err))) {
+		ret = -BCH_ERR_no_space;
+	} else {
+		for (size_t i = 0; i < out; i++) {
+			bl->start[i].start = cpu_to_le64(r[i].start);
+			bl->start[i].end = cpu_to_le64(r[i].end);
+		}
+		sb->sb->features[0] |= cpu_to_le64(1ULL << BCH_FEATURE_journal_seq_blacklist_v3);
+	}
+	free(r);
+	return ret;
 }
 
 static u64 entry_seq(const struct journal_replay *i)

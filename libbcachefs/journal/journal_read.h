@@ -58,6 +58,16 @@ bool bch_sb_journal_seq_blacklisted(const struct bch_fs *c, u64 seq);
 /* Appends [start, end) to c->journal.blacklist. */
 int bch_journal_blacklist_add(struct bch_journal *, u64 start, u64 end);
 
+/*
+ * Rewrites the journal_seq_blacklist section of sb: its ranges, with
+ * [start, end) added (none when start >= end) and seq keep taken out (0:
+ * none), sorted and merged; an empty list removes the section.  Sets the
+ * journal_seq_blacklist_v3 feature when a range is left.  Nothing changes
+ * on error (no room in the superblock, no memory).
+ */
+int bch_sb_journal_blacklist_update(struct bch_sb_buf *sb, u64 start, u64 end, u64 keep,
+				    struct printbuf *err);
+
 void bch_journal_replay_free(struct journal_replay *);
 
 #endif

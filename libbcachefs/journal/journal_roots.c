@@ -162,6 +162,12 @@ static int roots_from_journal(struct bch_fs *c)
 
 		pb_str(&c->log, "no journal entries to replay: using the newest entry found\n");
 		bch_typed_log_add(&c->log_types, &c->log, start, BCH_FSERR_dirty_but_no_journal_entries);
+		if (jn->nr_entries) {
+			u64 seq = le64_to_cpu(jn->entries[jn->nr_entries - 1]->j->seq);
+
+			if (bch_sb_journal_seq_blacklisted(c, seq))
+				jn->unblacklist_seq = seq;
+		}
 	}
 
 	for (size_t n = 0; n < jn->nr_entries; n++) {

@@ -111,6 +111,13 @@ struct bch_journal {
 	bool read_done;
 	struct journal_seq_blacklist_range *blacklist;
 	size_t nr_blacklist;
+	/*
+	 * The seq of the newest entry, used alone though the superblock
+	 * blacklists it (nothing else to recover from): the first write takes
+	 * it out of the superblock's blacklist, as the nodes replay writes
+	 * carry it.  0: none.
+	 */
+	u64 unblacklist_seq;
 	struct journal_keys keys;
 	/*
 	 * Write side; bch_journal_exit() does not free it: call
