@@ -40,6 +40,7 @@ enum debug_opt {
 	DO_entry_type,
 	DO_key,
 	DO_keep_csum,
+	DO_bset,
 	DO_NR
 };
 
@@ -62,7 +63,8 @@ static const struct cmd_option debug_opts[] = {
 			    "copy and move: leave the extents the key overlaps whole (overlapping extents)" },
 	[DO_unclean]	= { "unclean", 0, CMD_ARG_NONE, NULL,
 			    "set, delete, copy, move: leave the change in the journal only, the filesystem unclean (as after a crash)" },
-	[DO_level]	= { "level", 'l', CMD_ARG_REQUIRED, "LEVEL", "kill-node: the level of the node (default 0, a leaf)" },
+	[DO_level]	= { "level", 'l', CMD_ARG_REQUIRED, "LEVEL",
+			    "kill-node, node-edit: the level of the node (default 0, a leaf)" },
 	[DO_keep_copy]	= { "keep-copy", 0, CMD_ARG_NONE, NULL,
 			    "kill-node: first copy the node to a free bucket (an older copy for fsck's scan to find)" },
 	[DO_seq]	= { "seq", 0, CMD_ARG_REQUIRED, "SEQ", "journal-edit: the journal entry (jset) to change",
@@ -72,13 +74,17 @@ static const struct cmd_option debug_opts[] = {
 			    "journal-edit: count only entries of TYPE (btree_keys, clock, ...); with -b, of that btree" },
 	[DO_key]	= { "key", 0, CMD_ARG_REQUIRED, "N", "journal-edit: the Nth key of that entry (from 0)" },
 	[DO_keep_csum]	= { "keep-csum", 0, CMD_ARG_NONE, NULL,
-			    "journal-edit: leave the old checksum (a torn write)" },
+			    "journal-edit, node-edit: leave the old checksum (a torn write)" },
+	[DO_bset]	= { "bset", 0, CMD_ARG_REQUIRED, "N",
+			    "node-edit: the node's Nth bset (from 0, the one in the node header)" },
 	[DO_NR]		= { 0 }
 };
 
-enum debug_action { DA_print, DA_set, DA_delete, DA_copy, DA_move, DA_kill_node, DA_journal_edit };
+enum debug_action {
+	DA_print, DA_set, DA_delete, DA_copy, DA_move, DA_kill_node, DA_node_edit, DA_journal_edit
+};
 static const char *const action_names[] = {
-	"print", "set", "delete", "copy", "move", "kill-node", "journal-edit", NULL
+	"print", "set", "delete", "copy", "move", "kill-node", "node-edit", "journal-edit", NULL
 };
 
 #define MAX_SETS 16
@@ -88,7 +94,7 @@ struct debug_args {
 	int btree, to_btree;
 	bool have_pos, have_to, triggers, in_place, overlap, keep_copy, have_seq, keep_csum, unclean;
 	u64 seq;
-	int entry, key, entry_type;
+	int entry, key, entry_type, bset;
 	unsigned level;
 	struct bpos pos, to;
 	const char *inode_path, *dirent_path, *to_dir;
@@ -122,6 +128,24 @@ static int journal_args_check(const struct cmd_def *def, const struct debug_args
 	return 0;
 }
 
+static int node_args_check(const struct cmd_def *def, const struct debug_args *a)
+{
+	if (a->btree < 0 || !a->have_pos) {
+		cmd_usage_error(def, "node-edit needs -b and -p (and -l for an interior node)");
+		return CMD_EXIT_USAGE;
+	}
+	if (!a->nr_sets && !a->keep_csum) {
+		cmd_usage_error(def, "node-edit needs at least one --set FIELD=VALUE");
+		return CMD_EXIT_USAGE;
+	}
+	if (a->inode_path || a->dirent_path || a->have_to || a->to_dir || a->to_btree >= 0 ||
+	    a->triggers || a->in_place || a->overlap || a->keep_copy || a->unclean) {
+		cmd_usage_error(def, "node-edit takes -b, -p, -l, --bset, --set and --keep-csum only");
+		return CMD_EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int parse_args(const struct cmd_def *def, int argc, char **argv, struct debug_args *a)
 {
 	struct cmd_opts_state st;
@@ -129,7 +153,7 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 
 	memset(a, 0, sizeof(*a));
 	a->btree = a->to_btree = -1;
-	a->entry = a->key = a->entry_type = -1;
+	a->entry = a->key = a->entry_type = a->bset = -1;
 	cmd_opts_init(&st, argc, argv);
 	while ((o = cmd_next_opt(def, &st)) >= 0) {
 		switch (o) {
@@ -196,6 +220,7 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 			break;
 		case DO_seq:
 		case DO_entry:
+		case DO_bset:
 		case DO_key: {
 			char *end;
 			unsigned long long v = strtoull(st.arg, &end, 10);
@@ -208,7 +233,7 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 				a->seq = v;
 				a->have_seq = true;
 			} else {
-				*(o == DO_entry ? &a->entry : &a->key) = v;
+				*(o == DO_entry ? &a->entry : o == DO_bset ? &a->bset : &a->key) = v;
 			}
 			break;
 		}
@@ -238,8 +263,14 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 	a->nr_devs = argc - st.optind - 1;
 	if (a->action == DA_journal_edit)
 		return journal_args_check(def, a);
-	if (a->have_seq || a->entry >= 0 || a->key >= 0 || a->keep_csum || a->entry_type >= 0) {
-		cmd_usage_error(def, "--seq, --entry, --entry-type, --key and --keep-csum are for journal-edit");
+	if (a->have_seq || a->entry >= 0 || a->key >= 0 || a->entry_type >= 0) {
+		cmd_usage_error(def, "--seq, --entry, --entry-type and --key are for journal-edit");
+		return CMD_EXIT_USAGE;
+	}
+	if (a->action == DA_node_edit)
+		return node_args_check(def, a);
+	if (a->keep_csum || a->bset >= 0) {
+		cmd_usage_error(def, "--keep-csum is for journal-edit and node-edit, --bset for node-edit");
 		return CMD_EXIT_USAGE;
 	}
 	if (!!a->inode_path + !!a->dirent_path + (a->btree >= 0 || a->have_pos) != 1 ||
@@ -271,7 +302,7 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 		return CMD_EXIT_USAGE;
 	}
 	if ((a->level || a->keep_copy) && a->action != DA_kill_node) {
-		cmd_usage_error(def, "--level and --keep-copy are for kill-node");
+		cmd_usage_error(def, "--level is for kill-node and node-edit, --keep-copy for kill-node");
 		return CMD_EXIT_USAGE;
 	}
 	if (a->overlap && a->action != DA_copy && a->action != DA_move) {
@@ -430,6 +461,19 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 	ret = resolve(c, a, err);
 	if (ret)
 		goto out;
+	if (a->action == DA_node_edit) {
+		struct bch_node_edit e = {
+			.btree = a->btree, .level = a->level, .pos = a->pos,
+			.bset = a->bset < 0 ? 0 : a->bset,
+			.sets = a->sets, .nr_sets = a->nr_sets, .keep_csum = a->keep_csum,
+		};
+		struct printbuf out = PRINTBUF;
+
+		ret = bch_node_edit(c, &e, &out, err);
+		cmd_write_stdout(out.buf, out.pos);
+		pb_exit(&out);
+		goto out;
+	}
 	if (a->action == DA_kill_node) {
 		struct bpos copy;
 
@@ -532,6 +576,12 @@ const struct cmd_def cmd_debug_def = {
 			  "  move    the same, and delete the original\n"
 			  "  kill-node  zero the node at --level of btree -b that holds -p, on disk\n"
 			  "          (a lost node write: fsck drops the node and repairs the rest)\n"
+			  "  node-edit  change the header of the node at --level of btree -b that\n"
+			  "          holds -p, or of its --bset, on every replica, checksummed again\n"
+			  "          unless --keep-csum.  FIELD is magic, flags, btree_id, level,\n"
+			  "          min_key, max_key (the node header: bset 0), seq, journal_seq,\n"
+			  "          bset_flags, csum_type, offset, version, u64s (the bset) or\n"
+			  "          WIDTH@OFF (bytes into the node header or btree_node_entry)\n"
 			  "  journal-edit  change the jset --seq (its header, its --entry, or that\n"
 			  "          entry's --key) where it lies on disk, checksummed again unless\n"
 			  "          --keep-csum.  With --entry-type or -b, --entry counts only the\n"

@@ -65,6 +65,13 @@ nth_pos() {
 	ours list -b "$1" "$BASE" | grep "^u64s" | grep -e "${3:-.}" | sed -n "$2p" | cut -d" " -f5
 }
 
+# leaf_of BTREE INODE: "MAX MIN", the range of the leaf of BTREE in the clean image that holds
+# the keys of INODE (the first whose max key is in INODE or past it)
+leaf_of() {
+	ours list -m nodes -l 0 -b "$1" "$BASE" | awk -v ino="$2" '{ split($5, m, ":")
+		if ($5 == "SPOS_MAX" || m[1] + 0 >= ino + 0) { print $5, $15; exit } }'
+}
+
 # key_pos ARGS...: the position of the key bcachefs debug print ARGS names
 key_pos() {
 	dbg print "$@" | sed -n '1s/^u64s [0-9]* type [a-z_0-9]* \([^ ]*\) .*/\1/p'
@@ -205,7 +212,21 @@ test_expect_success 'bcachefs debug: bad requests are refused, naming what is wr
 	test_expect_code 1 ours debug kill-node -b alloc -p 0:1:0 -l 3 bad.img 2> err &&
 	grep -q "no node of btree alloc at level 3" err &&
 	test_expect_code 2 ours debug set -b alloc -p 0:1:0 -l 1 -s gen=1 bad.img 2> err &&
-	grep -q -- "--level and --keep-copy are for kill-node" err &&
+	grep -q -- "--level is for kill-node and node-edit" err &&
+	test_expect_code 2 ours debug node-edit -b alloc -p 0:1:0 bad.img 2> err &&
+	grep -q "node-edit needs at least one --set" err &&
+	test_expect_code 2 ours debug node-edit -b alloc -p 0:1:0 --seq 3 -s seq=1 bad.img 2> err &&
+	grep -q -- "--seq, --entry, --entry-type and --key are for journal-edit" err &&
+	test_expect_code 2 ours debug set -b alloc -p 0:1:0 --bset 1 -s gen=1 bad.img 2> err &&
+	grep -q -- "--bset for node-edit" err &&
+	test_expect_code 1 ours debug node-edit -b alloc -p 0:1:0 --bset 99 -s seq=1 bad.img 2> err &&
+	grep -q "the node has [0-9]* bsets, no bset 99" err &&
+	test_expect_code 1 ours debug node-edit -b alloc -p 0:1:0 -s nosuch=1 bad.img 2> err &&
+	grep -q "nosuch=1: no such field of a btree node or bset" err &&
+	test_expect_code 1 ours debug node-edit -b alloc -p 0:1:0 -s level=99 bad.img 2> err &&
+	grep -q "level=99: value too large for the field" err &&
+	test_expect_code 1 ours debug node-edit -b alloc -p 0:1:0 -s min_key=x bad.img 2> err &&
+	grep -q "expected a position" err &&
 	test_expect_code 2 ours debug set --overlap --inode /tree/f152 -s bi_nlink=1 bad.img 2> err &&
 	grep -q -- "--overlap is for copy and move" err &&
 	test_expect_code 2 ours debug journal-edit --set u64s=0 bad.img 2> err &&
@@ -402,7 +423,7 @@ crash_job() {
 	done
 }
 
-CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost topo-root-lost-scan topo-snapshots-root-lost topo-subvolumes-root-lost ns-dead-inode-clean ns-logged-truncate ns-logged-collapse ns-logged-insert ns-snap-overlap-second alloc-ptr-stale topo-leaf-bad-csum journal-bkey-u64s-0 journal-root-bad-size journal-newest-torn}
+CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost topo-root-lost-scan topo-snapshots-root-lost topo-subvolumes-root-lost ns-dead-inode-clean ns-logged-truncate ns-logged-collapse ns-logged-insert ns-snap-overlap-second alloc-ptr-stale topo-leaf-bad-csum journal-bkey-u64s-0 journal-root-bad-size journal-newest-torn journal-seq-blacklisted}
 CRASHED=()
 for name in $CRASH_CASES; do
 	[ -f $name.dmg.img ] || continue

@@ -249,6 +249,11 @@ static int verify_csum(struct btree *b, const struct bset *i, const void *start,
 	if (!bch_csum_type_valid(type)) {
 		b->read_err = BCH_FSERR_bset_unknown_csum;
 		pb_printf(err, "bset at sector %u: unknown checksum type %u", written, type);
+		/* nothing to check it with: taken as it is, like a bad checksum */
+		if (b->csum_tolerate) {
+			b->csum_bad = true;
+			return 0;
+		}
 		return -BCH_ERR_btree_node_csum;
 	}
 	if (bch_csum_type_is_encryption(type)) {
@@ -495,7 +500,7 @@ static int read_replica(struct bch_fs *c, struct btree *b, const struct bkey_i *
  * the first key, and the node is rewritten at the next flush.
  */
 static int read_csum_bad(struct bch_fs *c, struct btree *b, const struct node_ptr_info *pi,
-			 unsigned p, struct printbuf *err)
+			 unsigned p, unsigned why, struct printbuf *err)
 {
 	struct printbuf msg = PRINTBUF;
 	int ret;
@@ -514,6 +519,11 @@ static int read_csum_bad(struct bch_fs *c, struct btree *b, const struct node_pt
 	b->dropped_keys = true;
 	log_where(c, b);
 	pb_printf(&c->log, "%s; the node's keys are used as they are\n", pb_cstr(&msg));
+	/* an unknown checksum type is a bad checksum too, as the kernel counts it */
+	if (c->invalid_key && b->nr_keys && why == BCH_FSERR_bset_unknown_csum)
+		c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level,
+			       (struct bkey_s_c) { &b->keys[0], b->vals[0] },
+			       BCH_FSERR_bset_unknown_csum, pb_cstr(&msg));
 	if (c->invalid_key && b->nr_keys)
 		c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level,
 			       (struct bkey_s_c) { &b->keys[0], b->vals[0] },
@@ -540,6 +550,7 @@ int bch_btree_node_read(struct bch_fs *c, const struct bkey_i *ptr,
 	b->csum_tolerate = b->csum_bad = false;
 
 	int csum_only = -1;	/* a replica that failed its checksum and nothing before */
+	unsigned csum_why = 0;	/* and how: bset_bad_csum or bset_unknown_csum */
 
 	for (unsigned p = 0; p < pi.nr_ptrs; p++) {
 		struct printbuf msg = PRINTBUF;
@@ -550,8 +561,11 @@ int bch_btree_node_read(struct bch_fs *c, const struct bkey_i *ptr,
 			pb_exit(&msg);
 			return 0;
 		}
-		if (b->read_err == BCH_FSERR_bset_bad_csum && csum_only < 0)
+		if ((b->read_err == BCH_FSERR_bset_bad_csum ||
+		     b->read_err == BCH_FSERR_bset_unknown_csum) && csum_only < 0) {
 			csum_only = p;
+			csum_why = b->read_err;
+		}
 		pb_printf(err, "btree %s level %u node at dev %u sector %llu (max key ",
 			  btree_name(id), level, b->dev, (unsigned long long)b->sector);
 		bch_bpos_to_text(err, ptr->k.p);
@@ -561,7 +575,7 @@ int bch_btree_node_read(struct bch_fs *c, const struct bkey_i *ptr,
 		pb_exit(&msg);
 	}
 	if (c->node_csum_tolerant && csum_only >= 0)
-		return read_csum_bad(c, b, &pi, csum_only, err);
+		return read_csum_bad(c, b, &pi, csum_only, csum_why, err);
 	b->nr_keys = 0;
 	return ret;
 }

@@ -86,12 +86,20 @@ static int try_node(struct bch_fs *c, struct bch_dev *ca, u64 sector, struct btr
 		    ca->bucket_gens[bucket] : 0);
 	found_to_key(&n, &ptr.k);
 
-	/* a found node must pass its checksum: fsck's tolerance is for nodes it has no other copy of */
+	/*
+	 * a found node must pass its checksum: fsck's tolerance is for nodes it
+	 * has no other copy of.  Its invalid keys are reported when a node put
+	 * back in a btree is read there, not for every node the scan sees
+	 */
 	bool tolerant = c->node_csum_tolerant;
+	void (*invalid_key)(void *, enum btree_id, unsigned, struct bkey_s_c, unsigned,
+			    const char *) = c->invalid_key;
 
 	c->node_csum_tolerant = false;
+	c->invalid_key = NULL;
 	ret = bch_btree_node_read(c, &ptr.k, n.btree_id, n.level, b, &err);
 	c->node_csum_tolerant = tolerant;
+	c->invalid_key = invalid_key;
 	pb_exit(&err);
 	if (ret == -BCH_ERR_nomem)
 		return ret;

@@ -481,3 +481,172 @@ out:
 	bch_btree_iter_exit(&it);
 	return ret;
 }
+
+/* ---- node headers ---- */
+
+/*
+ * A field node-edit knows: bytes at offset of the node header (node_only)
+ * or of the chosen bset's struct bset, or a bit range of such a word.
+ */
+struct node_field {
+	const char *name;
+	bool node_only;
+	unsigned offset, bytes;
+	unsigned shift, width;		/* width 0: the whole word */
+};
+
+static const struct node_field node_fields[] = {
+	{ "magic",	 true,  offsetof(struct btree_node, magic), 8 },
+	{ "flags",	 true,  offsetof(struct btree_node, flags), 8 },
+	{ "level",	 true,  offsetof(struct btree_node, flags), 8, 4, 4 },
+	{ "seq",	 false, offsetof(struct bset, seq), 8 },
+	{ "journal_seq", false, offsetof(struct bset, journal_seq), 8 },
+	{ "bset_flags",	 false, offsetof(struct bset, flags), 4 },
+	{ "csum_type",	 false, offsetof(struct bset, flags), 4, 0, 4 },
+	{ "offset",	 false, offsetof(struct bset, flags), 4, 16, 16 },
+	{ "version",	 false, offsetof(struct bset, version), 2 },
+	{ "u64s",	 false, offsetof(struct bset, u64s), 2 },
+	{ NULL }
+};
+
+static u64 get_le(const void *p, unsigned bytes)
+{
+	u64 v = 0;
+
+	for (unsigned i = 0; i < bytes; i++)
+		v |= (u64)((const u8 *)p)[i] << (i * 8);
+	return v;
+}
+
+/* One FIELD=VALUE on the bset at l (first: the node header's). */
+static int node_set_field(struct bset_loc *l, bool first, const char *assign, struct printbuf *err)
+{
+	const char *eq = strchr(assign, '='), *val = eq ? eq + 1 : NULL;
+	size_t len = eq ? (size_t)(eq - assign) : 0;
+	struct btree_node *bn = (struct btree_node *)l->start;
+	const struct node_field *f;
+	u64 v;
+	int i;
+
+	if (!eq || !len)
+		return bad(err, assign, "expected FIELD=VALUE");
+	if (memchr(assign, '@', len))
+		return bch_bytes_set_field(l->start, l->bytes, assign, err);
+	if ((len == 7 && !memcmp(assign, "min_key", 7)) || (len == 7 && !memcmp(assign, "max_key", 7))) {
+		struct bpos p;
+
+		if (!first)
+			return bad(err, assign, "a field of the node header: only bset 0 has it");
+		if (!bch_bpos_parse(val, &p))
+			return bad(err, assign, "expected a position inode:offset[:snapshot]");
+		*(assign[1] == 'i' ? &bn->min_key : &bn->max_key) = p;
+		return 0;
+	}
+	if (len == 8 && !memcmp(assign, "btree_id", 8)) {
+		if (!first)
+			return bad(err, assign, "a field of the node header: only bset 0 has it");
+		if ((i = bch_name_index(bch_btree_id_names, BTREE_ID_NR, val)) >= 0)
+			v = i;
+		else if (!parse_num(val, &v) || v >> 20)
+			return bad(err, assign, "unknown btree");
+		set_btree_node_id_lo(bn, v & 15);
+		set_btree_node_id_hi(bn, v >> 4);
+		return 0;
+	}
+	for (f = node_fields; f->name; f++)
+		if (strlen(f->name) == len && !memcmp(f->name, assign, len))
+			break;
+	if (!f->name)
+		return bad(err, assign, "no such field of a btree node or bset");
+	if (f->node_only && !first)
+		return bad(err, assign, "a field of the node header: only bset 0 has it");
+	if (!parse_num(val, &v))
+		return bad(err, assign, "the value is not a number");
+
+	u8 *p = f->node_only ? l->start + f->offset : (u8 *)l->i + f->offset;
+
+	if (f->width) {
+		u64 mask = (~0ULL >> (64 - f->width)) << f->shift;
+
+		if (v >> f->width)
+			return bad(err, assign, "value too large for the field");
+		v = (get_le(p, f->bytes) & ~mask) | (v << f->shift);
+	}
+	if (!put_le(p, f->bytes, v))
+		return bad(err, assign, "value too large for the field");
+	return 0;
+}
+
+int bch_node_edit(struct bch_fs *c, const struct bch_node_edit *e, struct printbuf *out,
+		  struct printbuf *err)
+{
+	struct btree_iter it;
+	const struct btree *b;
+	struct bset_loc l;
+	u8 *data = NULL;
+	unsigned off = 0;
+	size_t node_bytes;
+	int ret;
+
+	bch_btree_iter_init(&it, c, e->btree, e->pos, e->level);
+	ret = bch_btree_iter_peek_node(&it, &b);
+	if (ret <= 0 || !it.have_root || b->level != e->level) {
+		pb_printf(err, "no node of btree %s at level %u holds that position",
+			  bch_btree_id_names[e->btree], e->level);
+		ret = ret < 0 ? ret : -BCH_ERR_not_found;
+		goto out;
+	}
+	ret = 0;
+	node_bytes = (size_t)b->written << 9;
+	data = malloc(node_bytes);
+	if (!data) {
+		ret = -BCH_ERR_nomem;
+		goto out;
+	}
+	memcpy(data, b->data, node_bytes);
+	for (int n = 0;; n++) {
+		l = bset_at(data, off);
+		if (n == e->bset)
+			break;
+		off += bset_sectors(c, &l);
+		if (off >= b->written) {
+			pb_printf(err, "the node has %d bsets, no bset %d", n + 1, e->bset);
+			ret = -BCH_ERR_not_found;
+			goto out;
+		}
+	}
+	for (unsigned i = 0; i < e->nr_sets && !ret; i++)
+		ret = node_set_field(&l, !off, e->sets[i], err);
+	if (ret)
+		goto out;
+	l = bset_at(data, off);
+	if (!e->keep_csum) {
+		if (l.start + l.bytes > data + node_bytes) {
+			pb_str(err, "the bset now runs past what was written of the node: "
+			       "its checksum cannot be computed (use --keep-csum)");
+			ret = -BCH_ERR_bad_argument;
+			goto out;
+		}
+		if (!bch_csum_type_valid(bset_csum_type(l.i)) ||
+		    bch_csum_type_is_encryption(bset_csum_type(l.i))) {
+			pb_printf(err, "checksum type %u cannot be computed here (use --keep-csum)",
+				  (unsigned)bset_csum_type(l.i));
+			ret = -BCH_ERR_bad_argument;
+			goto out;
+		}
+		bset_reseal(&l);
+	}
+	ret = node_write_replicas(c, b, data, err);
+	if (!ret) {
+		pb_printf(out, "btree %s level %u node ", bch_btree_id_names[e->btree], e->level);
+		bch_bpos_to_text(out, ((const struct btree_node *)b->data)->min_key);
+		pb_str(out, "..");
+		bch_bpos_to_text(out, ((const struct btree_node *)b->data)->max_key);
+		pb_printf(out, ": bset %d at sector %u changed%s\n", e->bset, off,
+			  e->keep_csum ? ", old checksum kept" : "");
+	}
+out:
+	free(data);
+	bch_btree_iter_exit(&it);
+	return ret;
+}

@@ -52,4 +52,27 @@ int bch_key_rewrite_in_place(struct bch_fs *c, enum btree_id btree, struct bpos 
 int bch_node_kill(struct bch_fs *c, enum btree_id btree, unsigned level, struct bpos pos,
 		  bool keep_copy, struct bpos *copy, struct printbuf *err);
 
+/* One node's header or bset changed where it lies: damage for fsck tests. */
+struct bch_node_edit {
+	enum btree_id btree;
+	unsigned level;
+	struct bpos pos;		/* the node at level covering it */
+	int bset;			/* 0: the node header's bset */
+	const char *const *sets;	/* FIELD=VALUE */
+	unsigned nr_sets;
+	bool keep_csum;			/* leave the old checksum */
+};
+
+/*
+ * Applies e->sets to the chosen bset of the node, on every replica,
+ * bypassing the journal, and checksums that bset again unless keep_csum.
+ * FIELD is magic, flags, btree_id, level, min_key or max_key (the node
+ * header, bset 0 only), seq, journal_seq, bset_flags, csum_type, offset,
+ * version or u64s (the bset), or WIDTH@OFF (bytes into the node header or
+ * btree_node_entry).  A description goes to out.  0, or a negative error
+ * with the reason in err.
+ */
+int bch_node_edit(struct bch_fs *c, const struct bch_node_edit *e, struct printbuf *out,
+		  struct printbuf *err);
+
 #endif

@@ -79,7 +79,7 @@ static void invalid_key_seen(void *ctx, enum btree_id btree, unsigned level, str
 		f->invalid = e;
 		f->invalid_size = n;
 	}
-	if (err_id == BCH_FSERR_bset_bad_csum) {
+	if (err_id == BCH_FSERR_bset_bad_csum || err_id == BCH_FSERR_bset_unknown_csum) {
 		pb_printf(&b, "btree %s level %u node with first key ", bch_btree_id_names[btree], level);
 		bch_bpos_to_text(&b, k.k->p);
 	} else {
@@ -166,16 +166,20 @@ static int invalid_keys_report(struct bch_fsck *f)
 	if (f->nr_invalid == f->nr_invalid_done)
 		return 0;
 	invalid_keys_dedup(f);
-	for (size_t i = 0; i < f->nr_invalid && !ret; i++) {
+	/* a repair may read the node again and add its keys anew: those wait for the next dedup */
+	size_t nr = f->nr_invalid;
+
+	for (size_t i = 0; i < nr && !ret; i++) {
 		struct bch_fsck_invalid *e = &f->invalid[i];
 
 		if (e->reported)
 			continue;
 		e->reported = true;
-		if (!bch_fsck_problem(f, e->err, e->err == BCH_FSCK_ERR_bset_bad_csum ? "%s" : "invalid key in %s",
-				      e->text ?: "(no memory)"))
+		bool node = e->err == BCH_FSCK_ERR_bset_bad_csum || e->err == BCH_FSCK_ERR_bset_unknown_csum;
+
+		if (!bch_fsck_problem(f, e->err, node ? "%s" : "invalid key in %s", e->text ?: "(no memory)"))
 			continue;
-		if (e->level && e->err != BCH_FSCK_ERR_bset_bad_csum) {
+		if (e->level && !node) {
 			/* node pointers: the topology pass's business, not done yet */
 			bch_fsck_fix_failed(f, e->err);
 			continue;
