@@ -64,7 +64,7 @@ static const struct cmd_option debug_opts[] = {
 	[DO_unclean]	= { "unclean", 0, CMD_ARG_NONE, NULL,
 			    "set, delete, copy, move: leave the change in the journal only, the filesystem unclean (as after a crash)" },
 	[DO_level]	= { "level", 'l', CMD_ARG_REQUIRED, "LEVEL",
-			    "kill-node, node-edit: the level of the node (default 0, a leaf)" },
+			    "The level of the key or node (default 0, a leaf's; not for copy and move)" },
 	[DO_keep_copy]	= { "keep-copy", 0, CMD_ARG_NONE, NULL,
 			    "kill-node: first copy the node to a free bucket (an older copy for fsck's scan to find)" },
 	[DO_seq]	= { "seq", 0, CMD_ARG_REQUIRED, "SEQ", "journal-edit: the journal entry (jset) to change",
@@ -301,8 +301,10 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 		cmd_usage_error(def, "kill-node takes -b, -p and -l only");
 		return CMD_EXIT_USAGE;
 	}
-	if ((a->level || a->keep_copy) && a->action != DA_kill_node) {
-		cmd_usage_error(def, "--level is for kill-node and node-edit, --keep-copy for kill-node");
+	if ((a->level && (a->action == DA_copy || a->action == DA_move || a->in_place ||
+			  a->inode_path || a->dirent_path)) ||
+	    (a->keep_copy && a->action != DA_kill_node)) {
+		cmd_usage_error(def, "--level is not for copy, move, --in-place, --inode or --dirent; --keep-copy is for kill-node");
 		return CMD_EXIT_USAGE;
 	}
 	if (a->overlap && a->action != DA_copy && a->action != DA_move) {
@@ -483,11 +485,13 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 			       (unsigned long long)copy.inode, (unsigned long long)copy.offset);
 		goto out;
 	}
-	ret = bch_trans_lookup(&t, a->btree, 0, a->pos, &k->k, BKEY_U64s_MAX, err);
+	ret = bch_trans_lookup(&t, a->btree, a->level, a->pos, &k->k, BKEY_U64s_MAX, err);
 	if (!ret) {
 		pb_str(err, "no key at ");
 		bch_bpos_to_text(err, a->pos);
 		pb_printf(err, " in btree %s", bch_btree_id_names[a->btree]);
+		if (a->level)
+			pb_printf(err, " level %u", a->level);
 		ret = -BCH_ERR_not_found;
 	}
 	if (ret < 0)
@@ -521,11 +525,11 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 	if (ret)
 		goto out;
 	if (a->action == DA_delete || a->action == DA_move)
-		ret = bch_trans_delete(&t, a->btree, 0, a->pos, flags);
+		ret = bch_trans_delete(&t, a->btree, a->level, a->pos, flags);
 	if (!ret && a->action != DA_delete) {
 		if (a->have_to)
 			k->k.k.p = a->to;
-		ret = bch_trans_update(&t, a->to_btree >= 0 ? a->to_btree : a->btree, 0, &k->k,
+		ret = bch_trans_update(&t, a->to_btree >= 0 ? a->to_btree : a->btree, a->level, &k->k,
 				       flags | (a->overlap ? BCH_UPDATE_NO_EXTENT_OVERWRITE : 0));
 	}
 	ret = ret ?: bch_trans_commit(&t, err) ?:
@@ -596,7 +600,9 @@ const struct cmd_def cmd_debug_def = {
 			  "too: the key is rewritten where it lies, out of order if so asked),\n"
 			  "bi_* (an inode: every field of\n"
 			  "`list`), an alloc_v4 field (gen, data_type, dirty_sectors, cached_sectors,\n"
-			  "...), d_inum or d_type (a dirent), or u8@OFF, u16@OFF, u32@OFF, u64@OFF\n"
+			  "...), d_inum or d_type (a dirent), seq, sectors_written, flags,\n"
+			  "range_updated or min_key (a node pointer, with --level), or u8@OFF,\n"
+			  "u16@OFF, u32@OFF, u64@OFF\n"
 			  "(little-endian bytes OFF bytes into the value).\n"
 			  "Changes go through the journal and end with a clean shutdown; without\n"
 			  "--triggers no derived metadata (alloc, backpointers, accounting) follows,\n"

@@ -211,8 +211,10 @@ test_expect_success 'bcachefs debug: bad requests are refused, naming what is wr
 	test_expect_code 2 ours debug move --dirent /tree/d0 --to-dir /tree --to 1:2 bad.img 2> err &&
 	test_expect_code 1 ours debug kill-node -b alloc -p 0:1:0 -l 3 bad.img 2> err &&
 	grep -q "no node of btree alloc at level 3" err &&
-	test_expect_code 2 ours debug set -b alloc -p 0:1:0 -l 1 -s gen=1 bad.img 2> err &&
-	grep -q -- "--level is for kill-node and node-edit" err &&
+	test_expect_code 2 ours debug copy -b alloc -p 0:1:0 -l 1 --to 0:2:0 bad.img 2> err &&
+	grep -q -- "--level is not for copy, move" err &&
+	test_expect_code 1 ours debug set -b extents -p 0:1:0 -l 1 -s min_key=0:0:0 bad.img 2> err &&
+	grep -q "no key at 0:1:0 in btree extents level 1" err &&
 	test_expect_code 2 ours debug node-edit -b alloc -p 0:1:0 bad.img 2> err &&
 	grep -q "node-edit needs at least one --set" err &&
 	test_expect_code 2 ours debug node-edit -b alloc -p 0:1:0 --seq 3 -s seq=1 bad.img 2> err &&

@@ -62,6 +62,14 @@ static const struct field dirent_fields[] = {
 	{ NULL }
 };
 
+/* A node pointer (btree_ptr_v2): min_key is set whole, range_updated is bit 0 of flags. */
+static const struct field btree_ptr_fields[] = {
+	{ "seq", offsetof(struct bch_btree_ptr_v2, seq), 8 },
+	{ "sectors_written", offsetof(struct bch_btree_ptr_v2, sectors_written), 2 },
+	{ "flags", offsetof(struct bch_btree_ptr_v2, flags), 2 },
+	{ NULL }
+};
+
 #undef F
 
 static const struct field *field_find(const struct field *t, const char *name, size_t len)
@@ -184,6 +192,13 @@ int bch_key_set_field(struct bkey_i *k, const char *assign, struct printbuf *err
 		return bad(err, assign, "expected FIELD=VALUE");
 	len = eq - assign;
 	val = eq + 1;
+	if (k->k.type == KEY_TYPE_btree_ptr_v2 && len == 7 && !memcmp(assign, "min_key", 7)) {
+		struct bch_btree_ptr_v2 *v = (void *)k->v;
+
+		if (!bch_bpos_parse(val, &v->min_key))
+			return bad(err, assign, "expected a position inode:offset[:snapshot]");
+		return 0;
+	}
 	if (len == 3 && !memcmp(assign, "pos", 3)) {
 		if (!bch_bpos_parse(val, &k->k.p))
 			return bad(err, assign, "expected a position inode:offset[:snapshot]");
@@ -219,6 +234,14 @@ int bch_key_set_field(struct bkey_i *k, const char *assign, struct printbuf *err
 	if (k->k.type == KEY_TYPE_alloc_v4 && (f = field_find(alloc_fields, assign, len)))
 		return set_value_bytes(k, f->offset, f->bytes, v, assign, err);
 	if (k->k.type == KEY_TYPE_dirent && (f = field_find(dirent_fields, assign, len)))
+		return set_value_bytes(k, f->offset, f->bytes, v, assign, err);
+	if (k->k.type == KEY_TYPE_btree_ptr_v2 && len == 13 && !memcmp(assign, "range_updated", 13)) {
+		if (v > 1)
+			return bad(err, assign, "value too large for the field");
+		set_btree_ptr_range_updated((struct bch_btree_ptr_v2 *)k->v, v);
+		return 0;
+	}
+	if (k->k.type == KEY_TYPE_btree_ptr_v2 && (f = field_find(btree_ptr_fields, assign, len)))
 		return set_value_bytes(k, f->offset, f->bytes, v, assign, err);
 	return bad(err, assign, "no such field for this key type");
 }

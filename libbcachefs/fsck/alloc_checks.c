@@ -602,7 +602,12 @@ static int run_pass(struct bch_fsck *f, enum alloc_pass pass)
 
 int bch_fsck_check_allocations(struct bch_fsck *f)
 {
-	return run_pass(f, AP_allocations);
+	/* the interior nodes first, as the kernel's gc checks each node it visits */
+	int ret = bch_fsck_topology_tiles(f);
+
+	if (!ret && f->topology_btrees)
+		ret = -BCH_ERR_btree_node_invalid;	/* the topology repair, then every pass again */
+	return ret ?: run_pass(f, AP_allocations);
 }
 
 int bch_fsck_check_alloc_info(struct bch_fsck *f)

@@ -81,6 +81,7 @@ struct bch_fsck {
 	struct bch_fsck_bad_node *bad_nodes;
 	size_t nr_bad_nodes, bad_nodes_size;
 	u64 topology_btrees;
+	u64 topology_tiles;	/* of those, the ones whose nodes do not tile their parents */
 	struct bch_node_scan *scan;	/* nodes found on the devices, once a repair needed them */
 	/*
 	 * btrees that lost keys to unreadable nodes (this run's, and the

@@ -43,6 +43,12 @@ void bch_fsck_invalid_exit(struct bch_fsck *);
 void bch_fsck_topology_init(struct bch_fsck *);
 int bch_fsck_topology_repair(struct bch_fsck *);
 /*
+ * The check the kernel's gc makes of each interior node: its pointers
+ * tile its range.  A btree failing it is reported and marked for
+ * bch_fsck_topology_repair() as one with an unreadable node is.
+ */
+int bch_fsck_topology_tiles(struct bch_fsck *);
+/*
  * Roots recovery could not take from the journal (an empty root entry):
  * reported as the kernel reports them, before any pass, then rebuilt
  * from the leaves a scan finds (or emptied) as an unreadable root is.

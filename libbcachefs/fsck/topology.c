@@ -47,6 +47,14 @@ static struct bch_fsck_bad_node *bad_node_find(struct bch_fsck *f, enum btree_id
 	return NULL;
 }
 
+static bool bad_node_in(struct bch_fsck *f, enum btree_id id)
+{
+	for (size_t i = 0; i < f->nr_bad_nodes; i++)
+		if (f->bad_nodes[i].btree == id)
+			return true;
+	return false;
+}
+
 /* The node cache's hook: a node of `id` could not be read. */
 static void node_unreadable_seen(void *ctx, enum btree_id id, unsigned level,
 				 const struct bkey_i *ptr, unsigned err, const char *msg)
@@ -664,10 +672,10 @@ int bch_fsck_roots_check(struct bch_fsck *f)
 int bch_fsck_topology_repair(struct bch_fsck *f)
 {
 	struct bch_fs *c = f->c;
-	u64 btrees = f->topology_btrees;
+	u64 btrees = f->topology_btrees, tiles = f->topology_tiles;
 	int ret = 0;
 
-	f->topology_btrees = 0;
+	f->topology_btrees = f->topology_tiles = 0;
 	for (size_t i = 0; i < f->nr_bad_nodes; i++) {
 		struct bch_fsck_bad_node *n = &f->bad_nodes[i];
 
@@ -689,8 +697,11 @@ int bch_fsck_topology_repair(struct bch_fsck *f)
 			ret = root_drop(f, id, root);
 			continue;
 		}
+		/* the kernel's gc fails on nodes not tiling their parent as on a read error */
 		if (!bch_fsck_problem(f, BCH_FSCK_ERR_btree_node_read_error,
-				      "btree %s: a node could not be read; checking the btree's topology",
+				      (tiles & (1ULL << id)) && !bad_node_in(f, id)
+				      ? "btree %s: its nodes do not tile their parents; checking the btree's topology"
+				      : "btree %s: a node could not be read; checking the btree's topology",
 				      bch_btree_id_names[id]))
 			return bch_fsck_op_error(f, -BCH_ERR_btree_node_invalid,
 						 "btree %s has an unreadable node: the passes cannot run",
@@ -707,4 +718,103 @@ int bch_fsck_topology_repair(struct bch_fsck *f)
 			ret = btree_empty(f, id);
 	}
 	return ret;
+}
+
+/* ---- the check gc makes of every interior node ---- */
+
+/*
+ * Whether the pointers of the interior node parent (at level, covering
+ * parent_min..parent->k.p) tile its range: each child starting where the
+ * previous one ended, the last ending where the parent does, one child at
+ * least; then the same below.  As the kernel's gc checks each node it
+ * visits: a mismatch is reported by its 1.13 type and the btree's
+ * topology is checked (bch_fsck_topology_repair), so 1 stops the walk.
+ */
+static int tiles_node(struct bch_fsck *f, enum btree_id id, unsigned level,
+		      const struct bkey_i *parent, struct bpos parent_min)
+{
+	struct btree_iter it;
+	union node_ptr *p = malloc(sizeof(*p)), *prev = malloc(sizeof(*prev));
+	struct printbuf msg = PRINTBUF;
+	struct bpos expected = parent_min;
+	enum bch_fsck_err err = BCH_FSCK_ERR_NR;
+	bool have_prev = false;
+	int ret;
+
+	if (!p || !prev) {
+		ret = -BCH_ERR_nomem;
+		goto out;
+	}
+	bch_btree_iter_init(&it, f->c, id, parent_min, level);
+	while ((ret = children_next(&it, parent, parent_min, p)) > 0) {
+		struct bpos min = p->k.k.type == KEY_TYPE_btree_ptr_v2
+			? ((const struct bch_btree_ptr_v2 *)p->k.v)->min_key : expected;
+
+		if (!bpos_eq(min, expected)) {
+			err = BCH_FSCK_ERR_btree_node_topology_bad_min_key;
+			pb_str(&msg, "the previous node does not end where the next one starts");
+			break;
+		}
+		memcpy(prev, p, p->k.k.u64s * 8);
+		have_prev = true;
+		expected = bpos_successor(p->k.k.p);
+	}
+	bch_btree_iter_exit(&it);
+	if (ret < 0)
+		goto out;
+	if (err == BCH_FSCK_ERR_NR && !have_prev) {
+		err = BCH_FSCK_ERR_btree_node_topology_empty_interior_node;
+		pb_str(&msg, "interior node without children");
+	} else if (err == BCH_FSCK_ERR_NR && !bpos_eq(prev->k.k.p, parent->k.p)) {
+		err = BCH_FSCK_ERR_btree_node_topology_bad_max_key;
+		pb_str(&msg, "the last child does not end where its parent does");
+	}
+	if (err != BCH_FSCK_ERR_NR) {
+		pb_printf(&msg, ": btree %s level %u node ", bch_btree_id_names[id], level);
+		bch_bkey_val_to_text(&msg, f->c, bkey_i_to_s_c(parent));
+		if (have_prev) {
+			pb_str(&msg, "; previous ");
+			bch_bkey_val_to_text(&msg, f->c, bkey_i_to_s_c(&prev->k));
+		}
+		if (err == BCH_FSCK_ERR_btree_node_topology_bad_min_key) {
+			pb_str(&msg, "; next ");
+			bch_bkey_val_to_text(&msg, f->c, bkey_i_to_s_c(&p->k));
+		}
+		bch_fsck_problem(f, err, "%s", pb_cstr(&msg));
+		f->topology_btrees |= 1ULL << id;
+		f->topology_tiles |= 1ULL << id;
+		ret = 1;
+		goto out;
+	}
+	if (level > 1) {
+		struct bpos min = parent_min;
+
+		bch_btree_iter_init(&it, f->c, id, parent_min, level);
+		while ((ret = children_next(&it, parent, parent_min, p)) > 0) {
+			ret = tiles_node(f, id, level - 1, &p->k, min);
+			if (ret)
+				break;
+			min = bpos_successor(p->k.k.p);
+		}
+		bch_btree_iter_exit(&it);
+	}
+out:
+	pb_exit(&msg);
+	free(p);
+	free(prev);
+	return ret;
+}
+
+int bch_fsck_topology_tiles(struct bch_fsck *f)
+{
+	int ret = 0;
+
+	for (unsigned id = 0; id < BTREE_ID_NR && ret >= 0; id++) {
+		const struct btree_root *r = &f->c->roots[id];
+
+		if (!r->alive || r->error || !r->level || (f->topology_btrees & (1ULL << id)))
+			continue;
+		ret = tiles_node(f, id, r->level, &r->key, POS_MIN);
+	}
+	return ret < 0 ? ret : 0;
 }
