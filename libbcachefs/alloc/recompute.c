@@ -538,6 +538,7 @@ static void ptr_report(struct recompute *r, enum bch_rc_ptr_problem sub, enum bt
 
 	f->sub = sub;
 	f->btree = id;
+	f->level = level;
 	f->pos = pos;
 	f->dev = d->dev;
 	f->bucket = d->bucket;
@@ -651,6 +652,7 @@ static void gen_newer_report(struct recompute *r, const struct gen_newer *g, enu
 
 	f->sub = BCH_RC_PTR_gen_newer;
 	f->btree = g->btree;
+	f->level = g->level;
 	f->pos = g->pos;
 	f->dev = g->d.dev;
 	f->bucket = g->d.bucket;
@@ -698,6 +700,9 @@ static void count_usage(struct recompute *r, enum btree_id id, unsigned level, s
  * Pointer idx of k.  dropped: the repair takes the pointer out of the
  * key; described, never counted.
  */
+static void stale_node_ptr(struct recompute *r, enum btree_id id, unsigned level, struct bpos pos,
+			   const struct bch_ptr_derived *d, struct dev_state *ds, unsigned idx);
+
 static void count_ptr(struct recompute *r, enum btree_id id, unsigned level,
 		      struct bkey_s_c k, const struct bch_ptr_derived *d, unsigned idx, bool dropped)
 {
@@ -732,6 +737,11 @@ static void count_ptr(struct recompute *r, enum btree_id id, unsigned level,
 			  (unsigned long long)ds->m->btree_allocated_bitmap);
 		report_end(r);
 	}
+	if (level && !ptr_cached(&d->p.ptr) &&
+	    (d->gen_state == BCH_PTR_GEN_STALE || d->gen_state == BCH_PTR_GEN_TOO_STALE)) {
+		stale_node_ptr(r, id, level, k.k->p, d, ds, idx);
+		return;
+	}
 	if (!ptr_gen_ok(r, id, level, k, d)) {
 		struct gen_newer g = { .btree = id, .level = level, .idx = idx, .pos = k.k->p, .d = *d };
 
@@ -748,6 +758,41 @@ static void count_ptr(struct recompute *r, enum btree_id id, unsigned level,
 }
 
 /*
+ * A stale dirty node pointer: as the kernel's gc does, not dropped (the
+ * node read judges what it finds there) but given its bucket's
+ * generation, and counted so.
+ */
+static void stale_node_ptr(struct recompute *r, enum btree_id id, unsigned level, struct bpos pos,
+			   const struct bch_ptr_derived *d, struct dev_state *ds, unsigned idx)
+{
+	struct bch_ptr_derived fixed = *d;
+
+	for (unsigned i = d->gen_state == BCH_PTR_GEN_TOO_STALE ? 0 : 1; i < 2; i++) {
+		struct bch_recompute_finding *f = finding(r, BCH_RC_ptr);
+
+		f->sub = i ? BCH_RC_PTR_stale_dirty : BCH_RC_PTR_too_stale;
+		f->btree = id;
+		f->level = level;
+		f->pos = pos;
+		f->dev = d->dev;
+		f->bucket = d->bucket;
+		f->start = ptr_offset(&d->p.ptr);
+		f->gen_fix = BCH_RC_GEN_FIX_ptr;
+		f->want_gen = d->bucket_gen;
+		f->ptr_idx = idx;
+		if (!report_start(r, BCH_RECOMPUTE_ptr))
+			continue;
+		ptr_where(r->out, id, level, pos, d);
+		pb_printf(r->out, "%s (bucket gen %u): the node pointer takes the bucket's",
+			  i ? "stale dirty pointer" : "gen too stale", d->bucket_gen);
+		report_end(r);
+	}
+	set_ptr_gen(&fixed.p.ptr, d->bucket_gen);
+	bch_ptr_derived_judge_gen(&fixed, d->bucket_gen);
+	count_usage(r, id, level, pos, &fixed, ds, false);
+}
+
+/*
  * The dirty pointers newer than their buckets, once every other pointer
  * has been counted.  The kernel's gc moves the bucket's generation on to
  * the first such pointer, which makes every other pointer into the
@@ -757,8 +802,9 @@ static void count_ptr(struct recompute *r, enum btree_id id, unsigned level,
  * the newer pointer is the damaged one and takes the bucket's
  * generation; when none do, the bucket's generation is what is wrong and
  * moves on to the newest of its pointers' (the kernel's repair), which
- * the others take.  Either way every pointer counts.  A node pointer is
- * not rewritten: one into a bucket with other data is left.
+ * the others take.  Either way every pointer counts.  A node pointer into
+ * a bucket with other data is left (a stale one takes its bucket's
+ * generation: stale_node_ptr).
  */
 static void gen_newer_resolve(struct recompute *r)
 {

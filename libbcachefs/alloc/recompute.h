@@ -83,7 +83,7 @@ enum bch_rc_alloc_field {
 enum bch_rc_gen_fix {
 	BCH_RC_GEN_FIX_none,	/* a node pointer into a bucket other data holds */
 	BCH_RC_GEN_FIX_bucket,	/* the bucket's generation moves on (an alloc_field gen finding) */
-	BCH_RC_GEN_FIX_ptr,	/* the leaf key's pointer ptr_idx takes want_gen, the bucket's */
+	BCH_RC_GEN_FIX_ptr,	/* the key's pointer ptr_idx takes want_gen, the bucket's */
 };
 
 struct bch_recompute_finding {
@@ -95,6 +95,7 @@ struct bch_recompute_finding {
 	u64 bucket, bucket_end;		/* bucket_end: one past the last */
 	bool have_key;			/* the bucket has an alloc key (not a hole) */
 	enum btree_id btree;
+	unsigned level;			/* ptr: the level of the key holding the pointer */
 	struct bpos pos;
 	u32 size;			/* index_bad_bucket: the freespace key's size */
 	u64 genbits;			/* freespace: generation bits of the entry (>> 56) */
@@ -112,7 +113,10 @@ struct bch_recompute_finding {
 	 */
 	u32 drop;
 	unsigned nr_ptrs;
-	/* ptr gen_newer: how it is repaired; want_gen is the generation agreed on */
+	/*
+	 * ptr gen_newer, and stale_dirty or too_stale of a node pointer: how
+	 * it is repaired; want_gen is the generation agreed on
+	 */
 	enum bch_rc_gen_fix gen_fix;
 	unsigned ptr_idx;
 };

@@ -422,7 +422,7 @@ static int repair_ptr_gen(struct btree_trans *t, const struct bch_recompute_find
 	struct extent_ptr_decoded p;
 	unsigned nr = 0;
 	bool found = false;
-	int ret = bch_trans_lookup(t, rf->btree, 0, rf->pos, &b.k, BKEY_U64s_MAX, err);
+	int ret = bch_trans_lookup(t, rf->btree, rf->level, rf->pos, &b.k, BKEY_U64s_MAX, err);
 
 	if (ret <= 0)
 		return ret;
@@ -433,7 +433,8 @@ static int repair_ptr_gen(struct btree_trans *t, const struct bch_recompute_find
 			found = ptr_dev(&p.ptr) == rf->dev && ptr_offset(&p.ptr) == rf->start;
 	if (!found || !bch_extent_ptr_set_gen(&b.k, rf->ptr_idx, rf->want_gen))
 		return 0;
-	return bch_trans_update(t, rf->btree, 0, &b.k, BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_NO_EXTENT_OVERWRITE) ?: 1;
+	return bch_trans_update(t, rf->btree, rf->level, &b.k,
+				BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_NO_EXTENT_OVERWRITE) ?: 1;
 }
 
 /* Queues the repair of one difference: 1 queued, 0 nothing this tool can repair. */
@@ -478,7 +479,8 @@ static int repair_queue(struct btree_trans *t, const struct bch_recompute_findin
 		if (rf->sub == BCH_RC_PTR_missing_alloc ||
 		    (rf->sub == BCH_RC_PTR_gen_newer && rf->gen_fix == BCH_RC_GEN_FIX_bucket))
 			return 1;
-		if (rf->sub == BCH_RC_PTR_gen_newer && rf->gen_fix == BCH_RC_GEN_FIX_ptr)
+		if ((rf->sub == BCH_RC_PTR_gen_newer || rf->sub == BCH_RC_PTR_stale_dirty ||
+		     rf->sub == BCH_RC_PTR_too_stale) && rf->gen_fix == BCH_RC_GEN_FIX_ptr)
 			return repair_ptr_gen(t, rf, err);
 		return rf->drop ? repair_ptrs(t, rf, err) ?: 1 : 0;
 	case BCH_RC_key_version:
