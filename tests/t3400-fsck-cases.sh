@@ -184,6 +184,8 @@ files_intact() {
 		ours cat "$3" "$f" > "$1.want" && ours cat "$1.img" "$f" > "$1.got" &&
 			cmp "$1.want" "$1.got" || { echo "$f differs"; return 1; }
 	done < "$2/files"
+	[ ! -f "$2/after" ] || ( IMG=$PWD/$1.img; . "$2/after" ) ||
+		{ echo "$2/after: the repair did not leave what it should"; return 1; }
 	echo "$(wc -l < "$2/files") files read back"
 }
 

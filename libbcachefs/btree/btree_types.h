@@ -57,6 +57,13 @@ struct btree {
 	/* this read takes bsets whose checksum is wrong; it did (csum_bad) */
 	bool csum_tolerate;
 	bool csum_bad;
+	/*
+	 * a fault fsck reads past, as the kernel's does (a bset at the wrong
+	 * sector offset, one older than the superblock's version_min): its
+	 * type, 0 for none, and what it was
+	 */
+	u16 fixable_err;
+	char fixable_msg[128];
 
 	/* node cache (btree/cache.c) */
 	u64 hash;

@@ -1,4 +1,6 @@
 /* Reading a btree node from disk: checksums, bset and key validation, and the merge of bsets into sorted keys. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,6 +210,19 @@ static int add_bset_keys(struct bch_fs *c, struct btree *b, const struct bset *i
 	return 0;
 }
 
+__attribute__((format(printf, 3, 4)))
+static void fixable(struct btree *b, unsigned err, const char *fmt, ...)
+{
+	va_list args;
+
+	if (b->fixable_err)
+		return;
+	b->fixable_err = err;
+	va_start(args, fmt);
+	vsnprintf(b->fixable_msg, sizeof(b->fixable_msg), fmt, args);
+	va_end(args);
+}
+
 /* Validates a bset header found at sector offset `written`. */
 static int check_bset(struct bch_fs *c, struct btree *b, const struct bset *i,
 		      unsigned written, unsigned sectors, unsigned limit,
@@ -233,10 +248,25 @@ static int check_bset(struct bch_fs *c, struct btree *b, const struct bset *i,
 		return -BCH_ERR_btree_node_invalid;
 	}
 	if (bset_offset(i) && bset_offset(i) != written) {
+		if (c->node_csum_tolerant) {
+			/* fsck reads on and rewrites the node whole, as the kernel's does */
+			b->dropped_keys = true;
+			fixable(b, BCH_FSERR_bset_wrong_sector_offset, "bset at sector %u says it is at sector %u",
+				written, (unsigned)bset_offset(i));
+			return 0;
+		}
 		b->read_err = BCH_FSERR_bset_wrong_sector_offset;
 		pb_printf(err, "bset at sector %u says it is at sector %u",
 			  written, (unsigned)bset_offset(i));
 		return -BCH_ERR_btree_node_invalid;
+	}
+	if (c->node_csum_tolerant && le16_to_cpu(i->version) < c->sb.version_min) {
+		/* the superblock's version_min goes down to it, as the kernel's fsck does */
+		if (!c->bset_version_low || le16_to_cpu(i->version) < c->bset_version_low)
+			c->bset_version_low = le16_to_cpu(i->version);
+		fixable(b, BCH_FSERR_btree_node_bset_older_than_sb_min,
+			"bset at sector %u has version %u, older than the superblock's version_min %u",
+			written, le16_to_cpu(i->version), c->sb.version_min);
 	}
 	return 0;
 }
@@ -285,6 +315,7 @@ static int read_bsets(struct bch_fs *c, struct btree *b, unsigned limit,
 	int ret;
 
 	b->written = 0;
+	b->fixable_err = 0;
 	b->nr_bsets = 0;
 	b->nr_keys = 0;
 	b->max_journal_seq = 0;
@@ -483,7 +514,9 @@ static int read_replica(struct bch_fs *c, struct btree *b, const struct bkey_i *
 		b->read_err = BCH_FSERR_btree_node_data_missing;
 		pb_printf(err, "node data missing: expected %u sectors, found %u",
 			  pi->sectors_written, b->written);
-		ret = -BCH_ERR_btree_node_invalid;
+		/* tolerated: what was written is used, as the kernel's fsck does */
+		if (!b->csum_tolerate)
+			ret = -BCH_ERR_btree_node_invalid;
 	}
 	if (!ret) {
 		merge_bsets(b, runs);
@@ -494,10 +527,11 @@ static int read_replica(struct bch_fs *c, struct btree *b, const struct bkey_i *
 }
 
 /*
- * No copy of the node passes its checksum: replica p (whose only fault
- * that was) is read again taking the bsets as they are, as the kernel's
- * fsck does; its keys are validated as always.  fsck hears of it through
- * the first key, and the node is rewritten at the next flush.
+ * No copy of the node passes its checksum, or has all its pointer says
+ * was written: replica p (whose only fault that was) is read again taking
+ * the bsets as they are, as the kernel's fsck does; its keys are
+ * validated as always.  fsck hears of it through the first key, and the
+ * node is rewritten at the next flush.
  */
 static int read_csum_bad(struct bch_fs *c, struct btree *b, const struct node_ptr_info *pi,
 			 unsigned p, unsigned why, struct printbuf *err)
@@ -519,6 +553,13 @@ static int read_csum_bad(struct bch_fs *c, struct btree *b, const struct node_pt
 	b->dropped_keys = true;
 	log_where(c, b);
 	pb_printf(&c->log, "%s; the node's keys are used as they are\n", pb_cstr(&msg));
+	if (c->invalid_key && b->nr_keys && why == BCH_FSERR_btree_node_data_missing) {
+		c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level,
+			       (struct bkey_s_c) { &b->keys[0], b->vals[0] },
+			       BCH_FSERR_btree_node_data_missing, pb_cstr(&msg));
+		pb_exit(&msg);
+		return 0;
+	}
 	/* an unknown checksum type is a bad checksum too, as the kernel counts it */
 	if (c->invalid_key && b->nr_keys && why == BCH_FSERR_bset_unknown_csum)
 		c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level,
@@ -559,10 +600,15 @@ int bch_btree_node_read(struct bch_fs *c, const struct bkey_i *ptr,
 		ret = read_replica(c, b, &b->key, &pi, p, &msg);
 		if (!ret) {
 			pb_exit(&msg);
+			if (b->fixable_err && c->invalid_key && b->nr_keys)
+				c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level,
+					       (struct bkey_s_c) { &b->keys[0], b->vals[0] },
+					       b->fixable_err, b->fixable_msg);
 			return 0;
 		}
 		if ((b->read_err == BCH_FSERR_bset_bad_csum ||
-		     b->read_err == BCH_FSERR_bset_unknown_csum) && csum_only < 0) {
+		     b->read_err == BCH_FSERR_bset_unknown_csum ||
+		     b->read_err == BCH_FSERR_btree_node_data_missing) && csum_only < 0) {
 			csum_only = p;
 			csum_why = b->read_err;
 		}

@@ -103,6 +103,8 @@ struct bch_fs {
 	 * it.  Set by fsck; the scan for nodes reads strictly.
 	 */
 	bool node_csum_tolerant;
+	/* the oldest bset version fsck's reads found below the superblock's version_min (0: none) */
+	u16 bset_version_low;
 	/*
 	 * Called when a node cannot be read (after every replica failed): its
 	 * btree, level, the pointer followed, why (a bch_sb_error_id, 0 for

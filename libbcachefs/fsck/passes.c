@@ -62,6 +62,14 @@ struct bch_fsck_invalid {
 /* Past this many, more invalid keys are counted but not kept (each is repaired once found). */
 #define INVALID_MAX	(1U << 20)
 
+/* A problem of the node as a whole, reported through its first key. */
+static bool node_err(unsigned err)
+{
+	return err == BCH_FSERR_bset_bad_csum || err == BCH_FSERR_bset_unknown_csum ||
+	       err == BCH_FSERR_btree_node_data_missing || err == BCH_FSERR_bset_wrong_sector_offset ||
+	       err == BCH_FSERR_btree_node_bset_older_than_sb_min;
+}
+
 static void invalid_key_seen(void *ctx, enum btree_id btree, unsigned level, struct bkey_s_c k,
 			     unsigned err_id, const char *msg)
 {
@@ -79,7 +87,7 @@ static void invalid_key_seen(void *ctx, enum btree_id btree, unsigned level, str
 		f->invalid = e;
 		f->invalid_size = n;
 	}
-	if (err_id == BCH_FSERR_bset_bad_csum || err_id == BCH_FSERR_bset_unknown_csum) {
+	if (node_err(err_id)) {
 		pb_printf(&b, "btree %s level %u node with first key ", bch_btree_id_names[btree], level);
 		bch_bpos_to_text(&b, k.k->p);
 	} else {
@@ -175,15 +183,21 @@ static int invalid_keys_report(struct bch_fsck *f)
 		if (e->reported)
 			continue;
 		e->reported = true;
-		bool node = e->err == BCH_FSCK_ERR_bset_bad_csum || e->err == BCH_FSCK_ERR_bset_unknown_csum;
-
-		if (!bch_fsck_problem(f, e->err, node ? "%s" : "invalid key in %s", e->text ?: "(no memory)"))
+		if (!bch_fsck_problem(f, e->err, node_err(e->err) ? "%s" : "invalid key in %s",
+				      e->text ?: "(no memory)"))
 			continue;
-		if (e->level && !node) {
-			/* node pointers: the topology pass's business, not done yet */
-			bch_fsck_fix_failed(f, e->err);
+		if (e->err == BCH_FSCK_ERR_btree_node_bset_older_than_sb_min) {
+			/* the node stays as it is: the superblock admits its version */
+			ret = bch_fsck_start_write(f);
+			if (!ret)
+				bch_fs_version_min_lower(f->c, f->c->bset_version_low);
 			continue;
 		}
+		/*
+		 * a node pointer too: what a reader sees there is an older
+		 * version or nothing, and a gap that leaves is the tiling
+		 * check's (check_allocations), which ran after the node read
+		 */
 		ret = invalid_key_repair(f, e);
 	}
 	return ret;

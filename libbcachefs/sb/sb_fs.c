@@ -128,6 +128,17 @@ u64 bch_fs_lost_data(const struct bch_fs *c)
 	return le64_to_cpu(e->btrees_lost_data);
 }
 
+void bch_fs_version_min_lower(struct bch_fs *c, u16 version)
+{
+	if (!version || c->sb.version_min <= version)
+		return;
+	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++)
+		if (c->devs[i])
+			c->devs[i]->sb.sb->version_min = cpu_to_le16(version);
+	bch_fs_sb_refresh(c);
+	c->sb_dirty = true;
+}
+
 int bch_fs_lost_data_set(struct bch_fs *c, u64 mask, struct printbuf *err)
 {
 	if (bch_fs_lost_data(c) == mask)

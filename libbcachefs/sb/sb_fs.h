@@ -43,5 +43,7 @@ u64 bch_fs_lost_data(const struct bch_fs *c);
  * clean shutdown, write them.
  */
 int bch_fs_lost_data_set(struct bch_fs *c, u64 mask, struct printbuf *err);
+/* The superblock's version_min lowered to version (nothing if it is not higher). */
+void bch_fs_version_min_lower(struct bch_fs *c, u16 version);
 
 #endif
