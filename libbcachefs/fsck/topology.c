@@ -805,6 +805,71 @@ out:
 	return ret;
 }
 
+/*
+ * A root's node must span POS_MIN..SPOS_MAX (the kernel's gc checks it,
+ * btree_root_bad_min_key / _max_key, and 1.13 repairs neither): the root
+ * pointer is written again with that range (BTREE_PTR_RANGE_UPDATED, as
+ * any moved node pointer), which readers take over the node's header.
+ */
+static int root_range_check(struct bch_fsck *f, enum btree_id id)
+{
+	const struct btree_root *r = &f->c->roots[id];
+	struct printbuf err = PRINTBUF, msg = PRINTBUF;
+	union node_ptr *p = NULL;
+	struct btree *b;
+	struct bpos min, max;
+	bool fix = false;
+	u64 seq;
+	int ret = bch_btree_node_get(f->c, &r->key, id, r->level, &b, &err);
+
+	if (ret) {
+		/* an unreadable root is the passes' to find */
+		ret = ret == -BCH_ERR_nomem ? ret : 0;
+		goto out;
+	}
+	/* the header's range, or the pointer's when it was moved (as the kernel reads it) */
+	min = b->min_key;
+	max = b->max_key;
+	seq = b->seq;
+	bch_btree_node_put(f->c, b);
+	if (!bpos_eq(min, POS_MIN)) {
+		pb_printf(&msg, "btree %s: root with min_key ", bch_btree_id_names[id]);
+		bch_bpos_to_text(&msg, min);
+		fix |= bch_fsck_problem(f, BCH_FSCK_ERR_btree_root_bad_min_key, "%s", pb_cstr(&msg));
+	}
+	if (!bpos_eq(max, SPOS_MAX)) {
+		pb_reset(&msg);
+		pb_printf(&msg, "btree %s: root with max_key ", bch_btree_id_names[id]);
+		bch_bpos_to_text(&msg, max);
+		fix |= bch_fsck_problem(f, BCH_FSCK_ERR_btree_root_bad_max_key, "%s", pb_cstr(&msg));
+	}
+	if (!fix)
+		goto out;
+	ret = bch_fsck_start_write(f);
+	if (ret)
+		goto out;
+	p = malloc(sizeof(*p));
+	if (!p) {
+		ret = -BCH_ERR_nomem;
+		goto out;
+	}
+	struct btree_trans t;
+
+	ptr_moved(&r->key, seq, POS_MIN, SPOS_MAX, p);
+	bch_trans_init(&t, f->c);
+	t.name = "fsck";
+	ret = bch_trans_set_root(&t, id, r->level, &p->k) ?: bch_trans_commit(&t, &err);
+	bch_trans_exit(&t);
+	if (ret)
+		bch_fsck_op_error(f, ret, "btree %s: writing the root pointer: %s",
+				  bch_btree_id_names[id], pb_cstr(&err));
+out:
+	free(p);
+	pb_exit(&msg);
+	pb_exit(&err);
+	return ret;
+}
+
 int bch_fsck_topology_tiles(struct bch_fsck *f)
 {
 	int ret = 0;
@@ -812,9 +877,11 @@ int bch_fsck_topology_tiles(struct bch_fsck *f)
 	for (unsigned id = 0; id < BTREE_ID_NR && ret >= 0; id++) {
 		const struct btree_root *r = &f->c->roots[id];
 
-		if (!r->alive || r->error || !r->level || (f->topology_btrees & (1ULL << id)))
+		if (!r->alive || r->error || (f->topology_btrees & (1ULL << id)))
 			continue;
-		ret = tiles_node(f, id, r->level, &r->key, POS_MIN);
+		ret = root_range_check(f, id);
+		if (!ret && r->level)
+			ret = tiles_node(f, id, r->level, &r->key, POS_MIN);
 	}
 	return ret < 0 ? ret : 0;
 }
