@@ -481,10 +481,12 @@ static int children_check(struct bch_fsck *f, enum btree_id id, unsigned level,
 			break;
 		prev = cur;
 	}
-	if (!ret && prev.have && !bpos_eq(prev.max, parent->k.p) && level == 1 &&
-	    !bch_btree_id_derived(id) && bpos_lt(*pulled, parent->k.p)) {
+	if (!ret && (!prev.have || !bpos_eq(prev.max, parent->k.p)) &&
+	    level == 1 && !bch_btree_id_derived(id) && bpos_lt(*pulled, parent->k.p)) {
+		/* a hole at the end, or no child at all: first what the scan found there */
 		*pulled = parent->k.p;
-		ret = scan_fill(f, id, &pd, bpos_successor(prev.max), parent->k.p);
+		ret = scan_fill(f, id, &pd, prev.have ? bpos_successor(prev.max) : parent_min,
+				parent->k.p);
 		if (ret > 0)
 			ret = 1;
 	}
