@@ -153,6 +153,36 @@ static void log_where(struct bch_fs *c, const struct btree *b)
 }
 
 /*
+ * A key outside the node's range (which a pointer with range_updated has
+ * moved: drop_deleted() leaves such keys out quietly) is invalid, as the
+ * kernel's node read finds.  *at becomes the nearest position inside the
+ * range, where an update reaches this node.
+ */
+static bool outside_node(const struct btree *b, const struct bkey *k, struct bpos *at,
+			 struct printbuf *msg, enum bch_sb_error_id *err_id)
+{
+	if (b->range_updated)
+		return false;
+	if (bpos_lt(k->p, b->min_key)) {
+		*err_id = BCH_FSERR_bkey_before_start_of_btree_node;
+		*at = b->min_key;
+		pb_str(msg, "key before start of btree node (");
+		bch_bpos_to_text(msg, b->min_key);
+		pb_str(msg, ")");
+		return true;
+	}
+	if (bpos_gt(k->p, b->max_key)) {
+		*err_id = BCH_FSERR_bkey_after_end_of_btree_node;
+		*at = b->max_key;
+		pb_str(msg, "key past end of btree node (");
+		bch_bpos_to_text(msg, b->max_key);
+		pb_str(msg, ")");
+		return true;
+	}
+	return false;
+}
+
+/*
  * Unpacks and validates one bset's keys, appending them to b->keys.
  * Invalid keys are dropped with a message in c->log, as the kernel does.
  */
@@ -193,14 +223,17 @@ static int add_bset_keys(struct bch_fs *c, struct btree *b, const struct bset *i
 
 		u->pad = bkeyp_format_of(k) == KEY_FORMAT_LOCAL_BTREE ? BKEY_PAD_WAS_PACKED : 0;
 		pb_reset(&msg);
-		if (bch_bkey_validate_id(c, kc, &where, &msg, &err_id)) {
+		struct bpos at = u->p;
+
+		if (bch_bkey_validate_id(c, kc, &where, &msg, &err_id) ||
+		    outside_node(b, u, &at, &msg, &err_id)) {
 			log_where(c, b);
 			pb_str(&c->log, "invalid key ");
 			bch_bkey_val_to_text(&c->log, c, kc);
 			pb_printf(&c->log, ": %s; dropping\n", pb_cstr(&msg));
 			b->dropped_keys = true;
 			if (c->invalid_key)
-				c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level, kc,
+				c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level, at, kc,
 					       err_id, pb_cstr(&msg));
 			continue;
 		}
@@ -554,7 +587,7 @@ static int read_csum_bad(struct bch_fs *c, struct btree *b, const struct node_pt
 	log_where(c, b);
 	pb_printf(&c->log, "%s; the node's keys are used as they are\n", pb_cstr(&msg));
 	if (c->invalid_key && b->nr_keys && why == BCH_FSERR_btree_node_data_missing) {
-		c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level,
+		c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level, b->keys[0].p,
 			       (struct bkey_s_c) { &b->keys[0], b->vals[0] },
 			       BCH_FSERR_btree_node_data_missing, pb_cstr(&msg));
 		pb_exit(&msg);
@@ -562,11 +595,11 @@ static int read_csum_bad(struct bch_fs *c, struct btree *b, const struct node_pt
 	}
 	/* an unknown checksum type is a bad checksum too, as the kernel counts it */
 	if (c->invalid_key && b->nr_keys && why == BCH_FSERR_bset_unknown_csum)
-		c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level,
+		c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level, b->keys[0].p,
 			       (struct bkey_s_c) { &b->keys[0], b->vals[0] },
 			       BCH_FSERR_bset_unknown_csum, pb_cstr(&msg));
 	if (c->invalid_key && b->nr_keys)
-		c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level,
+		c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level, b->keys[0].p,
 			       (struct bkey_s_c) { &b->keys[0], b->vals[0] },
 			       BCH_FSERR_bset_bad_csum, pb_cstr(&msg));
 	pb_exit(&msg);
@@ -601,7 +634,7 @@ int bch_btree_node_read(struct bch_fs *c, const struct bkey_i *ptr,
 		if (!ret) {
 			pb_exit(&msg);
 			if (b->fixable_err && c->invalid_key && b->nr_keys)
-				c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level,
+				c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level, b->keys[0].p,
 					       (struct bkey_s_c) { &b->keys[0], b->vals[0] },
 					       b->fixable_err, b->fixable_msg);
 			return 0;

@@ -90,11 +90,13 @@ struct bch_fs {
 	u64 memory_seq;		/* the seq those commits are given */
 	/*
 	 * Called for each key a node read drops as invalid (after the message
-	 * in log): its btree and level, the key, the fsck error type of the
-	 * failed check and the message.  fsck reports and repairs them.
+	 * in log): its btree and level, a position inside the node's range
+	 * (the key's own, unless the key lies outside that range), the key,
+	 * the fsck error type of the failed check and the message.  fsck
+	 * reports them and repairs them by an update at that position.
 	 */
-	void (*invalid_key)(void *ctx, enum btree_id, unsigned level, struct bkey_s_c,
-			    unsigned err_id, const char *msg);
+	void (*invalid_key)(void *ctx, enum btree_id, unsigned level, struct bpos at,
+			    struct bkey_s_c, unsigned err_id, const char *msg);
 	void *invalid_key_ctx;
 	/*
 	 * A node whose every copy fails its checksum is read anyway, its keys

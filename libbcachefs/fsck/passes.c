@@ -54,7 +54,8 @@ struct bch_fsck_invalid {
 	enum btree_id btree;
 	unsigned level;
 	enum bch_fsck_err err;
-	struct bpos pos;
+	struct bpos pos;		/* the key's */
+	struct bpos at;			/* where an update reaches its node */
 	char *text;			/* the key and what is wrong with it */
 	bool reported;
 };
@@ -70,8 +71,8 @@ static bool node_err(unsigned err)
 	       err == BCH_FSERR_btree_node_bset_older_than_sb_min;
 }
 
-static void invalid_key_seen(void *ctx, enum btree_id btree, unsigned level, struct bkey_s_c k,
-			     unsigned err_id, const char *msg)
+static void invalid_key_seen(void *ctx, enum btree_id btree, unsigned level, struct bpos at,
+			     struct bkey_s_c k, unsigned err_id, const char *msg)
 {
 	struct bch_fsck *f = ctx;
 	struct bch_fsck_invalid *e;
@@ -96,7 +97,7 @@ static void invalid_key_seen(void *ctx, enum btree_id btree, unsigned level, str
 	}
 	pb_printf(&b, ": %s", msg);
 	f->invalid[f->nr_invalid++] = (struct bch_fsck_invalid) {
-		.btree = btree, .level = level, .pos = k.k->p,
+		.btree = btree, .level = level, .pos = k.k->p, .at = at,
 		.err = err_id < BCH_FSCK_ERR_NR ? (enum bch_fsck_err)err_id : BCH_FSCK_ERR_NR - 1,
 		.text = b.buf,
 	};
@@ -136,7 +137,9 @@ static void invalid_keys_dedup(struct bch_fsck *f)
 /*
  * The key a reader sees at an invalid key's place (an older version, or
  * none) is written again, so the next flush rewrites the node without
- * the invalid one.
+ * the invalid one.  A key outside its node's range is reached through the
+ * nearest place inside it: the update there (the key found, or a deletion
+ * of nothing) makes the flush rewrite that node whole.
  */
 static int invalid_key_repair(struct bch_fsck *f, const struct bch_fsck_invalid *e)
 {
@@ -149,12 +152,12 @@ static int invalid_key_repair(struct bch_fsck *f, const struct bch_fsck_invalid 
 		goto out;
 	bch_trans_init(&t, f->c);
 	t.name = "fsck";
-	ret = bch_trans_lookup(&t, e->btree, e->level, e->pos, &k->k, BKEY_U64s_MAX, &err);
+	ret = bch_trans_lookup(&t, e->btree, e->level, e->at, &k->k, BKEY_U64s_MAX, &err);
 	if (ret > 0)
 		ret = bch_trans_update(&t, e->btree, e->level, &k->k,
 				       BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_FORCE);
 	else if (!ret)
-		ret = bch_trans_delete(&t, e->btree, e->level, e->pos,
+		ret = bch_trans_delete(&t, e->btree, e->level, e->at,
 				       BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_FORCE);
 	ret = ret ?: bch_trans_commit(&t, &err);
 	bch_trans_exit(&t);
