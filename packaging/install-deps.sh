@@ -20,4 +20,4 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 apt-get -qq update >&2
-DEBIAN_FRONTEND=noninteractive apt-get -qq install -y $missing >&2
+DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends $missing >&2
