@@ -249,9 +249,25 @@ image_quota() {
 	fmt --usrquota --grpquota --prjquota --source="$(tree small)" dev0.img
 }
 
+# wipe_freed DEV: punch out the buckets the alloc btree calls free or
+# need_discard: what the format's own node rewrites left there (old copies
+# of nodes, whose number and places vary from build to build) would be
+# found by a scan for btree nodes; wiped, a scan finds the live nodes only
+wipe_freed() {
+	local kib
+	kib=$("$REF" show-super "$1" | sed -n 's/^ *Bucket size: *\([0-9]*\) KiB$/\1/p')
+	[ -n "$kib" ] || return 1
+	"$REF" list -b alloc "$1" |
+		awk '/^u64s/ { split($5, p, ":") } / data_type (free|need_discard)$/ { print p[2] }' |
+		while read -r b; do
+			fallocate -p -o $((b * kib * 1024)) -l $((kib * 1024)) "$1" || exit 1
+		done
+}
+
 image_full() {
 	dev dev0.img 1G
-	fmt --source="$(tree full)" dev0.img
+	fmt --source="$(tree full)" dev0.img &&
+		wipe_freed dev0.img
 }
 
 image_full_zstd_xxhash() {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +20,10 @@
 #include "core/shutdown.h"
 #include "data/data_read.h"
 #include "data/data_write.h"
+#include "fs/fs_ops.h"
+#include "fs/inode_alloc.h"
+#include "fs/namei.h"
+#include "fs/xattr_ops.h"
 #include "keys/dirent.h"
 #include "keys/inode.h"
 #include "sb/opts.h"
@@ -27,7 +33,7 @@ static const char usage[] =
 "usage: data-tool copy-in [OPTION]... SRCDIR DEVICE...\n"
 "       data-tool cat DEVICE... -- PATH\n"
 "       data-tool falloc DEVICE... -- NAME BYTES\n"
-"       data-tool cmp-tree [--padded] DEVICE... -- HOSTDIR PREFIX [SKIP]...\n"
+"       data-tool cmp-tree [--padded] [--meta] DEVICE... -- HOSTDIR PREFIX [SKIP]...\n"
 "copy-in: every regular file of SRCDIR becomes a file of the root\n"
 "directory (data ranges only: holes stay holes), then a clean shutdown.\n"
 "  --inode-compression TYPE  set the files' compression option (lz4, ...)\n"
@@ -39,7 +45,10 @@ static const char usage[] =
 "to it matches a SKIP pattern) reads back identical from PREFIX/ its path\n"
 "(PREFIX \"\" for the root), the filesystem opened once; prints the count.\n"
 "  --padded  zeros at the end of either file do not count (a file whose\n"
-"            inode fsck made again has the size where its data ends)\n";
+"            inode fsck made again has the size where its data ends)\n"
+"  --meta    every entry (directories, symlinks, devices too) has the host's\n"
+"            type, permissions, owner, group, xattrs (and ACLs), symlink\n"
+"            target and device number; prints the count of entries as well\n";
 
 #define SNAP		0xffffffffU
 #define ROOT_INO	BCACHEFS_ROOT_INO
@@ -425,8 +434,11 @@ static int file_same(struct tool *t, u64 inum, const char *host, bool padded)
 
 struct cmp_walk {
 	struct tool *t;
+	struct bch_ns ns;
 	const char *prefix;
 	bool padded;
+	bool meta;
+	u64 nr_meta;
 	char **skip;
 	int nr_skip;
 	size_t root_len;
@@ -436,40 +448,182 @@ struct cmp_walk {
 
 static struct cmp_walk *cmp_walk;
 
+/* A sorted, NUL-separated copy of a list of names (xattr names), as one string per line. */
+static char *names_sorted(const char *list, size_t len, size_t *nr)
+{
+	const char *v[4096];
+	size_t n = 0, bytes = 1;
+	char *out, *o;
+
+	for (const char *p = list; p < list + len && n < 4096; p += strlen(p) + 1) {
+		v[n++] = p;
+		bytes += strlen(p) + 1;
+	}
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j && strcmp(v[j - 1], v[j]) > 0; j--) {
+			const char *x = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = x;
+		}
+	out = o = malloc(bytes);
+	if (!out)
+		return NULL;
+	*o = 0;
+	for (size_t i = 0; i < n; i++)
+		o += sprintf(o, "%s\n", v[i]);
+	*nr = n;
+	return out;
+}
+
+/*
+ * The xattrs of host path against inode inum's: the same names (those
+ * bcachefs has a namespace for) with the same values.  0 same, 1 not.
+ */
+static int xattrs_same(struct cmp_walk *w, const char *host, u64 inum, const char *fs_path)
+{
+	static char hl[65536], fl[65536], kept[65536], hv[65536], fv[65536];
+	struct printbuf *err = &w->t->err;
+	ssize_t hn = llistxattr(host, hl, sizeof(hl));
+	long fn = bch_ns_xattr_list(&w->ns, inum, fl, sizeof(fl), err);
+	size_t kn = 0, n1, n2;
+	int ret = 0;
+
+	if (hn < 0)
+		hn = 0;
+	if (fn < 0)
+		return fn;
+	/* the host names bcachefs can hold */
+	for (const char *p = hl; p < hl + hn; p += strlen(p) + 1) {
+		u8 type;
+		const char *name;
+		struct printbuf e = PRINTBUF;
+
+		if (!bch_xattr_name_parse(p, &type, &name, &e)) {
+			memcpy(kept + kn, p, strlen(p) + 1);
+			kn += strlen(p) + 1;
+		}
+		pb_exit(&e);
+	}
+
+	char *a = names_sorted(kept, kn, &n1), *b = names_sorted(fl, fn, &n2);
+
+	if (!a || !b) {
+		ret = -BCH_ERR_nomem;
+	} else if (strcmp(a, b)) {
+		pb_printf(err, "%s: xattrs differ: host has\n%sthe filesystem\n%s", fs_path, a, b);
+		ret = 1;
+	}
+	for (const char *p = kept; !ret && p < kept + kn; p += strlen(p) + 1) {
+		ssize_t hlen = lgetxattr(host, p, hv, sizeof(hv));
+		int flen = bch_ns_xattr_get(&w->ns, inum, p, fv, sizeof(fv), err);
+
+		if (flen < 0) {
+			ret = flen;
+		} else if (hlen != flen || memcmp(hv, fv, flen)) {
+			pb_printf(err, "%s: xattr %s differs (%zd bytes on the host, %d here)",
+				  fs_path, p, hlen, flen);
+			ret = 1;
+		}
+	}
+	free(a);
+	free(b);
+	return ret;
+}
+
+/* What stat and readlink say of host path against inode inum: 0 same, 1 not. */
+static int meta_same(struct cmp_walk *w, const char *host, const struct stat *st, u64 inum,
+		     const char *fs_path)
+{
+	struct printbuf *err = &w->t->err;
+	struct bch_inode_unpacked u;
+	int ret = bch_ns_inode_get(&w->ns, inum, &u, err);
+
+	if (ret)
+		return ret;
+	if (u.bi_mode != st->st_mode || u.bi_uid != st->st_uid || u.bi_gid != st->st_gid) {
+		pb_printf(err, "%s: mode %o uid %u gid %u, the host's %o %u %u", fs_path,
+			  (unsigned)u.bi_mode, (unsigned)u.bi_uid, (unsigned)u.bi_gid,
+			  st->st_mode, st->st_uid, st->st_gid);
+		return 1;
+	}
+	if ((S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) &&
+	    u.bi_dev != ((u32)major(st->st_rdev) << 20 | (minor(st->st_rdev) & 0xfffff))) {
+		pb_printf(err, "%s: device %u:%u, the host's %u:%u", fs_path,
+			  (unsigned)(u.bi_dev >> 20), (unsigned)(u.bi_dev & 0xfffff),
+			  major(st->st_rdev), minor(st->st_rdev));
+		return 1;
+	}
+	if (S_ISLNK(st->st_mode)) {
+		char want[4097], got[4097];
+		ssize_t n = readlink(host, want, sizeof(want) - 1);
+
+		if (n < 0)
+			return -BCH_ERR_source_read;
+		if ((u64)n != u.bi_size) {
+			pb_printf(err, "%s: symlink of %llu bytes, the host's of %zd", fs_path,
+				  (unsigned long long)u.bi_size, n);
+			return 1;
+		}
+		ret = bch_data_read(w->t->c, inum, SNAP, 0, got, n, err);
+		if (ret)
+			return ret;
+		if (memcmp(want, got, n)) {
+			pb_printf(err, "%s: symlink target differs", fs_path);
+			return 1;
+		}
+	}
+	return xattrs_same(w, host, inum, fs_path);
+}
+
 static int cmp_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	struct cmp_walk *w = cmp_walk;
-	const char *rel = path + w->root_len + 1;
+	const char *rel = strlen(path) > w->root_len ? path + w->root_len + 1 : "";
+	bool reg = type == FTW_F && S_ISREG(st->st_mode);
 	char fs_path[4096];
 	u64 inum;
 	int ret;
 
-	if (type != FTW_F || !S_ISREG(st->st_mode))
+	if (!reg && (!w->meta || !*rel || (type != FTW_F && type != FTW_D && type != FTW_SL)))
 		return 0;
 	for (int i = 0; i < w->nr_skip; i++)
 		if (!fnmatch(w->skip[i], rel, 0))
 			return 0;
 	snprintf(fs_path, sizeof(fs_path), "%s%s%s", w->prefix, *w->prefix ? "/" : "", rel);
-	ret = path_lookup(w->t, fs_path, &inum) ?: file_same(w->t, inum, path, w->padded);
-	if (ret) {
+	ret = path_lookup(w->t, fs_path, &inum);
+	if (!ret && reg) {
+		ret = file_same(w->t, inum, path, w->padded);
 		if (ret > 0)
 			pb_printf(&w->t->err, "%s: differs", fs_path);
+	}
+	if (!ret && w->meta)
+		ret = meta_same(w, path, st, inum, fs_path);
+	if (ret) {
 		w->ret = ret > 0 ? -BCH_ERR_fs_inconsistent : ret;
 		return 1;
 	}
-	w->nr++;
+	w->nr += reg;
+	w->nr_meta++;
 	return 0;
 }
 
 static int cmd_cmp_tree(int argc, char **argv)
 {
 	struct tool t = { .err = PRINTBUF };
-	bool padded = argc && !strcmp(argv[0], "--padded");
+	struct cmp_walk w = { .t = &t };
 	int nr, a, ret;
-	struct cmp_walk w = { .t = &t, .padded = padded };
 
-	argc -= padded;
-	argv += padded;
+	for (;;) {
+		if (argc && !strcmp(argv[0], "--padded"))
+			w.padded = true;
+		else if (argc && !strcmp(argv[0], "--meta"))
+			w.meta = true;
+		else
+			break;
+		argc--;
+		argv++;
+	}
 	a = split_devs(argc, argv, &nr);
 	if (a < 0 || a + 2 > argc || !nr)
 		return 2;
@@ -478,7 +632,7 @@ static int cmd_cmp_tree(int argc, char **argv)
 	w.nr_skip = argc - a - 2;
 	w.root_len = strlen(argv[a]);
 	cmp_walk = &w;
-	ret = fs_open(&t, argv, nr, false);
+	ret = fs_open(&t, argv, nr, false) ?: (w.meta ? bch_ns_init(&w.ns, t.c, &t.err) : 0);
 	if (ret)
 		return die(&t, "open", ret);
 	if (nftw(argv[a], cmp_one, 16, FTW_PHYS) < 0)
@@ -486,6 +640,10 @@ static int cmd_cmp_tree(int argc, char **argv)
 	if (w.ret)
 		return die(&t, "cmp-tree", w.ret);
 	printf("%llu files read back\n", (unsigned long long)w.nr);
+	if (w.meta) {
+		printf("%llu entries with the host's metadata\n", (unsigned long long)w.nr_meta);
+		bch_ns_exit(&w.ns);
+	}
 	bch_fs_close(t.c);
 	return 0;
 }
