@@ -333,6 +333,13 @@ int bch_fs_open(char * const *paths, unsigned nr, const struct bch_open_opts *op
 	opened = 0;	/* c owns the devices now */
 	if (ret)
 		goto err;
+	if (c->sb.encryption_type) {
+		/* its journal and nodes cannot be read without the key */
+		pb_printf(err, "%s: the filesystem is encrypted: encryption is not supported yet",
+			  paths[0]);
+		ret = -BCH_ERR_encrypted;
+		goto err;
+	}
 
 	ret = bch_fs_recover(c, err);
 	if (ret)
