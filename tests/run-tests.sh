@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
 	--no-kernel) build_args+=(-k) ;;
 	--self-check)
 		export BCH_OURS="$top/tests/oracle/ref-bcachefs" BCH_FILTER_OURS=1 ;;
-	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run-tests.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
