@@ -152,6 +152,19 @@ static void log_where(struct bch_fs *c, const struct btree *b)
 		  (unsigned long long)b->sector);
 }
 
+/* Reports the invalid key k (in c->log and to the invalid_key hook); the caller drops it. */
+static void invalid_key_drop(struct bch_fs *c, struct btree *b, struct bpos at, struct bkey_s_c k,
+			     enum bch_sb_error_id err_id, const struct printbuf *msg)
+{
+	log_where(c, b);
+	pb_str(&c->log, "invalid key ");
+	bch_bkey_val_to_text(&c->log, c, k);
+	pb_printf(&c->log, ": %s; dropping\n", pb_cstr(msg));
+	b->dropped_keys = true;
+	if (c->invalid_key)
+		c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level, at, k, err_id, pb_cstr(msg));
+}
+
 /*
  * A key outside the node's range (which a pointer with range_updated has
  * moved: drop_deleted() leaves such keys out quietly) is invalid, as the
@@ -184,7 +197,10 @@ static bool outside_node(const struct btree *b, const struct bkey *k, struct bpo
 
 /*
  * Unpacks and validates one bset's keys, appending them to b->keys.
- * Invalid keys are dropped with a message in c->log, as the kernel does.
+ * Invalid keys are dropped with a message in c->log, as the kernel does;
+ * but before the bsets are merged, so an older version of the key in an
+ * earlier bset is what stays (the kernel checks values after the merge and
+ * loses the key: a repair keeping the last good version loses less).
  */
 static int add_bset_keys(struct bch_fs *c, struct btree *b, const struct bset *i)
 {
@@ -227,14 +243,7 @@ static int add_bset_keys(struct bch_fs *c, struct btree *b, const struct bset *i
 
 		if (bch_bkey_validate_id(c, kc, &where, &msg, &err_id) ||
 		    outside_node(b, u, &at, &msg, &err_id)) {
-			log_where(c, b);
-			pb_str(&c->log, "invalid key ");
-			bch_bkey_val_to_text(&c->log, c, kc);
-			pb_printf(&c->log, ": %s; dropping\n", pb_cstr(&msg));
-			b->dropped_keys = true;
-			if (c->invalid_key)
-				c->invalid_key(c->invalid_key_ctx, b->btree_id, b->level, at, kc,
-					       err_id, pb_cstr(&msg));
+			invalid_key_drop(c, b, at, kc, err_id, &msg);
 			continue;
 		}
 		b->vals[b->nr_keys++] = kc.v;
