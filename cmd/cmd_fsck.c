@@ -172,6 +172,11 @@ const struct cmd_def cmd_fsck_def = {
 			  "With -n nothing is written: the repairs -y would make are made in memory\n"
 			  "only, so that each problem is reported once, not again as its consequences.\n"
 			  "Without -n, -y or -p each repair is asked about on the terminal.\n"
+			  "\nRepairs go through the journal: after a crash, fsck -y again finishes them.\n"
+			  "A key that fails validation is dropped (an older version of it in the same\n"
+			  "node stays); a node that cannot be read is replaced by copies a scan of the\n"
+			  "devices finds, or dropped, and what can be derived is rebuilt. Encrypted\n"
+			  "filesystems are not supported yet (exit status 8, nothing written).\n"
 			  "\nExit status: 0 no problems, 1 problems fixed, 4 problems left unfixed,\n"
 			  "8 operational error (fsck could not check the filesystem), 16 usage error.\n",
 };
