@@ -184,9 +184,32 @@ static unsigned inode_dtype(const struct bch_inode_unpacked *u)
 	return u->bi_subvol ? DT_SUBVOL : bch_mode_to_dtype(u->bi_mode);
 }
 
-/* Every version of an inode number shares the first one's hash seed and type; each joins s->vers: 0, or an error. */
+struct seed_type {
+	u64 seed;
+	unsigned mode_fmt;
+};
+
+static void set_seed_type(struct bch_inode_unpacked *u, void *ctx)
+{
+	const struct seed_type *st = ctx;
+
+	u->bi_hash_seed = st->seed;
+	u->bi_mode = (u->bi_mode & ~S_IFMT) | st->mode_fmt;
+}
+
+/*
+ * Every version of an inode number shares the first one's hash seed and
+ * type; each joins s->vers: 0, or an error.  Neither ever changes, so a
+ * version that differs was damaged: the kernel knows no repair; here the
+ * version in the higher snapshot id (older, as ids are given downwards:
+ * the one the others were copied from) is taken as right, and the
+ * versions met before it get its seed and type.  A subvolume root's type
+ * is not guessed.
+ */
 static int versions_check(struct bch_fsck *f, struct inode_ctx *s, const struct bch_inode_unpacked *u)
 {
+	int ret = 0;
+
 	if (u->bi_inum != s->inum) {
 		s->inum = u->bi_inum;
 		s->vers.nr = 0;
@@ -196,10 +219,18 @@ static int versions_check(struct bch_fsck *f, struct inode_ctx *s, const struct 
 		   bch_fsck_problem(f, BCH_FSCK_ERR_inode_snapshot_mismatch,
 				    "inode %llu:%u: hash seed or type differs from its version in snapshot %u",
 				    (unsigned long long)u->bi_inum, u->bi_snapshot, s->vers.d[0])) {
-		/* as in the kernel: no repair is known */
-		bch_fsck_fix_failed(f, BCH_FSCK_ERR_inode_snapshot_mismatch);
+		struct seed_type st = { u->bi_hash_seed, u->bi_mode & S_IFMT };
+
+		if (s->first_dtype == DT_SUBVOL || inode_dtype(u) == DT_SUBVOL) {
+			bch_fsck_fix_failed(f, BCH_FSCK_ERR_inode_snapshot_mismatch);
+		} else {
+			for (size_t i = 0; i < s->vers.nr && !ret; i++)
+				ret = ns_fix_inode(&s->x, u->bi_inum, s->vers.d[i], set_seed_type, &st);
+			s->first_seed = u->bi_hash_seed;
+			s->first_dtype = inode_dtype(u);
+		}
 	}
-	return snap_ids_add(f, &s->vers, u->bi_snapshot);
+	return ret ?: snap_ids_add(f, &s->vers, u->bi_snapshot);
 }
 
 /*
