@@ -174,25 +174,17 @@ static void invalid_key_drop(struct bch_fs *c, struct btree *b, struct bpos at, 
 static bool outside_node(const struct btree *b, const struct bkey *k, struct bpos *at,
 			 struct printbuf *msg, enum bch_sb_error_id *err_id)
 {
-	if (b->range_updated)
+	bool before = bpos_lt(k->p, b->min_key);
+
+	if (b->range_updated || (!before && !bpos_gt(k->p, b->max_key)))
 		return false;
-	if (bpos_lt(k->p, b->min_key)) {
-		*err_id = BCH_FSERR_bkey_before_start_of_btree_node;
-		*at = b->min_key;
-		pb_str(msg, "key before start of btree node (");
-		bch_bpos_to_text(msg, b->min_key);
-		pb_str(msg, ")");
-		return true;
-	}
-	if (bpos_gt(k->p, b->max_key)) {
-		*err_id = BCH_FSERR_bkey_after_end_of_btree_node;
-		*at = b->max_key;
-		pb_str(msg, "key past end of btree node (");
-		bch_bpos_to_text(msg, b->max_key);
-		pb_str(msg, ")");
-		return true;
-	}
-	return false;
+	*err_id = before ? BCH_FSERR_bkey_before_start_of_btree_node
+			 : BCH_FSERR_bkey_after_end_of_btree_node;
+	*at = before ? b->min_key : b->max_key;
+	pb_str(msg, before ? "key before start of btree node (" : "key past end of btree node (");
+	bch_bpos_to_text(msg, *at);
+	pb_str(msg, ")");
+	return true;
 }
 
 /*

@@ -92,8 +92,7 @@ static int try_node(struct bch_fs *c, struct bch_dev *ca, u64 sector, struct btr
 	 * back in a btree is read there, not for every node the scan sees
 	 */
 	bool tolerant = c->node_csum_tolerant;
-	void (*invalid_key)(void *, enum btree_id, unsigned, struct bpos, struct bkey_s_c, unsigned,
-			    const char *) = c->invalid_key;
+	typeof(c->invalid_key) invalid_key = c->invalid_key;
 
 	c->node_csum_tolerant = false;
 	c->invalid_key = NULL;

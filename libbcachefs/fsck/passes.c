@@ -256,18 +256,6 @@ int bch_fsck_start_write(struct bch_fsck *f)
 }
 
 /*
- * What this fsck cannot check yet, refused before any pass (exit status
- * 8, nothing written): encryption.
- */
-static int supported(struct bch_fsck *f)
-{
-	if (f->c->sb.encryption_type)
-		return bch_fsck_op_error(f, -BCH_ERR_encrypted,
-					 "encrypted filesystems cannot be checked yet; nothing was changed");
-	return 0;
-}
-
-/*
  * Damage the journal read found and repaired in memory (as the kernel
  * does, before any pass): a problem each.  A repair declined leaves
  * nothing to replay safely: fsck stops, having written nothing.
@@ -334,7 +322,8 @@ int bch_fsck_run(struct bch_fsck *f)
 	bch_fsck_topology_init(f);
 	f->lost_data = bch_fs_lost_data(f->c);
 	f->was_clean = f->c->sb.clean;
-	ret = supported(f) ?: journal_problems(f);
+	/* an encrypted filesystem never gets here: bch_fs_open() refuses it */
+	ret = journal_problems(f);
 	if (ret)
 		return ret;
 	/* an unclean filesystem is left clean by any fixing mode: its journal replayed */

@@ -148,8 +148,7 @@ static int fail_errno(struct import_ctx *x, const char *what)
 	return e == ENOMEM ? -BCH_ERR_nomem : -BCH_ERR_source_read;
 }
 
-/* The kernel's own dev_t layout (MKDEV), which bi_dev holds. */
-static u32 kernel_dev(dev_t d)
+u32 bch_kernel_dev(dev_t d)
 {
 	return (u32)major(d) << 20 | (minor(d) & 0xfffff);
 }
@@ -337,7 +336,7 @@ static int copy_entry(struct import_ctx *x, int dirfd, u64 dir_inum, const char 
 		.mode = st.st_mode,
 		.uid = st.st_uid,
 		.gid = st.st_gid,
-		.rdev = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? kernel_dev(st.st_rdev) : 0,
+		.rdev = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? bch_kernel_dev(st.st_rdev) : 0,
 		/* the size first: a file ending in a hole has no data that would grow it */
 		.size = S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? st.st_size : 0,
 	};

@@ -2,8 +2,13 @@
 #ifndef BCH_IMPORT_IMPORT_H
 #define BCH_IMPORT_IMPORT_H
 
+#include <sys/types.h>
+
 #include "core/fs_types.h"
 #include "util/printbuf.h"
+
+/* A host device number in the kernel's own dev_t layout (MKDEV), which bi_dev holds. */
+u32 bch_kernel_dev(dev_t);
 
 struct bch_import_stats {
 	u64 entries;		/* inodes created, the root included */
