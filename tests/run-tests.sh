@@ -136,14 +136,10 @@ fi
 for i in "${!names[@]}"; do
 	[[ " $lane " == *" $i "* ]] && continue
 	name=${names[$i]}
-	if [ -n "$verbose" ]; then
-		echo "=== $name"
-		run_one "$name" "${scripts[$i]}"
-		report "$name" -q
-	else
-		run_one "$name" "${scripts[$i]}"
-		report "$name"
-	fi
+	# with -v the output shows as it comes, after the heading
+	[ -z "$verbose" ] || echo "=== $name"
+	run_one "$name" "${scripts[$i]}"
+	report "$name" ${verbose:+-q}
 done
 if [ -n "$lane" ]; then
 	wait "$lane_pid"

@@ -21,9 +21,8 @@
 #include "data/data_read.h"
 #include "data/data_write.h"
 #include "fs/fs_ops.h"
-#include "fs/inode_alloc.h"
-#include "fs/namei.h"
 #include "fs/xattr_ops.h"
+#include "import/import.h"
 #include "keys/dirent.h"
 #include "keys/inode.h"
 #include "sb/opts.h"
@@ -448,87 +447,56 @@ struct cmp_walk {
 
 static struct cmp_walk *cmp_walk;
 
-/* A sorted, NUL-separated copy of a list of names (xattr names), as one string per line. */
-static char *names_sorted(const char *list, size_t len, size_t *nr)
-{
-	const char *v[4096];
-	size_t n = 0, bytes = 1;
-	char *out, *o;
-
-	for (const char *p = list; p < list + len && n < 4096; p += strlen(p) + 1) {
-		v[n++] = p;
-		bytes += strlen(p) + 1;
-	}
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j && strcmp(v[j - 1], v[j]) > 0; j--) {
-			const char *x = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = x;
-		}
-	out = o = malloc(bytes);
-	if (!out)
-		return NULL;
-	*o = 0;
-	for (size_t i = 0; i < n; i++)
-		o += sprintf(o, "%s\n", v[i]);
-	*nr = n;
-	return out;
-}
-
 /*
  * The xattrs of host path against inode inum's: the same names (those
  * bcachefs has a namespace for) with the same values.  0 same, 1 not.
  */
 static int xattrs_same(struct cmp_walk *w, const char *host, u64 inum, const char *fs_path)
 {
-	static char hl[65536], fl[65536], kept[65536], hv[65536], fv[65536];
+	static char hl[65536], fl[65536], hv[65536], fv[65536];
 	struct printbuf *err = &w->t->err;
 	ssize_t hn = llistxattr(host, hl, sizeof(hl));
 	long fn = bch_ns_xattr_list(&w->ns, inum, fl, sizeof(fl), err);
-	size_t kn = 0, n1, n2;
-	int ret = 0;
+	size_t host_nr = 0, fs_nr = 0;
 
-	if (hn < 0)
-		hn = 0;
 	if (fn < 0)
 		return fn;
-	/* the host names bcachefs can hold */
-	for (const char *p = hl; p < hl + hn; p += strlen(p) + 1) {
-		u8 type;
-		const char *name;
+	for (const char *p = fl; p < fl + fn; p += strlen(p) + 1)
+		fs_nr++;
+	/* each host name bcachefs can hold must be there with the same value */
+	for (const char *p = hl; hn > 0 && p < hl + hn; p += strlen(p) + 1) {
 		struct printbuf e = PRINTBUF;
+		const char *name;
+		u8 type;
+		bool held = !bch_xattr_name_parse(p, &type, &name, &e);
 
-		if (!bch_xattr_name_parse(p, &type, &name, &e)) {
-			memcpy(kept + kn, p, strlen(p) + 1);
-			kn += strlen(p) + 1;
-		}
 		pb_exit(&e);
-	}
+		if (!held)
+			continue;
+		host_nr++;
 
-	char *a = names_sorted(kept, kn, &n1), *b = names_sorted(fl, fn, &n2);
-
-	if (!a || !b) {
-		ret = -BCH_ERR_nomem;
-	} else if (strcmp(a, b)) {
-		pb_printf(err, "%s: xattrs differ: host has\n%sthe filesystem\n%s", fs_path, a, b);
-		ret = 1;
-	}
-	for (const char *p = kept; !ret && p < kept + kn; p += strlen(p) + 1) {
 		ssize_t hlen = lgetxattr(host, p, hv, sizeof(hv));
 		int flen = bch_ns_xattr_get(&w->ns, inum, p, fv, sizeof(fv), err);
 
-		if (flen < 0) {
-			ret = flen;
-		} else if (hlen != flen || memcmp(hv, fv, flen)) {
+		if (flen == -BCH_ERR_no_xattr) {
+			pb_reset(err);
+			pb_printf(err, "%s: xattr %s is missing", fs_path, p);
+			return 1;
+		}
+		if (flen < 0)
+			return flen;
+		if (hlen != flen || memcmp(hv, fv, flen)) {
 			pb_printf(err, "%s: xattr %s differs (%zd bytes on the host, %d here)",
 				  fs_path, p, hlen, flen);
-			ret = 1;
+			return 1;
 		}
 	}
-	free(a);
-	free(b);
-	return ret;
+	/* and no other */
+	if (host_nr != fs_nr) {
+		pb_printf(err, "%s: %zu xattrs, the host's %zu", fs_path, fs_nr, host_nr);
+		return 1;
+	}
+	return 0;
 }
 
 /* What stat and readlink say of host path against inode inum: 0 same, 1 not. */
@@ -537,7 +505,7 @@ static int meta_same(struct cmp_walk *w, const char *host, const struct stat *st
 {
 	struct printbuf *err = &w->t->err;
 	struct bch_inode_unpacked u;
-	int ret = bch_ns_inode_get(&w->ns, inum, &u, err);
+	int ret = inode_read(w->t, inum, &u);
 
 	if (ret)
 		return ret;
@@ -548,7 +516,7 @@ static int meta_same(struct cmp_walk *w, const char *host, const struct stat *st
 		return 1;
 	}
 	if ((S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) &&
-	    u.bi_dev != ((u32)major(st->st_rdev) << 20 | (minor(st->st_rdev) & 0xfffff))) {
+	    u.bi_dev != bch_kernel_dev(st->st_rdev)) {
 		pb_printf(err, "%s: device %u:%u, the host's %u:%u", fs_path,
 			  (unsigned)(u.bi_dev >> 20), (unsigned)(u.bi_dev & 0xfffff),
 			  major(st->st_rdev), minor(st->st_rdev));
