@@ -17,7 +17,7 @@ One clean image (the small tree of tests/lib/mksource.py, by our format
   logs nothing about it (one boot for all the cases).
 
 A case is a directory with "script" (bash: damages $IMG; `dbg ARGS` runs
-bcachefs debug ARGS $IMG; $SRC is the tree), "types", "expect.1", "expect.2" and optionally
+bcachefs debug ARGS on it; $SRC is the tree), "types", "expect.1", "expect.2" and optionally
 "touched", "summary" (the image'"'"'s layout differs from build to build,
 as the corpus images are written by the reference: expect.1 holds the
 error types of the first run with their outcome, not its lines),
@@ -40,7 +40,9 @@ on a corpus image may write to $LAYOUT the types this image'"'"'s layout adds
 as "TYPE: fixing", the summary of expect.1. A case
 with a "base" file damages the corpus image it names instead (written by
 Linux 6.12: reflinks, ...); its "files" list the files that must read
-back as they were. BCH_FSCK_BLESS=1 writes expect.1 and expect.2 from our output.
+back as they were. When that image has several devices, $IMG is the
+first device of the damaged copy, $IMGS all of them and $BASE the clean
+ones, separated by spaces. BCH_FSCK_BLESS=1 writes expect.1 and expect.2 from our output.
 '
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$BCH_ROOT/tests/lib/oracle.sh"
@@ -61,7 +63,7 @@ CASES=$BCH_ROOT/tests/fsck
 
 # dbg ARGS...: bcachefs debug on the damaged image
 dbg() {
-	ours debug "$@" "$IMG"
+	ours debug "$@" ${IMGS:-"$IMG"}
 }
 
 # nth_pos BTREE N [PATTERN]: the position of the Nth key of BTREE (matching PATTERN) in the clean image
@@ -97,6 +99,23 @@ user_bucket() {
 		/^u64s/ { pos = $5; sub(/:0$/, "", pos); user = 0 }
 		/ data_type user$/ { user = 1 }
 		user && $1 == "dirty_sectors" && $2 > 16 { print pos, $2; exit }'
+}
+
+# bucket_sectors: the bucket size of the clean image's first device, in sectors
+bucket_sectors() {
+	ours show-super "${BASE%% *}" | awk '$1 == "Bucket" && $2 == "size:" {
+		print $3 * ($4 == "MiB" ? 2048 : $4 == "KiB" ? 2 : 1 / 512); exit }'
+}
+
+# extent_crc_ptr POS: the value of the extent at POS in the clean image, a crc32 entry
+# (crc32c, uncompressed) and one pointer, as two unsigned u64 numbers "CRC PTR"
+extent_crc_ptr() {
+	local cs us off csum dev b bo gen bs
+	read -r cs us off csum dev b bo gen < <(ours list -b extents -s "$1" -e "$1" $BASE | sed -n \
+		's/.* crc: c_size \([0-9]*\) size \([0-9]*\) offset \([0-9]*\) nonce 0 csum crc32c 0:\([0-9a-f]*\)  compress none ptr: \([0-9]*\):\([0-9]*\):\([0-9]*\) gen \([0-9]*\)$/\1 \2 \3 \4 \5 \6 \7 \8/p')
+	[ -n "$gen" ] && bs=$(bucket_sectors) && [ -n "$bs" ] || return 1
+	printf '%u %u\n' $((2 | (cs - 1) << 2 | (us - 1) << 9 | off << 16 | 5 << 24 | 0x$csum << 32)) \
+		$((1 | (b * bs + bo) << 4 | dev << 48 | gen << 56))
 }
 
 # inode_flags PATH: bi_flags of PATH's inode, as a number
@@ -152,11 +171,13 @@ summarize() {
 	grep '^Exit status' "$1"
 }
 
-# run_fsck OUT IMG: our fsck -y, its normalized output and exit status in OUT
+# run_fsck OUT DEVICE...: our fsck -y, its normalized output and exit status in OUT
 run_fsck() {
-	ours fsck -y "$2" > "$1.raw" 2>&1
-	echo "Exit status is $?" >> "$1.raw"
-	norm < "$1.raw" > "$1"
+	local out=$1
+	shift
+	ours fsck -y "$@" > "$out.raw" 2>&1
+	echo "Exit status is $?" >> "$out.raw"
+	norm < "$out.raw" > "$out"
 }
 
 python3 "$BCH_ROOT/tests/lib/mksource.py" --small src > /dev/null &&
@@ -165,18 +186,56 @@ ours format --source=src base.img > format.out 2>&1 &&
 ours fsck -n base.img > /dev/null || { cat format.out; skip_all "could not make the clean image"; }
 BASE=$PWD/base.img
 
-# case_base DIR: the clean image case DIR damages (nothing when its corpus image is not built)
+# case_base DIR: the clean image case DIR damages, its devices separated by spaces
+# (nothing when its corpus image is not built)
 case_base() {
 	if [ -f "$1/base" ]; then
-		local img
-		img=$(corpus_devs "$(cat "$1/base")" 2> /dev/null) && [ -f "$img" ] && echo "$img"
+		local imgs f
+		imgs=$(corpus_devs "$(cat "$1/base")" 2> /dev/null) || return 0
+		for f in $imgs; do
+			[ -f "$f" ] || return 0
+		done
+		echo "$imgs"
 	else
 		echo "$BASE"
 	fi
 }
 
+# A filesystem of a case is a set of image files named by a prefix P: P.img,
+# then P.d1.img, P.d2.img... for its other devices.
+
+# devs P: the image files of set P, in device order
+devs() {
+	local i=1
+	echo "$1.img"
+	while [ -f "$1.d$i.img" ]; do
+		echo "$1.d$i.img"
+		i=$((i + 1))
+	done
+}
+
+# copy_set P FILE...: the devices FILE... copied (sparse) to set P
+copy_set() {
+	local p=$1 i=0 f
+	shift
+	rm -f "$p.img" "$p".d[0-9]*.img
+	for f; do
+		if [ $i = 0 ]; then
+			cp --sparse=always "$f" "$p.img"
+		else
+			cp --sparse=always "$f" "$p.d$i.img"
+		fi || return
+		i=$((i + 1))
+	done
+}
+
+# set_sum P: one checksum of all the devices of set P
+set_sum() {
+	cat $(devs "$1") | sha256sum
+}
+
 # files_intact NAME DIR BASE: what the damage of case DIR left alone reads back from
-# NAME.img as from BASE: a corpus case'"'"'s "files" list, else the tree but for "touched"
+# set NAME as from BASE (its devices separated by spaces): a corpus case'"'"'s "files" list, else the tree but for "touched"
 files_intact() {
 	local f
 
@@ -188,10 +247,10 @@ files_intact() {
 		return
 	fi
 	while read -r f; do
-		ours cat "$3" "$f" > "$1.want" && ours cat "$1.img" "$f" > "$1.got" &&
+		ours cat $3 "$f" > "$1.want" && ours cat $(devs "$1") "$f" > "$1.got" &&
 			cmp "$1.want" "$1.got" || { echo "$f differs"; return 1; }
 	done < "$2/files"
-	[ ! -f "$2/after" ] || ( IMG=$PWD/$1.img; . "$2/after" ) ||
+	[ ! -f "$2/after" ] || ( IMG=$PWD/$1.img IMGS=$(devs "$PWD/$1" | tr '\n' ' '); . "$2/after" ) ||
 		{ echo "$2/after: the repair did not leave what it should"; return 1; }
 	echo "$(wc -l < "$2/files") files read back"
 }
@@ -288,32 +347,32 @@ test_expect_success 'fsck --progress=0 says how far each long pass is; by defaul
 # runs first, $BCH_TEST_JOBS cases at a time, into NAME.* files; the tests
 # then judge those files, three per case ----
 
-# case_job NAME DIR BASE: damage a copy of BASE with DIR's script, then run
+# case_job NAME DIR BASE: damage a copy of BASE (set NAME) with DIR's script, then run
 # what the three tests of the case judge
 case_job() {
 	local name=$1 d=$2 cbase=$3 rc _
-	cp --sparse=always "$cbase" "$name.img" && : > "$name.layout" || return
-	( IMG=$PWD/$name.img SRC=$PWD/src BASE=$cbase LAYOUT=$PWD/$name.layout; . "$d/script" ) \
-		> "$name.damage.out" 2>&1
+	copy_set "$name" $cbase && : > "$name.layout" || return
+	( IMG=$PWD/$name.img IMGS=$(devs "$PWD/$name" | tr '\n' ' ') SRC=$PWD/src BASE=$cbase \
+		LAYOUT=$PWD/$name.layout; . "$d/script" ) > "$name.damage.out" 2>&1
 	echo $? > "$name.damage.rc"
 	sort -u "$d/types" "$name.layout" > "$name.types"
-	cp --sparse=always "$name.img" "$name.ref.img" &&
-		cp --sparse=always "$name.img" "$name.dmg.img" &&
-		sha256sum < "$name.img" > "$name.sum0" || return
-	ours fsck -n "$name.img" > "$name.n.out" 2>&1
+	copy_set "$name.ref" $(devs "$name") &&
+		copy_set "$name.dmg" $(devs "$name") &&
+		set_sum "$name" > "$name.sum0" || return
+	ours fsck -n $(devs "$name") > "$name.n.out" 2>&1
 	echo $? > "$name.n.rc"
-	sha256sum < "$name.img" > "$name.sum1"
+	set_sum "$name" > "$name.sum1"
 	for _ in 1 2 3; do
-		ref fsck -y "$name.ref.img" > "$name.ref.out" 2>&1 < /dev/null
+		ref fsck -y $(devs "$name.ref") > "$name.ref.out" 2>&1 < /dev/null
 		rc=$?
 		[ $rc -lt 128 ] && break
 	done
 	echo $rc > "$name.ref.rc"
 	[ -f "$d/ref-gives-up" ] || ref_types "$name.ref.img" > "$name.reftypes"
-	rm -f "$name.ref.img"
-	run_fsck "$name.1" "$name.img"
-	run_fsck "$name.2" "$name.img"
-	ref_fsck_verdict "$name.after.out" "$name.img" > "$name.after"
+	rm -f $(devs "$name.ref")
+	run_fsck "$name.1" $(devs "$name")
+	run_fsck "$name.2" $(devs "$name")
+	ref_fsck_verdict "$name.after.out" $(devs "$name") > "$name.after"
 	files_intact "$name" "$d" "$cbase" > "$name.files" 2>&1
 	echo $? >> "$name.files"
 }
@@ -410,7 +469,7 @@ done
 
 # crash_job NAME DIR: the sweep of case NAME (from NAME.dmg.img); the last line is 0 when it passed
 crash_job() {
-	local name=$1 d=$2 n=0 tested=0 rc v img=$1.crash.img base
+	local name=$1 d=$2 n=0 tested=0 rc v set=$1.crash base
 
 	base=$(case_base "$d")
 	while :; do
@@ -418,8 +477,8 @@ crash_job() {
 		# the first CRASH_EVERY writes each, then every third (the run that
 		# passes the last write ends the sweep wherever it falls)
 		[ "$n" -le "$CRASH_EVERY" ] || [ $(((n - CRASH_EVERY) % 3)) = 0 ] || continue
-		cp --sparse=always "$name.dmg.img" "$img" || return
-		ours fsck -y --fail-after-writes=$n "$img" > "$name.crash.out" 2>&1
+		copy_set "$set" $(devs "$name.dmg") || return
+		ours fsck -y --fail-after-writes=$n $(devs "$set") > "$name.crash.out" 2>&1
 		rc=$?
 		if ! grep -q "simulated crash" "$name.crash.out"; then
 			[ $rc = 1 ] || { cat "$name.crash.out"; echo "uninterrupted run: exit $rc"; return 1; }
@@ -427,14 +486,14 @@ crash_job() {
 			return 0
 		fi
 		tested=$((tested + 1))
-		ours fsck -y "$img" > "$name.again.out" 2>&1
+		ours fsck -y $(devs "$set") > "$name.again.out" 2>&1
 		rc=$?
 		[ $rc -le 1 ] || { cat "$name.crash.out" "$name.again.out"; echo "after a crash at write $n: exit $rc"; return 1; }
-		ours fsck -n "$img" > "$name.clean.out" 2>&1 ||
+		ours fsck -n $(devs "$set") > "$name.clean.out" 2>&1 ||
 			{ cat "$name.crash.out" "$name.again.out" "$name.clean.out"; echo "after a crash at write $n: not clean"; return 1; }
-		v=$(ref_fsck_verdict "$name.crash.ref.out" "$img")
+		v=$(ref_fsck_verdict "$name.crash.ref.out" $(devs "$set"))
 		[ "$v" = clean ] || { cat "$name.crash.ref.out"; echo "crash at write $n: reference: $v"; return 1; }
-		files_intact "$name.crash" "$d" "$base" > /dev/null ||
+		files_intact "$set" "$d" "$base" > /dev/null ||
 			{ echo "crash at write $n: files differ"; return 1; }
 	done
 }
@@ -472,7 +531,7 @@ steps() {
 EOF
 kb_init_steps kvm steps.sh
 for name in "${NAMES[@]}"; do
-	[ -f $name.img ] && kb_add "$name" "$PWD/$name.img"
+	[ -f $name.img ] && kb_add "$name" $(devs "$PWD/$name")
 done
 KB_ROW_TIMEOUT=600 kb_run > kvm.log 2>&1
 if why=$(kb_unavailable); then
