@@ -501,7 +501,7 @@ crash_job() {
 # BCH_FSCK_CRASH_EVERY=N: crash after each of the first N writes (default 8), then every third;
 # a large N crashes after every write
 CRASH_EVERY=${BCH_FSCK_CRASH_EVERY:-8}
-CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost topo-root-lost-scan topo-snapshots-root-lost topo-subvolumes-root-lost ns-dead-inode-clean ns-logged-truncate ns-logged-collapse ns-logged-insert ns-snap-overlap-second alloc-ptr-stale topo-leaf-bad-csum journal-bkey-u64s-0 journal-root-bad-size journal-newest-torn journal-seq-blacklisted}
+CRASH_CASES=${BCH_FSCK_CRASH_CASES:-ns-dir-loop ns-root-inode-missing reflink-v-missing snap-tree-wrong topo-node-lost topo-root-lost-scan topo-snapshots-root-lost topo-subvolumes-root-lost ns-dead-inode-clean ns-logged-truncate ns-logged-collapse ns-logged-insert ns-snap-overlap-second alloc-ptr-stale topo-leaf-bad-csum journal-bkey-u64s-0 journal-root-bad-size journal-newest-torn journal-seq-blacklisted alloc-accounting-invalid-device}
 CRASHED=()
 for name in $CRASH_CASES; do
 	[ -f $name.dmg.img ] || continue

@@ -22,6 +22,8 @@
 #define BCH_SB_SECTOR		8
 #define BCH_SB_LAYOUT_SIZE_BITS_MAX 16
 #define BCH_SB_MEMBERS_MAX	64
+/* A device index that names no device (a replicas entry's removed device) */
+#define BCH_SB_MEMBER_INVALID	255
 #define BCH_SB_LABEL_SIZE	32
 #define BCH_SB_HEADER_BYTES	752
 

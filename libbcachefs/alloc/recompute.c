@@ -1984,6 +1984,7 @@ static void acc_check(struct recompute *r, const struct acc_entry *want, struct 
 	if (!differ)
 		return;
 	finding(r, BCH_RC_accounting)->pos = want ? want->pos : k.k->p;
+	r->f.have_key = k.k != NULL;
 	r->f.nr = nr;
 	for (unsigned i = 0; i < nr; i++) {
 		r->f.want_d[i] = want && i < nr_want ? want->d[i] : 0;

@@ -93,7 +93,7 @@ struct bch_recompute_finding {
 	unsigned sub;			/* ptr: bch_rc_ptr_problem; alloc_field: bch_rc_alloc_field */
 	unsigned dev;
 	u64 bucket, bucket_end;		/* bucket_end: one past the last */
-	bool have_key;			/* the bucket has an alloc key (not a hole) */
+	bool have_key;			/* the bucket has an alloc key (not a hole); accounting: a key */
 	enum btree_id btree;
 	unsigned level;			/* ptr: the level of the key holding the pointer */
 	struct bpos pos;

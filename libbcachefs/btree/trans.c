@@ -1210,6 +1210,15 @@ static bool acc_is_zero(const struct trans_acc *a)
 	return true;
 }
 
+/* Whether the delta adds to any counter (a replicas entry it names must then be marked). */
+static bool acc_adds(const struct trans_acc *a)
+{
+	for (unsigned i = 0; i < a->nr; i++)
+		if (a->d[i] > 0)
+			return true;
+	return false;
+}
+
 static size_t journal_u64s_needed(const struct btree_trans *t)
 {
 	size_t u64s = 8;	/* the transaction name entry */
@@ -1367,7 +1376,9 @@ static int commit_apply(struct btree_trans *t, struct jset_builder *jb, struct p
 
 /*
  * What the superblock must say before the journal may: replicas entries of
- * the accounting touched, and the btree bitmap the allocator extended.
+ * the accounting added to (a delta that only takes away, as the repair of
+ * a key naming a device that is gone, marks nothing), and the btree bitmap
+ * the allocator extended.
  * A new filesystem's superblock is written once, at the end of format.
  */
 static int sb_prepare(struct btree_trans *t, struct printbuf *err)
@@ -1378,7 +1389,7 @@ static int sb_prepare(struct btree_trans *t, struct printbuf *err)
 	for (size_t i = 0; i < t->nr_acc && !ret; i++) {
 		struct disk_accounting_pos acc = bch_bpos_to_accounting(t->acc[i].pos);
 
-		if (acc.type == BCH_DISK_ACCOUNTING_replicas && !acc_is_zero(&t->acc[i]))
+		if (acc.type == BCH_DISK_ACCOUNTING_replicas && acc_adds(&t->acc[i]))
 			ret = bch_fs_replicas_mark(c, (const struct bch_replicas_entry_v1 *)&acc.replicas,
 						   err);
 	}

@@ -54,7 +54,11 @@ static int replicas_add(struct replicas_set *s, const struct bch_replicas_entry_
 	return 0;
 }
 
-/* The device sets of the accounting's replicas counters and of the journal writes. */
+/*
+ * The device sets of the accounting's replicas counters and of the journal
+ * writes.  A counter at zero (a replayed delta that took it all away, which
+ * no flush has deleted yet) names nothing the filesystem holds.
+ */
 static int replicas_collect(struct bch_fs *c, struct replicas_set *s, struct printbuf *err)
 {
 	struct btree_iter it;
@@ -65,7 +69,7 @@ static int replicas_collect(struct bch_fs *c, struct replicas_set *s, struct pri
 	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
 		struct disk_accounting_pos acc = bch_bpos_to_accounting(k.k->p);
 
-		if (acc.type == BCH_DISK_ACCOUNTING_replicas &&
+		if (acc.type == BCH_DISK_ACCOUNTING_replicas && !bch_accounting_is_zero(k) &&
 		    (ret = replicas_add(s, (const struct bch_replicas_entry_v1 *)&acc.replicas, err)))
 			break;
 		bch_btree_iter_advance(&it);

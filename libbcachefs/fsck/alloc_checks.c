@@ -5,10 +5,13 @@
 #include "alloc/allocator.h"
 #include "alloc/derive.h"
 #include "alloc/recompute.h"
+#include "btree/iter.h"
 #include "btree/trans.h"
 #include "fsck/passes.h"
 #include "keys/accounting.h"
 #include "keys/key_types.h"
+#include "sb/sb_fs.h"
+#include "sb/sb.h"
 #include "util/errcode.h"
 
 /*
@@ -156,6 +159,29 @@ static enum bch_fsck_err index_err(const struct bch_recompute_finding *rf)
 	return fs ? BCH_FSCK_ERR_freespace_key_wrong : BCH_FSCK_ERR_need_discard_key_wrong;
 }
 
+static bool is_member(const struct bch_fs *c, u64 dev)
+{
+	return dev < BCH_SB_MEMBERS_MAX && c->sb.members[dev].exists;
+}
+
+/* Whether an accounting key names a device that is not a member (a replicas entry's "none" is not one). */
+static bool acc_invalid_dev(const struct bch_fs *c, struct bpos p)
+{
+	struct disk_accounting_pos acc = bch_bpos_to_accounting(p);
+
+	switch (acc.type) {
+	case BCH_DISK_ACCOUNTING_replicas:
+		for (unsigned i = 0; i < acc.replicas.nr_devs && i < sizeof(acc.replicas.devs); i++)
+			if (acc.replicas.devs[i] != BCH_SB_MEMBER_INVALID && !is_member(c, acc.replicas.devs[i]))
+				return true;
+		return false;
+	case BCH_DISK_ACCOUNTING_dev_data_type:
+		return !is_member(c, acc.dev_data_type.dev);
+	default:
+		return false;
+	}
+}
+
 /*
  * The pass that reports a difference in the kernel, and as what.  A
  * differing backpointer is two problems there: the stored one points to
@@ -175,7 +201,10 @@ static enum alloc_pass classify(const struct bch_fs *c, const struct bch_recompu
 		/* the kernel keeps inum counters in the btree only: gc does not check them */
 		if (bch_bpos_to_accounting(rf->pos).type == BCH_DISK_ACCOUNTING_inum)
 			return AP_none;
-		*err = BCH_FSCK_ERR_accounting_mismatch;
+		/* the kernel drops such a key as it reads the accounting, before gc */
+		*err = rf->have_key && acc_invalid_dev(c, rf->pos)
+			? BCH_FSCK_ERR_accounting_to_invalid_device
+			: BCH_FSCK_ERR_accounting_mismatch;
 		return AP_allocations;
 	case BCH_RC_btree_bitmap:
 		*err = BCH_FSCK_ERR_btree_bitmap_not_marked;
@@ -196,7 +225,7 @@ static enum alloc_pass classify(const struct bch_fs *c, const struct bch_recompu
 		*err = rf->have_key ? BCH_FSCK_ERR_bucket_gens_key_wrong : BCH_FSCK_ERR_bucket_gens_hole_wrong;
 		return AP_alloc_info;
 	case BCH_RC_gens_bad_bucket:
-		*err = rf->pos.inode < BCH_SB_MEMBERS_MAX && c->sb.members[rf->pos.inode].exists
+		*err = is_member(c, rf->pos.inode)
 			? BCH_FSCK_ERR_bucket_gens_to_invalid_buckets
 			: BCH_FSCK_ERR_bucket_gens_to_invalid_dev;
 		return AP_alloc_info;
@@ -602,10 +631,79 @@ static int run_pass(struct bch_fsck *f, enum alloc_pass pass)
 	return ret;
 }
 
+/* ---- the superblock's replicas section ---- */
+
+struct replicas_find {
+	const struct bch_replicas_entry_v1 *want;
+	bool found;
+};
+
+static int replicas_find_one(void *ctx, const struct bch_replicas_entry_v1 *e)
+{
+	struct replicas_find *r = ctx;
+
+	if (e->data_type == r->want->data_type && e->nr_devs == r->want->nr_devs &&
+	    e->nr_required == r->want->nr_required && !memcmp(e->devs, r->want->devs, e->nr_devs))
+		r->found = true;
+	return 0;
+}
+
+/*
+ * As the kernel's accounting read: the replicas entry of every stored
+ * replicas counter that is not zero is in the superblock's replicas
+ * section (a counter naming a device that is gone is the allocations
+ * pass's: accounting_to_invalid_device).  A missing entry is added.
+ */
+static int check_replicas_marked(struct bch_fsck *f)
+{
+	struct bch_fs *c = f->c;
+	struct btree_iter it;
+	struct bkey_s_c k;
+	int ret;
+
+	bch_btree_iter_init(&it, c, BTREE_ID_accounting, POS_MIN, 0);
+	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
+		struct disk_accounting_pos acc = bch_bpos_to_accounting(k.k->p);
+		const struct bch_replicas_entry_v1 *e = (const void *)&acc.replicas;
+		struct replicas_find r = { .want = e };
+
+		if (k.k->type == KEY_TYPE_accounting && acc.type == BCH_DISK_ACCOUNTING_replicas &&
+		    !bch_accounting_is_zero(k) && !acc_invalid_dev(c, k.k->p) &&
+		    !bch_sb_replicas_for_each(c->disk_sb.sb, replicas_find_one, &r) && !r.found) {
+			struct printbuf msg = PRINTBUF;
+
+			bch_accounting_key_to_text(&msg, &acc);
+			if (bch_fsck_problem(f, BCH_FSCK_ERR_accounting_replicas_not_marked,
+					     "accounting not marked in the superblock's replicas section: %s",
+					     pb_cstr(&msg))) {
+				pb_reset(&msg);
+				ret = bch_fsck_start_write(f) ?: bch_fs_replicas_mark(c, e, &msg);
+				if (ret)
+					bch_fsck_op_error(f, ret, "marking replicas: %s", pb_cstr(&msg));
+			}
+			pb_exit(&msg);
+			if (ret)
+				break;
+		}
+		bch_btree_iter_advance(&it);
+	}
+	if (ret < 0 && it.err.buf)
+		bch_fsck_op_error(f, ret, "reading the accounting: %s", pb_cstr(&it.err));
+	bch_btree_iter_exit(&it);
+	return ret < 0 ? ret : 0;
+}
+
 int bch_fsck_check_allocations(struct bch_fsck *f)
 {
+	int ret = 0;
+
+	/* the kernel's accounting read comes first; this pass runs again after a topology repair */
+	if (!f->replicas_checked) {
+		f->replicas_checked = true;
+		ret = check_replicas_marked(f);
+	}
 	/* the interior nodes first, as the kernel's gc checks each node it visits */
-	int ret = bch_fsck_topology_tiles(f);
+	ret = ret ?: bch_fsck_topology_tiles(f);
 
 	if (!ret && f->topology_btrees)
 		ret = -BCH_ERR_btree_node_invalid;	/* the topology repair, then every pass again */

@@ -61,6 +61,7 @@ struct bch_fsck {
 	bool op_error;			/* a pass could not run (exit status 8) */
 	bool writing;			/* bch_fsck_start_write() done */
 	bool was_clean;			/* the superblock said clean when the run began */
+	bool replicas_checked;		/* the accounting's replicas entries were looked up in the superblock */
 	struct printbuf err;		/* why, when op_error */
 	struct bch_fsck_alloc *alloc;	/* alloc_checks.c: differences shared by its passes */
 	struct ns_itab *itab;		/* ns_common.c: the inode table shared by the namespace passes */

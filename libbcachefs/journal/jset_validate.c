@@ -276,7 +276,7 @@ static const char *replicas_problem(const struct bch_fs *c,
 	if (r->nr_required > 1 && r->nr_required >= r->nr_devs)
 		return "bad nr_required";
 	for (unsigned i = 0; i < r->nr_devs; i++)
-		if (r->devs[i] != 255 &&	/* BCH_SB_MEMBER_INVALID: a removed device */
+		if (r->devs[i] != BCH_SB_MEMBER_INVALID &&
 		    (r->devs[i] >= BCH_SB_MEMBERS_MAX || !c->sb.members[r->devs[i]].exists))
 			return "nonexistent device";
 	return NULL;

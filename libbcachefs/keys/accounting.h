@@ -29,6 +29,17 @@ static inline unsigned bch_accounting_counters(const struct bkey *k)
 	return bkey_val_u64s(k);
 }
 
+/* Whether every counter of an accounting key is zero (it counts nothing). */
+static inline bool bch_accounting_is_zero(struct bkey_s_c k)
+{
+	const __le64 *v = k.v;
+
+	for (unsigned i = 0; i < bch_accounting_counters(k.k); i++)
+		if (v[i])
+			return false;
+	return true;
+}
+
 /* "replicas btree: 1/1 [0]", "dev_data_type dev=0 data_type=free", ... */
 void bch_accounting_key_to_text(struct printbuf *, const struct disk_accounting_pos *);
 
