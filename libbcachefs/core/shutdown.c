@@ -7,6 +7,7 @@
 #include "btree/flush.h"
 #include "btree/iter.h"
 #include "alloc/allocator.h"
+#include "alloc/replicas.h"
 #include "sb/sb.h"
 #include "core/fs.h"
 #include "journal/journal_read.h"
@@ -54,29 +55,24 @@ static int replicas_add(struct replicas_set *s, const struct bch_replicas_entry_
 	return 0;
 }
 
-/*
- * The device sets of the accounting's replicas counters and of the journal
- * writes.  A counter at zero (a replayed delta that took it all away, which
- * no flush has deleted yet) names nothing the filesystem holds.
- */
+struct replicas_collect_ctx {
+	struct replicas_set *s;
+	struct printbuf *err;
+};
+
+static int replicas_add_counted(void *ctx, const struct bch_replicas_entry_v1 *e, struct bpos pos)
+{
+	struct replicas_collect_ctx *x = ctx;
+
+	return replicas_add(x->s, e, x->err);
+}
+
+/* The device sets of the accounting's replicas counters and of the journal writes. */
 static int replicas_collect(struct bch_fs *c, struct replicas_set *s, struct printbuf *err)
 {
-	struct btree_iter it;
-	struct bkey_s_c k;
-	int ret;
+	struct replicas_collect_ctx x = { s, err };
+	int ret = bch_counted_replicas_for_each(c, replicas_add_counted, &x, err);
 
-	bch_btree_iter_init(&it, c, BTREE_ID_accounting, POS_MIN, 0);
-	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
-		struct disk_accounting_pos acc = bch_bpos_to_accounting(k.k->p);
-
-		if (acc.type == BCH_DISK_ACCOUNTING_replicas && !bch_accounting_is_zero(k) &&
-		    (ret = replicas_add(s, (const struct bch_replicas_entry_v1 *)&acc.replicas, err)))
-			break;
-		bch_btree_iter_advance(&it);
-	}
-	if (ret < 0 && *pb_cstr(&it.err))
-		pb_printf(err, "%s", pb_cstr(&it.err));
-	bch_btree_iter_exit(&it);
 	for (unsigned i = 0; ret >= 0 && i < c->journal.w.nr_dev_sets; i++) {
 		struct replicas_buf r = { .e = { .data_type = BCH_DATA_journal, .nr_required = 1 } };
 		u64 devs = c->journal.w.dev_sets[i];

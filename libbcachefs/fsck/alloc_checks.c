@@ -5,7 +5,7 @@
 #include "alloc/allocator.h"
 #include "alloc/derive.h"
 #include "alloc/recompute.h"
-#include "btree/iter.h"
+#include "alloc/replicas.h"
 #include "btree/trans.h"
 #include "fsck/passes.h"
 #include "keys/accounting.h"
@@ -648,6 +648,30 @@ static int replicas_find_one(void *ctx, const struct bch_replicas_entry_v1 *e)
 	return 0;
 }
 
+static int replicas_check_one(void *ctx, const struct bch_replicas_entry_v1 *e, struct bpos pos)
+{
+	struct bch_fsck *f = ctx;
+	struct bch_fs *c = f->c;
+	struct replicas_find r = { .want = e };
+	struct disk_accounting_pos acc = bch_bpos_to_accounting(pos);
+	struct printbuf msg = PRINTBUF;
+	int ret = 0;
+
+	if (acc_invalid_dev(c, pos) || bch_sb_replicas_for_each(c->disk_sb.sb, replicas_find_one, &r) ||
+	    r.found)
+		return 0;
+	bch_accounting_key_to_text(&msg, &acc);
+	if (bch_fsck_problem(f, BCH_FSCK_ERR_accounting_replicas_not_marked,
+			     "accounting not marked in the superblock's replicas section: %s", pb_cstr(&msg))) {
+		pb_reset(&msg);
+		ret = bch_fsck_start_write(f) ?: bch_fs_replicas_mark(c, e, &msg);
+		if (ret)
+			bch_fsck_op_error(f, ret, "marking replicas: %s", pb_cstr(&msg));
+	}
+	pb_exit(&msg);
+	return ret;
+}
+
 /*
  * As the kernel's accounting read: the replicas entry of every stored
  * replicas counter that is not zero is in the superblock's replicas
@@ -656,40 +680,12 @@ static int replicas_find_one(void *ctx, const struct bch_replicas_entry_v1 *e)
  */
 static int check_replicas_marked(struct bch_fsck *f)
 {
-	struct bch_fs *c = f->c;
-	struct btree_iter it;
-	struct bkey_s_c k;
-	int ret;
+	struct printbuf err = PRINTBUF;
+	int ret = bch_counted_replicas_for_each(f->c, replicas_check_one, f, &err);
 
-	bch_btree_iter_init(&it, c, BTREE_ID_accounting, POS_MIN, 0);
-	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
-		struct disk_accounting_pos acc = bch_bpos_to_accounting(k.k->p);
-		const struct bch_replicas_entry_v1 *e = (const void *)&acc.replicas;
-		struct replicas_find r = { .want = e };
-
-		if (k.k->type == KEY_TYPE_accounting && acc.type == BCH_DISK_ACCOUNTING_replicas &&
-		    !bch_accounting_is_zero(k) && !acc_invalid_dev(c, k.k->p) &&
-		    !bch_sb_replicas_for_each(c->disk_sb.sb, replicas_find_one, &r) && !r.found) {
-			struct printbuf msg = PRINTBUF;
-
-			bch_accounting_key_to_text(&msg, &acc);
-			if (bch_fsck_problem(f, BCH_FSCK_ERR_accounting_replicas_not_marked,
-					     "accounting not marked in the superblock's replicas section: %s",
-					     pb_cstr(&msg))) {
-				pb_reset(&msg);
-				ret = bch_fsck_start_write(f) ?: bch_fs_replicas_mark(c, e, &msg);
-				if (ret)
-					bch_fsck_op_error(f, ret, "marking replicas: %s", pb_cstr(&msg));
-			}
-			pb_exit(&msg);
-			if (ret)
-				break;
-		}
-		bch_btree_iter_advance(&it);
-	}
-	if (ret < 0 && it.err.buf)
-		bch_fsck_op_error(f, ret, "reading the accounting: %s", pb_cstr(&it.err));
-	bch_btree_iter_exit(&it);
+	if (ret < 0 && !f->op_error)
+		bch_fsck_op_error(f, ret, "reading the accounting: %s", pb_cstr(&err));
+	pb_exit(&err);
 	return ret < 0 ? ret : 0;
 }
 
