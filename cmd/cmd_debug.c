@@ -39,6 +39,7 @@ enum debug_opt {
 	DO_entry,
 	DO_entry_type,
 	DO_key,
+	DO_dev,
 	DO_keep_csum,
 	DO_bset,
 	DO_NR
@@ -73,6 +74,8 @@ static const struct cmd_option debug_opts[] = {
 	[DO_entry_type]	= { "entry-type", 0, CMD_ARG_REQUIRED, "TYPE",
 			    "journal-edit: count only entries of TYPE (btree_keys, clock, ...); with -b, of that btree" },
 	[DO_key]	= { "key", 0, CMD_ARG_REQUIRED, "N", "journal-edit: the Nth key of that entry (from 0)" },
+	[DO_dev]	= { "dev", 0, CMD_ARG_REQUIRED, "N",
+			    "journal-edit: only the copy on device N (default: every copy)" },
 	[DO_keep_csum]	= { "keep-csum", 0, CMD_ARG_NONE, NULL,
 			    "journal-edit, node-edit: leave the old checksum (a torn write)" },
 	[DO_bset]	= { "bset", 0, CMD_ARG_REQUIRED, "N",
@@ -94,7 +97,7 @@ struct debug_args {
 	int btree, to_btree;
 	bool have_pos, have_to, triggers, in_place, overlap, keep_copy, have_seq, keep_csum, unclean;
 	u64 seq;
-	int entry, key, entry_type, bset;
+	int entry, key, entry_type, bset, dev;
 	unsigned level;
 	struct bpos pos, to;
 	const char *inode_path, *dirent_path, *to_dir;
@@ -122,7 +125,7 @@ static int journal_args_check(const struct cmd_def *def, const struct debug_args
 	if (a->have_pos || a->inode_path || a->dirent_path || a->have_to ||
 	    a->to_dir || a->to_btree >= 0 || a->triggers || a->in_place || a->overlap ||
 	    a->level || a->keep_copy) {
-		cmd_usage_error(def, "journal-edit takes --seq, --entry, --entry-type, -b, --key, --set and --keep-csum only");
+		cmd_usage_error(def, "journal-edit takes --seq, --entry, --entry-type, -b, --key, --dev, --set and --keep-csum only");
 		return CMD_EXIT_USAGE;
 	}
 	return 0;
@@ -153,7 +156,7 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 
 	memset(a, 0, sizeof(*a));
 	a->btree = a->to_btree = -1;
-	a->entry = a->key = a->entry_type = a->bset = -1;
+	a->entry = a->key = a->entry_type = a->bset = a->dev = -1;
 	cmd_opts_init(&st, argc, argv);
 	while ((o = cmd_next_opt(def, &st)) >= 0) {
 		switch (o) {
@@ -221,6 +224,7 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 		case DO_seq:
 		case DO_entry:
 		case DO_bset:
+		case DO_dev:
 		case DO_key: {
 			char *end;
 			unsigned long long v = strtoull(st.arg, &end, 10);
@@ -233,7 +237,8 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 				a->seq = v;
 				a->have_seq = true;
 			} else {
-				*(o == DO_entry ? &a->entry : o == DO_bset ? &a->bset : &a->key) = v;
+				*(o == DO_entry ? &a->entry : o == DO_bset ? &a->bset :
+				  o == DO_dev ? &a->dev : &a->key) = v;
 			}
 			break;
 		}
@@ -263,8 +268,8 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct d
 	a->nr_devs = argc - st.optind - 1;
 	if (a->action == DA_journal_edit)
 		return journal_args_check(def, a);
-	if (a->have_seq || a->entry >= 0 || a->key >= 0 || a->entry_type >= 0) {
-		cmd_usage_error(def, "--seq, --entry, --entry-type and --key are for journal-edit");
+	if (a->have_seq || a->entry >= 0 || a->key >= 0 || a->entry_type >= 0 || a->dev >= 0) {
+		cmd_usage_error(def, "--seq, --entry, --entry-type, --key and --dev are for journal-edit");
 		return CMD_EXIT_USAGE;
 	}
 	if (a->action == DA_node_edit)
@@ -452,6 +457,7 @@ static int edit(struct bch_fs *c, struct debug_args *a, struct printbuf *err)
 			.seq = a->seq, .entry = a->entry, .key = a->key,
 			.entry_type = a->entry_type, .btree = a->btree,
 			.sets = a->sets, .nr_sets = a->nr_sets, .keep_csum = a->keep_csum,
+			.dev = a->dev,
 		};
 		struct printbuf out = PRINTBUF;
 

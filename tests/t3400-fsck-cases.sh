@@ -131,7 +131,7 @@ unclean_write() {
 
 # newest_seq: the seq of the newest journal entry on the image
 newest_seq() {
-	ours list_journal "$IMG" 2> /dev/null | sed -n 's/^journal entry *\([0-9]*\)$/\1/p' | tail -n 1
+	ours list_journal ${IMGS:-"$IMG"} 2> /dev/null | sed -n 's/^journal entry *\([0-9]*\)$/\1/p' | tail -n 1
 }
 
 # ---- the cycle ----
@@ -286,7 +286,7 @@ test_expect_success 'bcachefs debug: bad requests are refused, naming what is wr
 	test_expect_code 2 ours debug node-edit -b alloc -p 0:1:0 bad.img 2> err &&
 	grep -q "node-edit needs at least one --set" err &&
 	test_expect_code 2 ours debug node-edit -b alloc -p 0:1:0 --seq 3 -s seq=1 bad.img 2> err &&
-	grep -q -- "--seq, --entry, --entry-type and --key are for journal-edit" err &&
+	grep -q -- "--seq, --entry, --entry-type, --key and --dev are for journal-edit" err &&
 	test_expect_code 2 ours debug set -b alloc -p 0:1:0 --bset 1 -s gen=1 bad.img 2> err &&
 	grep -q -- "--bset for node-edit" err &&
 	test_expect_code 1 ours debug node-edit -b alloc -p 0:1:0 --bset 99 -s seq=1 bad.img 2> err &&
@@ -310,6 +310,8 @@ test_expect_success 'bcachefs debug: bad requests are refused, naming what is wr
 	test_expect_code 1 ours debug journal-edit --seq 99999 --set last_seq=1 bad.img 2> err &&
 	grep -q "no journal entry with seq 99999 was read" err &&
 	seq=$(ours list_journal -a bad.img 2> /dev/null | sed -n "s/^journal entry *\([0-9]*\)$/\1/p" | tail -n 1) &&
+	test_expect_code 1 ours debug journal-edit --seq $seq --dev 5 --set last_seq=1 bad.img 2> err &&
+	grep -q "journal entry $seq has no copy on device 5" err &&
 	test_expect_code 1 ours debug journal-edit --seq $seq --entry 0 --set nosuch=1 bad.img 2> err &&
 	grep -q "nosuch=1: no such field of a journal entry" err &&
 	test_expect_code 1 ours debug journal-edit --seq $seq --entry 0 --set u64@99999=1 bad.img 2> err &&

@@ -270,7 +270,17 @@ int bch_journal_edit(struct bch_fs *c, const struct bch_journal_edit *e,
 		}
 		found.seq = le64_to_cpu(r->j->seq);
 	}
+	unsigned edited = 0;
+
 	for (unsigned i = 0; i < r->nr_ptrs && !ret; i++)
-		ret = edit_copy(c, &found, &r->ptrs[i], out, err);
+		if (e->dev < 0 || r->ptrs[i].dev == (unsigned)e->dev) {
+			ret = edit_copy(c, &found, &r->ptrs[i], out, err);
+			edited++;
+		}
+	if (!ret && !edited) {
+		pb_printf(err, "journal entry %llu has no copy on device %d",
+			  (unsigned long long)found.seq, e->dev);
+		ret = -BCH_ERR_not_found;
+	}
 	return ret;
 }

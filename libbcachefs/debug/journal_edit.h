@@ -15,10 +15,11 @@ struct bch_journal_edit {
 	const char *const *sets;	/* FIELD=VALUE */
 	unsigned nr_sets;
 	bool keep_csum;		/* leave the old checksum (a torn write) */
+	int dev;		/* only the copy on this device (-1: every copy) */
 };
 
 /*
- * Applies e->sets to every copy of jset e->seq as it lies on disk (not as
+ * Applies e->sets to every copy (or e->dev's) of jset e->seq as it lies on disk (not as
  * the journal read repaired it) and writes them back, checksummed again
  * with the jset's own checksum type unless keep_csum.  FIELD is u64s or
  * type (every level), last_seq or version (the jset), btree_id or level
