@@ -189,6 +189,9 @@ struct recompute {
 	u32 cur_drop;			/* the key being counted: the pointers gc drops, */
 	unsigned cur_nr;		/* of how many */
 	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } rewritten;
+	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } ec_fixed;	/* a key without stripe entries */
+	u64 ec_first_missing;		/* stripe_missing(): the first stripe it found missing */
+	bool ec_missing_seen;
 };
 
 /* ---- reports ---- */
@@ -1098,6 +1101,65 @@ static void key_version_check(struct recompute *r, enum btree_id id, struct bkey
 	r->key_version = k.k->bversion.lo;
 }
 
+/* Whether no stripe key exists at idx (a read error counts as present: nothing is dropped). */
+static bool stripe_missing(void *ctx, u64 idx)
+{
+	struct recompute *r = ctx;
+	struct btree_iter it;
+	struct bkey_s_c k;
+	int ret;
+	bool missing;
+
+	bch_btree_iter_init(&it, r->c, BTREE_ID_stripes, POS(0, idx), 0);
+	ret = bch_btree_iter_peek(&it, &k);
+	missing = !ret || (ret > 0 && (!bpos_eq(k.k->p, POS(0, idx)) || k.k->type != KEY_TYPE_stripe));
+	bch_btree_iter_exit(&it);
+	if (missing && !r->ec_missing_seen) {
+		r->ec_missing_seen = true;
+		r->ec_first_missing = idx;
+	}
+	return missing;
+}
+
+/*
+ * A leaf key's stripe entries naming no stripe, as the kernel's gc finds
+ * them (ptr_to_missing_stripe): reported once per key (the first such
+ * stripe), and the key counts as the repair leaves it, the data pointers
+ * plain.  The key to count: k, or r->ec_fixed.
+ */
+static struct bkey_s_c ec_check(struct recompute *r, enum btree_id id, struct bkey_s_c k,
+				const struct bch_ptr_derived *ptrs, unsigned nr)
+{
+	struct bkey_i *n = &r->ec_fixed.k;
+	unsigned i;
+
+	for (i = 0; i < nr && !ptrs[i].p.has_ec; i++)
+		;
+	if (i == nr)
+		return k;
+	n->k = *k.k;
+	memcpy(n->v, k.v, bkey_val_bytes(k.k));
+	r->ec_missing_seen = false;
+	if (!bch_extent_drop_stripes(n, stripe_missing, r))
+		return k;
+	if (!r->collect_bps) {
+		struct bch_recompute_finding *f = finding(r, BCH_RC_ptr);
+
+		f->sub = BCH_RC_PTR_missing_stripe;
+		f->btree = id;
+		f->pos = k.k->p;
+		f->stripe_idx = r->ec_first_missing;
+		if (report_start(r, BCH_RECOMPUTE_ptr)) {
+			pb_printf(r->out, "%s ", bch_btree_id_names[id]);
+			bch_bpos_to_text(r->out, k.k->p);
+			pb_printf(r->out, ": pointer to stripe %llu, which does not exist",
+				  (unsigned long long)r->ec_first_missing);
+			report_end(r);
+		}
+	}
+	return bkey_i_to_s_c(n);
+}
+
 static int count_key(struct recompute *r, enum btree_id id, unsigned level, struct bkey_s_c k)
 {
 	struct bch_ptr_derived ptrs[BCH_BKEY_PTRS_MAX];
@@ -1106,6 +1168,14 @@ static int count_key(struct recompute *r, enum btree_id id, unsigned level, stru
 	u32 drop;
 	int ret = 0;
 
+	if (!level && nr) {
+		struct bkey_s_c fixed = ec_check(r, id, k, ptrs, nr);
+
+		if (fixed.k != k.k) {
+			k = fixed;
+			nr = bch_key_ptrs_derive(r->c, id, level, k, ptrs);
+		}
+	}
 	if (r->collect_bps)
 		return collect_bps(r, id, level, k, ptrs, nr);
 	key_version_check(r, id, k);

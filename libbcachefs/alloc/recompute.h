@@ -67,6 +67,7 @@ enum bch_rc_ptr_problem {
 	BCH_RC_PTR_overflow,
 	BCH_RC_PTR_meta,	/* superblock or journal bucket that cannot be marked */
 	BCH_RC_PTR_missing_alloc, /* the bucket has no alloc key (the first pointer into it) */
+	BCH_RC_PTR_missing_stripe, /* a stripe entry names stripe_idx, which does not exist */
 };
 
 enum bch_rc_alloc_field {
@@ -107,6 +108,7 @@ struct bch_recompute_finding {
 	u64 start, end;			/* reflink_missing: the range of indirect extents */
 	u64 refcount, found_refcount;	/* reflink_refcount */
 	u64 version;			/* key_version: the key's (bversion.lo) */
+	u64 stripe_idx;			/* ptr missing_stripe: the stripe named */
 	/*
 	 * ptr, in a leaf: the pointers (bits by index) the kernel's gc drops
 	 * from the key, which had nr_ptrs pointers (0: no rewrite repairs it)

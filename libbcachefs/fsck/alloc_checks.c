@@ -132,6 +132,7 @@ static enum bch_fsck_err ptr_err(unsigned sub)
 	case BCH_RC_PTR_overflow:	return BCH_FSCK_ERR_bucket_sector_count_overflow;
 	case BCH_RC_PTR_meta:		return BCH_FSCK_ERR_bucket_metadata_type_mismatch;
 	case BCH_RC_PTR_missing_alloc:	return BCH_FSCK_ERR_ptr_to_missing_alloc_key;
+	case BCH_RC_PTR_missing_stripe:	return BCH_FSCK_ERR_ptr_to_missing_stripe;
 	default:			return BCH_FSCK_ERR_ptr_to_invalid_device;
 	}
 }
@@ -439,6 +440,28 @@ static int repair_ptrs(struct btree_trans *t, const struct bch_recompute_finding
 	return bch_trans_update(t, rf->btree, 0, &b.k, BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_NO_EXTENT_OVERWRITE);
 }
 
+static bool stripe_is(void *ctx, u64 idx)
+{
+	return idx == *(const u64 *)ctx;
+}
+
+/*
+ * The leaf key without its stripe entries naming the missing stripe (the
+ * data pointers stay), as the kernel's gc rewrites it; no trigger runs: the
+ * findings about the buckets were made against the key so rewritten.
+ */
+static int repair_stripe_entries(struct btree_trans *t, const struct bch_recompute_finding *rf,
+				 struct printbuf *err)
+{
+	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } b;
+	u64 idx = rf->stripe_idx;
+	int ret = bch_trans_lookup(t, rf->btree, 0, rf->pos, &b.k, BKEY_U64s_MAX, err);
+
+	if (ret <= 0 || !bch_extent_drop_stripes(&b.k, stripe_is, &idx))
+		return ret;
+	return bch_trans_update(t, rf->btree, 0, &b.k, BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_NO_EXTENT_OVERWRITE);
+}
+
 /*
  * The leaf key's pointer newer than its bucket takes the bucket's
  * generation; no trigger runs.  1 queued, 0 the key is not as found.
@@ -508,6 +531,8 @@ static int repair_queue(struct btree_trans *t, const struct bch_recompute_findin
 		if (rf->sub == BCH_RC_PTR_missing_alloc ||
 		    (rf->sub == BCH_RC_PTR_gen_newer && rf->gen_fix == BCH_RC_GEN_FIX_bucket))
 			return 1;
+		if (rf->sub == BCH_RC_PTR_missing_stripe)
+			return repair_stripe_entries(t, rf, err) ?: 1;
 		if ((rf->sub == BCH_RC_PTR_gen_newer || rf->sub == BCH_RC_PTR_stale_dirty ||
 		     rf->sub == BCH_RC_PTR_too_stale) && rf->gen_fix == BCH_RC_GEN_FIX_ptr)
 			return repair_ptr_gen(t, rf, err);

@@ -288,6 +288,26 @@ void bch_extent_drop_ptrs(struct bkey_i *k, u32 mask)
 			ptr_drop(k, i);
 }
 
+unsigned bch_extent_drop_stripes(struct bkey_i *k, bool (*missing)(void *ctx, u64 idx), void *ctx)
+{
+	u64 *end, *e = entries_of(k, &end);
+	unsigned type, nr = 0;
+
+	while ((type = bch_extent_entry_type(e, end)) < BCH_EXTENT_ENTRY_MAX) {
+		unsigned u64s = bch_extent_entry_u64s(type);
+
+		if (type == BCH_EXTENT_ENTRY_stripe_ptr &&
+		    missing(ctx, stripe_ptr_idx((const struct bch_extent_stripe_ptr *)e))) {
+			entry_cut(k, e, u64s);
+			end -= u64s;
+			nr++;
+			continue;
+		}
+		e += u64s;
+	}
+	return nr;
+}
+
 /* ---- durability and text ---- */
 
 static unsigned ptr_durability(const struct bch_fs *c, const struct extent_ptr_decoded *p)

@@ -93,6 +93,13 @@ void bch_compression_opt_to_text(struct printbuf *, unsigned v);
  */
 void bch_extent_drop_ptrs(struct bkey_i *k, u32 mask);
 
+/*
+ * Drops the stripe entries of k whose stripe missing(ctx, idx) says does
+ * not exist; the data pointers they described stay, as plain pointers (the
+ * kernel's gc repair of ptr_to_missing_stripe).  The number dropped.
+ */
+unsigned bch_extent_drop_stripes(struct bkey_i *k, bool (*missing)(void *ctx, u64 idx), void *ctx);
+
 /* Gives pointer number idx generation gen; false when k has no such pointer. */
 bool bch_extent_ptr_set_gen(struct bkey_i *k, unsigned idx, u8 gen);
 
