@@ -34,7 +34,7 @@ depend on the image'"'"'s layout) and
 "padded" (files whose inodes fsck made again are as long as their data:
 zeros at the end of a file are not compared), "no-meta" (why the metadata of
 entries the damage did not touch is lost: only file data is compared), "after" (bash: what the
-repair must have made of $IMG besides, checked with the untouched files). A script
+repair must have made of $IMG besides, checked with the untouched files; $BASE the clean image). A script
 on a corpus image may write to $LAYOUT the types this image'"'"'s layout adds
 (found from the clean image before damaging it): they join "types" and,
 as "TYPE: fixing", the summary of expect.1. A case
@@ -250,7 +250,7 @@ files_intact() {
 		ours cat $3 "$f" > "$1.want" && ours cat $(devs "$1") "$f" > "$1.got" &&
 			cmp "$1.want" "$1.got" || { echo "$f differs"; return 1; }
 	done < "$2/files"
-	[ ! -f "$2/after" ] || ( IMG=$PWD/$1.img IMGS=$(devs "$PWD/$1" | tr '\n' ' '); . "$2/after" ) ||
+	[ ! -f "$2/after" ] || ( IMG=$PWD/$1.img IMGS=$(devs "$PWD/$1" | tr '\n' ' ') BASE=$3; . "$2/after" ) ||
 		{ echo "$2/after: the repair did not leave what it should"; return 1; }
 	echo "$(wc -l < "$2/files") files read back"
 }

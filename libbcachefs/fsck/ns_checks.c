@@ -1085,6 +1085,34 @@ static int reattach_descendants(struct bch_fsck *f, struct ns_fix *x, struct ns_
 	return ret;
 }
 
+/*
+ * After the root of subvolume i->subvol was put into lost+found (a name in
+ * the parent subvolume, naming the subvolume): the versions below it of
+ * that subvolume's root that are unreachable too take the backpointer,
+ * the one in the subvolume's own snapshot among them, which the name leads
+ * to (the kernel's next check_dirents would find it missing).
+ */
+static int reattach_subvol_versions(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab,
+				    const struct ns_inode *i, u64 *d)
+{
+	size_t nr;
+	struct ns_inode *v = ns_itab_versions(tab, i->inum, &nr);
+	int ret = 0;
+
+	for (size_t n = 0; n < nr && !ret; n++) {
+		struct ns_inode *c = &v[n];
+
+		if (c->snapshot >= i->snapshot || c->subvol != i->subvol ||
+		    !bch_snapshot_is_ancestor(&f->snaps, c->snapshot, i->snapshot) || !should_reattach(f, tab, c))
+			continue;
+		c->dir = d[0];
+		c->dir_offset = d[1];
+		c->state = 1;
+		ret = ns_fix_inode(x, c->inum, c->snapshot, set_dirent, d);
+	}
+	return ret;
+}
+
 static int reattach(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab, struct ns_inode *i)
 {
 	u64 d[2];
@@ -1093,12 +1121,13 @@ static int reattach(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab, s
 		return ret;
 	i->dir = d[0];
 	i->dir_offset = d[1];
-	return i->subvol ? 0 : reattach_descendants(f, x, tab, i, d);
+	return i->subvol ? reattach_subvol_versions(f, x, tab, i, d) : reattach_descendants(f, x, tab, i, d);
 }
 
 /*
- * A version whose nearest ancestor version is unreachable too is put back
- * with it (the kernel reattaches the oldest one).
+ * A version whose nearest ancestor version is unreachable too, or was put
+ * back by this pass (state 1), is put back with it (the kernel reattaches
+ * the oldest one, whichever version it comes to first).
  */
 static bool ancestor_reattached(struct bch_fsck *f, struct ns_itab *tab, const struct ns_inode *i)
 {
@@ -1107,7 +1136,7 @@ static bool ancestor_reattached(struct bch_fsck *f, struct ns_itab *tab, const s
 
 	for (size_t n = 0; n < nr; n++)
 		if (v[n].snapshot > i->snapshot && bch_snapshot_is_ancestor(&f->snaps, i->snapshot, v[n].snapshot))
-			return should_reattach(f, tab, &v[n]);
+			return v[n].state == 1 || should_reattach(f, tab, &v[n]);
 	return false;
 }
 
@@ -1121,6 +1150,7 @@ static int reattach_problem(struct bch_fsck *f, struct ns_fix *x, struct ns_itab
 	    !bch_fsck_problem(f, BCH_FSCK_ERR_inode_unreachable, "unreachable inode %llu%s type %u",
 			      (unsigned long long)i->inum, ns_snap_str(i->snapshot).s, bch_mode_to_dtype(i->mode)))
 		return 0;
+	i->state = 1;
 	return reattach(f, x, tab, i);
 }
 
