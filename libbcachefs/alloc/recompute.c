@@ -190,8 +190,6 @@ struct recompute {
 	unsigned cur_nr;		/* of how many */
 	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } rewritten;
 	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } ec_fixed;	/* a key without stripe entries */
-	u64 ec_first_missing;		/* stripe_missing(): the first stripe it found missing */
-	bool ec_missing_seen;
 };
 
 /* ---- reports ---- */
@@ -1101,31 +1099,24 @@ static void key_version_check(struct recompute *r, enum btree_id id, struct bkey
 	r->key_version = k.k->bversion.lo;
 }
 
-/* Whether no stripe key exists at idx (a read error counts as present: nothing is dropped). */
-static bool stripe_missing(void *ctx, u64 idx)
+bool bch_stripe_missing(void *c, u64 idx)
 {
-	struct recompute *r = ctx;
 	struct btree_iter it;
 	struct bkey_s_c k;
 	int ret;
-	bool missing;
 
-	bch_btree_iter_init(&it, r->c, BTREE_ID_stripes, POS(0, idx), 0);
+	bch_btree_iter_init(&it, c, BTREE_ID_stripes, POS(0, idx), 0);
 	ret = bch_btree_iter_peek(&it, &k);
-	missing = !ret || (ret > 0 && (!bpos_eq(k.k->p, POS(0, idx)) || k.k->type != KEY_TYPE_stripe));
+	ret = !ret || (ret > 0 && (!bpos_eq(k.k->p, POS(0, idx)) || k.k->type != KEY_TYPE_stripe));
 	bch_btree_iter_exit(&it);
-	if (missing && !r->ec_missing_seen) {
-		r->ec_missing_seen = true;
-		r->ec_first_missing = idx;
-	}
-	return missing;
+	return ret;
 }
 
 /*
  * A leaf key's stripe entries naming no stripe, as the kernel's gc finds
- * them (ptr_to_missing_stripe): reported once per key (the first such
- * stripe), and the key counts as the repair leaves it, the data pointers
- * plain.  The key to count: k, or r->ec_fixed.
+ * them (ptr_to_missing_stripe): reported once per key (naming the first
+ * such stripe), and the key counts as the repair leaves it, without them,
+ * its data pointers plain.  The key to count: k, or r->ec_fixed.
  */
 static struct bkey_s_c ec_check(struct recompute *r, enum btree_id id, struct bkey_s_c k,
 				const struct bch_ptr_derived *ptrs, unsigned nr)
@@ -1133,27 +1124,26 @@ static struct bkey_s_c ec_check(struct recompute *r, enum btree_id id, struct bk
 	struct bkey_i *n = &r->ec_fixed.k;
 	unsigned i;
 
-	for (i = 0; i < nr && !ptrs[i].p.has_ec; i++)
-		;
+	for (i = 0; i < nr; i++)
+		if (ptrs[i].p.has_ec && bch_stripe_missing(r->c, stripe_ptr_idx(&ptrs[i].p.ec)))
+			break;
 	if (i == nr)
 		return k;
 	n->k = *k.k;
 	memcpy(n->v, k.v, bkey_val_bytes(k.k));
-	r->ec_missing_seen = false;
-	if (!bch_extent_drop_stripes(n, stripe_missing, r))
-		return k;
+	bch_extent_drop_stripes(n, bch_stripe_missing, r->c);
 	if (!r->collect_bps) {
 		struct bch_recompute_finding *f = finding(r, BCH_RC_ptr);
 
 		f->sub = BCH_RC_PTR_missing_stripe;
 		f->btree = id;
 		f->pos = k.k->p;
-		f->stripe_idx = r->ec_first_missing;
+		f->stripe_idx = stripe_ptr_idx(&ptrs[i].p.ec);
 		if (report_start(r, BCH_RECOMPUTE_ptr)) {
 			pb_printf(r->out, "%s ", bch_btree_id_names[id]);
 			bch_bpos_to_text(r->out, k.k->p);
 			pb_printf(r->out, ": pointer to stripe %llu, which does not exist",
-				  (unsigned long long)r->ec_first_missing);
+				  (unsigned long long)f->stripe_idx);
 			report_end(r);
 		}
 	}

@@ -108,7 +108,7 @@ struct bch_recompute_finding {
 	u64 start, end;			/* reflink_missing: the range of indirect extents */
 	u64 refcount, found_refcount;	/* reflink_refcount */
 	u64 version;			/* key_version: the key's (bversion.lo) */
-	u64 stripe_idx;			/* ptr missing_stripe: the stripe named */
+	u64 stripe_idx;			/* ptr missing_stripe: the first missing stripe the key names */
 	/*
 	 * ptr, in a leaf: the pointers (bits by index) the kernel's gc drops
 	 * from the key, which had nr_ptrs pointers (0: no rewrite repairs it)
@@ -159,5 +159,11 @@ int bch_recompute(struct bch_fs *, const struct bch_recompute_opts *, struct pri
 
 /* "keys N ptrs N ... differences N (alloc N, ...)" */
 void bch_recompute_result_to_text(struct printbuf *, const struct bch_recompute_result *);
+
+/*
+ * Whether no stripe key exists at idx in filesystem c (a struct bch_fs;
+ * void for bch_extent_drop_stripes): a read error counts as present.
+ */
+bool bch_stripe_missing(void *c, u64 idx);
 
 #endif

@@ -9,9 +9,9 @@
 #include "btree/trans.h"
 #include "fsck/passes.h"
 #include "keys/accounting.h"
+#include "keys/key_ops.h"
 #include "keys/key_types.h"
 #include "sb/sb_fs.h"
-#include "sb/sb.h"
 #include "util/errcode.h"
 
 /*
@@ -160,24 +160,16 @@ static enum bch_fsck_err index_err(const struct bch_recompute_finding *rf)
 	return fs ? BCH_FSCK_ERR_freespace_key_wrong : BCH_FSCK_ERR_need_discard_key_wrong;
 }
 
-static bool is_member(const struct bch_fs *c, u64 dev)
-{
-	return dev < BCH_SB_MEMBERS_MAX && c->sb.members[dev].exists;
-}
-
-/* Whether an accounting key names a device that is not a member (a replicas entry's "none" is not one). */
+/* Whether an accounting key names a device that is not a member. */
 static bool acc_invalid_dev(const struct bch_fs *c, struct bpos p)
 {
 	struct disk_accounting_pos acc = bch_bpos_to_accounting(p);
 
 	switch (acc.type) {
 	case BCH_DISK_ACCOUNTING_replicas:
-		for (unsigned i = 0; i < acc.replicas.nr_devs && i < sizeof(acc.replicas.devs); i++)
-			if (acc.replicas.devs[i] != BCH_SB_MEMBER_INVALID && !is_member(c, acc.replicas.devs[i]))
-				return true;
-		return false;
+		return !bch_replicas_devs_exist(c, (const struct bch_replicas_entry_v1 *)&acc.replicas);
 	case BCH_DISK_ACCOUNTING_dev_data_type:
-		return !is_member(c, acc.dev_data_type.dev);
+		return !bch_key_member(c, acc.dev_data_type.dev);
 	default:
 		return false;
 	}
@@ -226,7 +218,7 @@ static enum alloc_pass classify(const struct bch_fs *c, const struct bch_recompu
 		*err = rf->have_key ? BCH_FSCK_ERR_bucket_gens_key_wrong : BCH_FSCK_ERR_bucket_gens_hole_wrong;
 		return AP_alloc_info;
 	case BCH_RC_gens_bad_bucket:
-		*err = is_member(c, rf->pos.inode)
+		*err = bch_key_member(c, rf->pos.inode)
 			? BCH_FSCK_ERR_bucket_gens_to_invalid_buckets
 			: BCH_FSCK_ERR_bucket_gens_to_invalid_dev;
 		return AP_alloc_info;
@@ -440,13 +432,8 @@ static int repair_ptrs(struct btree_trans *t, const struct bch_recompute_finding
 	return bch_trans_update(t, rf->btree, 0, &b.k, BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_NO_EXTENT_OVERWRITE);
 }
 
-static bool stripe_is(void *ctx, u64 idx)
-{
-	return idx == *(const u64 *)ctx;
-}
-
 /*
- * The leaf key without its stripe entries naming the missing stripe (the
+ * The leaf key without its stripe entries naming missing stripes (the
  * data pointers stay), as the kernel's gc rewrites it; no trigger runs: the
  * findings about the buckets were made against the key so rewritten.
  */
@@ -454,10 +441,9 @@ static int repair_stripe_entries(struct btree_trans *t, const struct bch_recompu
 				 struct printbuf *err)
 {
 	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } b;
-	u64 idx = rf->stripe_idx;
 	int ret = bch_trans_lookup(t, rf->btree, 0, rf->pos, &b.k, BKEY_U64s_MAX, err);
 
-	if (ret <= 0 || !bch_extent_drop_stripes(&b.k, stripe_is, &idx))
+	if (ret <= 0 || !bch_extent_drop_stripes(&b.k, bch_stripe_missing, t->c))
 		return ret;
 	return bch_trans_update(t, rf->btree, 0, &b.k, BCH_UPDATE_NO_TRIGGERS | BCH_UPDATE_NO_EXTENT_OVERWRITE);
 }
@@ -658,32 +644,15 @@ static int run_pass(struct bch_fsck *f, enum alloc_pass pass)
 
 /* ---- the superblock's replicas section ---- */
 
-struct replicas_find {
-	const struct bch_replicas_entry_v1 *want;
-	bool found;
-};
-
-static int replicas_find_one(void *ctx, const struct bch_replicas_entry_v1 *e)
-{
-	struct replicas_find *r = ctx;
-
-	if (e->data_type == r->want->data_type && e->nr_devs == r->want->nr_devs &&
-	    e->nr_required == r->want->nr_required && !memcmp(e->devs, r->want->devs, e->nr_devs))
-		r->found = true;
-	return 0;
-}
-
 static int replicas_check_one(void *ctx, const struct bch_replicas_entry_v1 *e, struct bpos pos)
 {
 	struct bch_fsck *f = ctx;
 	struct bch_fs *c = f->c;
-	struct replicas_find r = { .want = e };
 	struct disk_accounting_pos acc = bch_bpos_to_accounting(pos);
 	struct printbuf msg = PRINTBUF;
 	int ret = 0;
 
-	if (acc_invalid_dev(c, pos) || bch_sb_replicas_for_each(c->disk_sb.sb, replicas_find_one, &r) ||
-	    r.found)
+	if (acc_invalid_dev(c, pos) || bch_fs_replicas_marked(c, e))
 		return 0;
 	bch_accounting_key_to_text(&msg, &acc);
 	if (bch_fsck_problem(f, BCH_FSCK_ERR_accounting_replicas_not_marked,

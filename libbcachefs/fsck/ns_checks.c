@@ -1107,7 +1107,6 @@ static int reattach_subvol_versions(struct bch_fsck *f, struct ns_fix *x, struct
 			continue;
 		c->dir = d[0];
 		c->dir_offset = d[1];
-		c->state = 1;
 		ret = ns_fix_inode(x, c->inum, c->snapshot, set_dirent, d);
 	}
 	return ret;
@@ -1125,9 +1124,8 @@ static int reattach(struct bch_fsck *f, struct ns_fix *x, struct ns_itab *tab, s
 }
 
 /*
- * A version whose nearest ancestor version is unreachable too, or was put
- * back by this pass (state 1), is put back with it (the kernel reattaches
- * the oldest one, whichever version it comes to first).
+ * A version whose nearest ancestor version is unreachable too is put back
+ * with it (the kernel reattaches the oldest one).
  */
 static bool ancestor_reattached(struct bch_fsck *f, struct ns_itab *tab, const struct ns_inode *i)
 {
@@ -1136,7 +1134,7 @@ static bool ancestor_reattached(struct bch_fsck *f, struct ns_itab *tab, const s
 
 	for (size_t n = 0; n < nr; n++)
 		if (v[n].snapshot > i->snapshot && bch_snapshot_is_ancestor(&f->snaps, i->snapshot, v[n].snapshot))
-			return v[n].state == 1 || should_reattach(f, tab, &v[n]);
+			return should_reattach(f, tab, &v[n]);
 	return false;
 }
 
@@ -1150,7 +1148,6 @@ static int reattach_problem(struct bch_fsck *f, struct ns_fix *x, struct ns_itab
 	    !bch_fsck_problem(f, BCH_FSCK_ERR_inode_unreachable, "unreachable inode %llu%s type %u",
 			      (unsigned long long)i->inum, ns_snap_str(i->snapshot).s, bch_mode_to_dtype(i->mode)))
 		return 0;
-	i->state = 1;
 	return reattach(f, x, tab, i);
 }
 

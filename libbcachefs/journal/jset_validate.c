@@ -4,6 +4,7 @@
 
 #include "checksum/checksum.h"
 #include "journal/jset.h"
+#include "keys/accounting.h"
 #include "keys/key_types.h"
 #include "util/errcode.h"
 #include "util/names.h"
@@ -275,11 +276,7 @@ static const char *replicas_problem(const struct bch_fs *c,
 		return "no devices";
 	if (r->nr_required > 1 && r->nr_required >= r->nr_devs)
 		return "bad nr_required";
-	for (unsigned i = 0; i < r->nr_devs; i++)
-		if (r->devs[i] != BCH_SB_MEMBER_INVALID &&
-		    (r->devs[i] >= BCH_SB_MEMBERS_MAX || !c->sb.members[r->devs[i]].exists))
-			return "nonexistent device";
-	return NULL;
+	return bch_replicas_devs_exist(c, r) ? NULL : "nonexistent device";
 }
 
 /* header, value and replicas entry header: 19 bytes, the on-disk struct being packed */

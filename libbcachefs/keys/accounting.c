@@ -133,3 +133,11 @@ int bch_accounting_validate(struct bkey_check *chk, struct bkey_s_c k)
 					    "junk at end of accounting key");
 	return 0;
 }
+
+bool bch_replicas_devs_exist(const struct bch_fs *c, const struct bch_replicas_entry_v1 *e)
+{
+	for (unsigned i = 0; i < e->nr_devs; i++)
+		if (e->devs[i] != BCH_SB_MEMBER_INVALID && !bch_key_member(c, e->devs[i]))
+			return false;
+	return true;
+}

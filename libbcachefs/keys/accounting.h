@@ -43,6 +43,9 @@ static inline bool bch_accounting_is_zero(struct bkey_s_c k)
 /* "replicas btree: 1/1 [0]", "dev_data_type dev=0 data_type=free", ... */
 void bch_accounting_key_to_text(struct printbuf *, const struct disk_accounting_pos *);
 
+/* Whether every device replicas entry e names is a member (BCH_SB_MEMBER_INVALID, a removed one, counts as one). */
+bool bch_replicas_devs_exist(const struct bch_fs *, const struct bch_replicas_entry_v1 *e);
+
 /* "user: 1/2 [0 1]": data type, required/total devices, device list. */
 void bch_replicas_entry_to_text(struct printbuf *, const struct bch_replicas_entry_v1 *,
 				unsigned max_devs);

@@ -73,6 +73,27 @@ static bool replicas_eq(const struct bch_replicas_entry_v1 *a, const struct bch_
 	       a->nr_required == b->nr_required && !memcmp(a->devs, b->devs, a->nr_devs);
 }
 
+struct replicas_find {
+	const struct bch_replicas_entry_v1 *want;
+	bool found;
+};
+
+static int replicas_find_one(void *ctx, const struct bch_replicas_entry_v1 *e)
+{
+	struct replicas_find *r = ctx;
+
+	r->found |= replicas_eq(e, r->want);
+	return 0;
+}
+
+bool bch_fs_replicas_marked(struct bch_fs *c, const struct bch_replicas_entry_v1 *e)
+{
+	struct replicas_find r = { .want = e };
+
+	bch_sb_replicas_for_each(c->disk_sb.sb, replicas_find_one, &r);
+	return r.found;
+}
+
 int bch_fs_replicas_mark(struct bch_fs *c, const struct bch_replicas_entry_v1 *e,
 			 struct printbuf *err)
 {
@@ -80,17 +101,17 @@ int bch_fs_replicas_mark(struct bch_fs *c, const struct bch_replicas_entry_v1 *e
 	struct replicas_slot slots[REPLICAS_MARK_MAX];
 	const struct bch_replicas_entry_v1 *ptrs[REPLICAS_MARK_MAX];
 	struct replicas_read r = { slots, 0, max - 1 };
-	int ret = bch_sb_replicas_for_each(c->disk_sb.sb, replicas_read_one, &r);
-	unsigned nr = r.nr;
+	int ret;
+	unsigned nr;
 
+	if (bch_fs_replicas_marked(c, e))
+		return 0;
+	ret = bch_sb_replicas_for_each(c->disk_sb.sb, replicas_read_one, &r);
+	nr = r.nr;
 	if (ret) {
 		pb_str(err, "superblock replicas section: more entries than can be kept");
 		return ret;
 	}
-
-	for (unsigned i = 0; i < nr; i++)
-		if (replicas_eq(&slots[i].e, e))
-			return 0;
 	if (e->nr_devs > BCH_SB_MEMBERS_MAX)
 		return -BCH_ERR_bad_argument;
 	memset(&slots[nr], 0, sizeof(slots[nr]));

@@ -22,6 +22,9 @@ int bch_fs_sb_write_all(struct bch_fs *c, struct printbuf *err);
 int bch_fs_replicas_mark(struct bch_fs *c, const struct bch_replicas_entry_v1 *e,
 			 struct printbuf *err);
 
+/* Whether the superblock lists replicas entry e (devices sorted). */
+bool bch_fs_replicas_marked(struct bch_fs *c, const struct bch_replicas_entry_v1 *e);
+
 /*
  * Sets feature bit `feature` (BCH_FEATURE_*) in every device's superblock
  * when missing, as the kernel does before writing the first compressed
