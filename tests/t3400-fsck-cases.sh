@@ -118,6 +118,34 @@ extent_crc_ptr() {
 		$((1 | (b * bs + bo) << 4 | dev << 48 | gen << 56))
 }
 
+# two_replica_extent: the position of the clean image's first extent that is a crc32 entry
+# (crc32c, uncompressed), then pointers to device 0 and device 1, each at the start of a bucket
+# (the value: the crc32 entry in bytes 0-7, the pointers in 8-15 and 16-23)
+two_replica_extent() {
+	ours list -b extents $BASE | sed -n 's/^u64s [0-9]* type extent \([^ ]*\) .* csum crc32c [0-9a-f:]*  compress none ptr: 0:[0-9]*:0 gen [0-9]* ptr: 1:[0-9]*:0 gen [0-9]*$/\1/p' |
+		head -n 1
+}
+
+# ptr_low_byte BUCKET OFFSET: the low byte of a pointer to sector OFFSET of BUCKET (of the clean
+# image's bucket size): its type bit (1), cached (2), unused (4), unwritten (8), then the low four
+# bits of its sector
+ptr_low_byte() {
+	echo $(( ((($1 * $(bucket_sectors) + $2) << 4) | 1) & 255 ))
+}
+
+# user_replicas_acc: "INODE OFFSET SNAPSHOT", the position of the accounting key of user data on
+# devices [0 1] in the clean image, which must be its last accounting key (so that a position
+# edited upwards keeps the keys in order).  The position holds the entry byte by byte from the low
+# end of the snapshot field: the type (2, replicas), data_type, nr_devs, nr_required, then the
+# devices from the low end of the offset
+user_replicas_acc() {
+	local p last
+	p=$(ours list -b accounting $BASE | sed -n 's/^u64s [0-9]* type accounting \([^ ]*\) len 0 ver [0-9]*: replicas user: 1\/2 \[0 1\] [0-9]*$/\1/p')
+	last=$(ours list -b accounting $BASE | tail -n 1 | cut -d" " -f5)
+	[ -n "$p" ] && [ "$p" = "$last" ] || return 1
+	echo "$p" | tr : " "
+}
+
 # inode_flags PATH: bi_flags of PATH's inode, as a number
 inode_flags() {
 	echo $((0x$(dbg print --inode "$1" | sed -n 's/^  flags=(\([0-9a-f]*\))$/\1/p')))
