@@ -137,7 +137,8 @@ int bch_accounting_validate(struct bkey_check *chk, struct bkey_s_c k)
 bool bch_replicas_devs_exist(const struct bch_fs *c, const struct bch_replicas_entry_v1 *e)
 {
 	for (unsigned i = 0; i < e->nr_devs; i++)
-		if (e->devs[i] != BCH_SB_MEMBER_INVALID && !bch_key_member(c, e->devs[i]))
+		if (e->devs[i] != BCH_SB_MEMBER_INVALID &&
+		    (e->devs[i] >= BCH_SB_MEMBERS_MAX || !c->sb.members[e->devs[i]].exists))
 			return false;
 	return true;
 }
