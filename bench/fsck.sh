@@ -6,8 +6,9 @@
 # once in ${BCH_BENCH_DIR:-tests/out/bench}/fsck and copied into an image by
 # our format --source (the image is kept for later runs); then ours and the
 # reference run `fsck -n` on the same image, ${BCH_BENCH_RUNS:-3} times
-# each alternately.  Prints the median wall time and peak memory of each and
-# their ratios; there is no pass or fail.  A reference run killed by a
+# each alternately (and ours once more with --no-read-ahead: one thread).
+# Prints the median wall time and peak memory of each and their ratios;
+# there is no pass or fail.  A reference run killed by a
 # signal is repeated.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u -o pipefail
@@ -53,12 +54,13 @@ EOF
 
 for n in $SIZES; do
 	img=$(image "$n") || continue
-	: > "$DIR/ours.$n" && : > "$DIR/ref.$n"
+	: > "$DIR/ours.$n" && : > "$DIR/ref.$n" && : > "$DIR/ours1.$n"
 	for ((r = 0; r < RUNS; r++)); do
 		bench_timed "$DIR/fsck.log" "$OURS" fsck -n "$img" >> "$DIR/ours.$n"
 		bench_timed "$DIR/fsck.log" "$REF" fsck -n "$img" >> "$DIR/ref.$n"
+		bench_timed "$DIR/fsck.log" "$OURS" fsck -n --no-read-ahead "$img" >> "$DIR/ours1.$n"
 	done
-	if grep -q failed "$DIR/ours.$n" "$DIR/ref.$n"; then
+	if grep -q failed "$DIR/ours.$n" "$DIR/ref.$n" "$DIR/ours1.$n"; then
 		echo "$n files: a run failed or found problems ($DIR/fsck.log)"
 		continue
 	fi
@@ -66,8 +68,10 @@ for n in $SIZES; do
 	    -v a="$(awk '{ print $1 }' "$DIR/ours.$n" | bench_median)" \
 	    -v b="$(awk '{ print $1 }' "$DIR/ref.$n" | bench_median)" \
 	    -v ma="$(awk '{ print $2 }' "$DIR/ours.$n" | bench_median)" \
-	    -v mb="$(awk '{ print $2 }' "$DIR/ref.$n" | bench_median)" 'BEGIN {
+	    -v mb="$(awk '{ print $2 }' "$DIR/ref.$n" | bench_median)" \
+	    -v a1="$(awk '{ print $1 }' "$DIR/ours1.$n" | bench_median)" 'BEGIN {
 		printf "fsck -n, %d files: ours %.2f s, reference %.2f s, ratio %.2fx; ", n, a, b, a / b
-		printf "peak memory ours %.0f MiB, reference %.0f MiB, ratio %.2fx\n", ma / 1024, mb / 1024, ma / mb
+		printf "peak memory ours %.0f MiB, reference %.0f MiB, ratio %.2fx; ", ma / 1024, mb / 1024, ma / mb
+		printf "ours without read-ahead %.2f s, ratio %.2fx\n", a1, a1 / b
 	}'
 done

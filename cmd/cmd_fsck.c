@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "btree/cache.h"
 #include "core/fs.h"
 #include "fsck/fsck.h"
 
@@ -15,6 +16,7 @@ enum fsck_opt {
 	FK_force,
 	FK_verbose,
 	FK_progress,
+	FK_no_read_ahead,
 	FK_fail_after_writes,
 	FK_NR
 };
@@ -28,6 +30,8 @@ static const struct cmd_option fsck_opts[] = {
 	[FK_verbose]	= { "verbose", 'v', CMD_ARG_NONE, NULL, "Name each pass and what recovery did" },
 	[FK_progress]	= { "progress", 0, CMD_ARG_REQUIRED, "SECONDS",
 			    "How often long passes say how far they are (default 10; 0: as often as possible)" },
+	[FK_no_read_ahead] = { "no-read-ahead", 0, CMD_ARG_NONE, NULL,
+			    "Read every btree node in the checking thread (no second thread reading ahead)" },
 	[FK_fail_after_writes] = { "fail-after-writes", 0, CMD_ARG_REQUIRED, "N",
 			    "Simulate a crash: every device write after the first N fails", NULL, "Testing" },
 	{ 0 }
@@ -61,6 +65,7 @@ struct fsck_args {
 	enum bch_fsck_mode mode;
 	bool verbose;
 	unsigned progress;
+	bool no_read_ahead;
 	u64 fail_after;
 	int first_dev;
 };
@@ -82,6 +87,7 @@ static int parse_args(const struct cmd_def *def, int argc, char **argv, struct f
 		case FK_preen:
 		case FK_auto:	a->mode = BCH_FSCK_PREEN; nr_modes++; break;
 		case FK_verbose: a->verbose = true; break;
+		case FK_no_read_ahead: a->no_read_ahead = true; break;
 		case FK_progress:
 			if (!cmd_parse_u64(def, "--progress", st.arg, &v))
 				return BCH_FSCK_EXIT_USAGE;
@@ -129,6 +135,7 @@ static int cmd_fsck(const struct cmd_def *def, int argc, char **argv)
 	opts.read_only = a.mode == BCH_FSCK_NO;
 	opts.verbose = a.verbose;
 	opts.fail_after_writes = a.fail_after;
+	opts.read_ahead = !a.no_read_ahead;
 	ret = bch_fs_open(argv + a.first_dev, argc - a.first_dev, &opts, &c, &err);
 	if (ret) {
 		cmd_err("%s", pb_cstr(&err));
@@ -149,6 +156,12 @@ static int cmd_fsck(const struct cmd_def *def, int argc, char **argv)
 	f.msg = print_line;
 	f.ask = ask_tty;
 	bch_fsck_run(&f);
+	if (a.verbose) {
+		struct bch_btree_cache_stats st = bch_btree_cache_stats(c);
+
+		printf("btree nodes read: %llu, %llu of them by the read-ahead thread\n",
+		       (unsigned long long)st.nr_read, (unsigned long long)st.nr_read_ahead);
+	}
 	if (f.op_error)
 		cmd_err("fsck: %s", pb_cstr(&f.err));
 	if (f.nr_found)

@@ -15,7 +15,7 @@ static const char * const list_modes[] = { "keys", "formats", "nodes", "nodes-on
 #define LIST_MODES_NR	(sizeof(list_modes) / sizeof(list_modes[0]) - 1)
 
 enum { OPT_BTREE, OPT_TYPE, OPT_LEVEL, OPT_START, OPT_END, OPT_MODE, OPT_VERBOSE,
-       OPT_CACHE };
+       OPT_CACHE, OPT_NO_READ_AHEAD };
 
 static const struct cmd_option list_opts[] = {
 	[OPT_BTREE]	= { "btree", 'b', CMD_ARG_REQUIRED, "BTREE", "Btree to list (default extents)" },
@@ -26,6 +26,8 @@ static const struct cmd_option list_opts[] = {
 	[OPT_MODE]	= { "mode", 'm', CMD_ARG_REQUIRED, "MODE", "keys, formats, nodes or nodes-ondisk (default keys)" },
 	[OPT_VERBOSE]	= { "verbose", 'v', CMD_ARG_NONE, NULL, "Report what opening the filesystem found" },
 	[OPT_CACHE]	= { "cache-size", 0, CMD_ARG_REQUIRED, "BYTES", "Memory for btree nodes (default 64 MiB)" },
+	[OPT_NO_READ_AHEAD] = { "no-read-ahead", 0, CMD_ARG_NONE, NULL,
+			    "Read every btree node in the listing thread (no second thread reading ahead)" },
 	{ 0 }
 };
 
@@ -37,6 +39,7 @@ struct list_args {
 	enum list_mode mode;
 	bool verbose;
 	u64 cache_bytes;
+	bool no_read_ahead;
 };
 
 static int parse_args(const struct cmd_def *def, int *argc, char ***argv,
@@ -97,6 +100,9 @@ static int parse_args(const struct cmd_def *def, int *argc, char ***argv,
 			if (!cmd_parse_u64(def, "--cache-size", st.arg, &v))
 				return CMD_EXIT_USAGE;
 			a->cache_bytes = v;
+			break;
+		case OPT_NO_READ_AHEAD:
+			a->no_read_ahead = true;
 			break;
 		}
 	}
@@ -187,6 +193,7 @@ static int cmd_list(const struct cmd_def *def, int argc, char **argv)
 		return ret < 0 ? CMD_EXIT_OK : ret;
 
 	opts.btree_cache_bytes = a.cache_bytes;
+	opts.read_ahead = !a.no_read_ahead;
 	ret = bch_fs_open(argv, argc, &opts, &c, &err);
 	if (ret) {
 		cmd_err("%s", pb_cstr(&err));

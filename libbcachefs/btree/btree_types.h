@@ -64,6 +64,8 @@ struct btree {
 	 */
 	u16 fixable_err;
 	char fixable_msg[128];
+	/* read by the read-ahead thread: it stops at anything to report */
+	bool quiet;
 
 	/* node cache (btree/cache.c) */
 	u64 hash;

@@ -6,6 +6,7 @@
 #include "cache.h"
 #include "bkey/format_calc.h"
 #include "node_read.h"
+#include "prefetch.h"
 #include "util/errcode.h"
 
 static struct btree_cache *cache_of(struct bch_fs *c)
@@ -165,6 +166,25 @@ static bool is_fake_root_key(const struct bkey_i *ptr)
 	return ptr->k.type == KEY_TYPE_btree_ptr && !bkey_val_bytes(&ptr->k);
 }
 
+static struct btree *table_find(const struct btree_cache *bc, const struct bkey_i *ptr,
+				enum btree_id id, unsigned level, u64 hash)
+{
+	struct btree *b;
+
+	if (!bc->nr_slots)
+		return NULL;
+	for (size_t s = slot_of(bc, hash); (b = bc->slots[s]); s = (s + 1) & (bc->nr_slots - 1))
+		if (node_is(b, ptr, id, level, hash))
+			return b;
+	return NULL;
+}
+
+bool bch_btree_node_cached(struct bch_fs *c, const struct bkey_i *ptr, enum btree_id id,
+			   unsigned level)
+{
+	return c->btree_cache && table_find(c->btree_cache, ptr, id, level, node_hash(ptr, id, level));
+}
+
 int bch_btree_node_get(struct bch_fs *c, const struct bkey_i *ptr, enum btree_id id,
 		       unsigned level, struct btree **out, struct printbuf *err)
 {
@@ -176,24 +196,26 @@ int bch_btree_node_get(struct bch_fs *c, const struct bkey_i *ptr, enum btree_id
 	*out = NULL;
 	if (!bc)
 		return -BCH_ERR_nomem;
-	if (bc->nr_slots) {
-		for (size_t s = slot_of(bc, hash); (b = bc->slots[s]);
-		     s = (s + 1) & (bc->nr_slots - 1))
-			if (node_is(b, ptr, id, level, hash)) {
-				lru_del(bc, b);
-				b->pins++;
-				*out = b;
-				return 0;
-			}
+	b = table_find(bc, ptr, id, level, hash);
+	if (b) {
+		lru_del(bc, b);
+		b->pins++;
+		*out = b;
+		return 0;
 	}
 	if (ptr->k.u64s * 8 > sizeof(b->_key_buf))
 		return -BCH_ERR_btree_node_invalid;
-	b = calloc(1, sizeof(*b));
+	/* read ahead by the other thread (so with nothing to report), or read now */
+	struct btree *ahead = bch_btree_prefetch_take(c, ptr, id, level);
+
+	b = ahead ?: calloc(1, sizeof(*b));
 	if (!b)
 		return -BCH_ERR_nomem;
 	size_t msg_start = err->pos;
 
-	if (is_fake_root_key(ptr))
+	if (ahead)
+		bc->nr_read_ahead++;
+	else if (is_fake_root_key(ptr))
 		fake_root_fill(b, id, level);
 	else if ((ret = bch_btree_node_read(c, ptr, id, level, b, err))) {
 		if (c->node_unreadable && ret != -BCH_ERR_nomem)
@@ -208,6 +230,8 @@ int bch_btree_node_get(struct bch_fs *c, const struct bkey_i *ptr, enum btree_id
 		free(b);
 		return ret;
 	}
+	if (!is_fake_root_key(ptr))
+		bc->nr_read++;
 	b->hash = hash;
 	b->pins = 1;
 	size_t s = slot_of(bc, hash);
@@ -231,6 +255,14 @@ void bch_btree_node_put(struct bch_fs *c, struct btree *b)
 		return;
 	lru_add_last(bc, b);
 	evict(bc);
+}
+
+struct bch_btree_cache_stats bch_btree_cache_stats(const struct bch_fs *c)
+{
+	const struct btree_cache *bc = c->btree_cache;
+
+	return bc ? (struct bch_btree_cache_stats) { bc->nr_read, bc->nr_read_ahead }
+		  : (struct bch_btree_cache_stats) { 0 };
 }
 
 void bch_btree_cache_exit(struct bch_fs *c)

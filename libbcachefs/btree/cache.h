@@ -19,6 +19,8 @@ struct btree_cache {
 	struct btree *lru_last;
 	size_t bytes;
 	size_t max_bytes;
+	u64 nr_read;			/* nodes read from disk */
+	u64 nr_read_ahead;		/* of those, read by the read-ahead thread */
 };
 
 #define BTREE_CACHE_DEFAULT_BYTES	(64ULL << 20)
@@ -31,6 +33,17 @@ struct btree_cache {
 int bch_btree_node_get(struct bch_fs *c, const struct bkey_i *ptr, enum btree_id id,
 		       unsigned level, struct btree **out, struct printbuf *err);
 void bch_btree_node_put(struct bch_fs *c, struct btree *b);
+
+struct bch_btree_cache_stats {
+	u64 nr_read;
+	u64 nr_read_ahead;
+};
+
+struct bch_btree_cache_stats bch_btree_cache_stats(const struct bch_fs *c);
+
+/* Whether the node ptr names is in the cache (nothing is pinned or read). */
+bool bch_btree_node_cached(struct bch_fs *c, const struct bkey_i *ptr, enum btree_id id,
+			   unsigned level);
 
 /* The key that stands for a btree without a root on disk. */
 void bch_btree_fake_root_key(struct bkey_i *k);

@@ -1,10 +1,12 @@
 /* Btree iteration with the overlay: descend to the node holding a position, merge node and overlay keys. */
+#include <stdint.h>
 #include <string.h>
 
 #include "iter.h"
 #include "cache.h"
 #include "overlay.h"
 #include "node_read.h"
+#include "prefetch.h"
 #include "util/errcode.h"
 #include "util/names.h"
 
@@ -140,6 +142,32 @@ static int load_root(struct btree_iter *it)
 	return path_set(it, &r->key, r->level);
 }
 
+/*
+ * The path moved to another child of `parent` at level `level` (the one
+ * at ptr's position): when it is the one after the child before, the walk
+ * goes along the level, and the next children are read ahead.  A lookup
+ * (the first child an iterator reaches in a parent) costs no search.
+ */
+static void read_ahead(struct btree_iter *it, const struct btree *parent, unsigned level,
+		       const struct bkey_i *ptr)
+{
+	size_t idx;
+
+	if (!it->c->opts.read_ahead)
+		return;
+	if (it->ra_parent[level] != parent) {
+		it->ra_parent[level] = parent;
+		it->ra_idx[level] = SIZE_MAX;	/* not looked up: the hint below is 0 */
+		it->ra_pos[level] = ptr->k.p;
+		return;
+	}
+	idx = node_lower_bound(parent, it->ra_idx[level] + 1, ptr->k.p);
+	if (idx && idx < parent->nr_keys && bpos_eq(parent->keys[idx - 1].p, it->ra_pos[level]))
+		bch_btree_prefetch_children(it->c, it->btree_id, parent, idx + 1);
+	it->ra_idx[level] = idx;
+	it->ra_pos[level] = ptr->k.p;
+}
+
 /* Makes path[it->level] the node covering it->pos; 0 if above the root. */
 static int traverse(struct btree_iter *it)
 {
@@ -172,9 +200,14 @@ static int traverse(struct btree_iter *it)
 		} ptr;
 		ptr.k.k = *child.k;
 		memcpy(ptr.k.v, child.v, bkey_val_bytes(child.k));
+
+		const struct btree *was = it->path[l - 1];
+
 		ret = path_set(it, &ptr.k, l - 1);
 		if (ret)
 			return ret;
+		if (it->path[l - 1] != was)
+			read_ahead(it, it->path[l], l - 1, &ptr.k);
 	}
 	return 1;
 }

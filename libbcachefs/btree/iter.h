@@ -31,6 +31,10 @@ struct btree_iter {
 	struct bch_overlay_iter ov_iter;	/* cursor in c->overlay at `level` */
 	struct bkey k;			/* the key returned last */
 	struct printbuf err;
+	/* per level: the parent, index and position of the child the path moved to last (read-ahead) */
+	const struct btree *ra_parent[BTREE_MAX_DEPTH];
+	size_t ra_idx[BTREE_MAX_DEPTH];
+	struct bpos ra_pos[BTREE_MAX_DEPTH];
 };
 
 /*

@@ -213,6 +213,10 @@ static int add_bset_keys(struct bch_fs *c, struct btree *b, const struct bset *i
 
 		if (!k->u64s || (const void *)bkeyp_next(k) > end ||
 		    k->u64s < bkeyp_key_u64s(&b->unpacker, k)) {
+			if (b->quiet) {
+				ret = -BCH_ERR_btree_node_read_again;
+				break;
+			}
 			log_where(c, b);
 			pb_printf(&c->log, "key of bad size %u at u64 %zu of bset; rest of bset dropped\n",
 				  k->u64s, (size_t)((const u64 *)k - i->_data));
@@ -220,6 +224,10 @@ static int add_bset_keys(struct bch_fs *c, struct btree *b, const struct bset *i
 			break;
 		}
 		if (!bch_bkey_unpack(&b->unpacker, k, u)) {
+			if (b->quiet) {
+				ret = -BCH_ERR_btree_node_read_again;
+				break;
+			}
 			log_where(c, b);
 			pb_printf(&c->log, "key with unknown format %u dropped\n",
 				  bkeyp_format_of(k));
@@ -235,13 +243,17 @@ static int add_bset_keys(struct bch_fs *c, struct btree *b, const struct bset *i
 
 		if (bch_bkey_validate_id(c, kc, &where, &msg, &err_id) ||
 		    outside_node(b, u, &at, &msg, &err_id)) {
+			if (b->quiet) {
+				ret = -BCH_ERR_btree_node_read_again;
+				break;
+			}
 			invalid_key_drop(c, b, at, kc, err_id, &msg);
 			continue;
 		}
 		b->vals[b->nr_keys++] = kc.v;
 	}
 	pb_exit(&msg);
-	return 0;
+	return ret;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -282,6 +294,8 @@ static int check_bset(struct bch_fs *c, struct btree *b, const struct bset *i,
 		return -BCH_ERR_btree_node_invalid;
 	}
 	if (bset_offset(i) && bset_offset(i) != written) {
+		if (b->quiet)
+			return -BCH_ERR_btree_node_read_again;
 		if (c->node_csum_tolerant) {
 			/* fsck reads on and rewrites the node whole, as the kernel's does */
 			b->dropped_keys = true;
@@ -294,6 +308,8 @@ static int check_bset(struct bch_fs *c, struct btree *b, const struct bset *i,
 			  written, (unsigned)bset_offset(i));
 		return -BCH_ERR_btree_node_invalid;
 	}
+	if (b->quiet && le16_to_cpu(i->version) < c->sb.version_min)
+		return -BCH_ERR_btree_node_read_again;
 	if (c->node_csum_tolerant && le16_to_cpu(i->version) < c->sb.version_min) {
 		/* the superblock's version_min goes down to it, as the kernel's fsck does */
 		if (!c->bset_version_low || le16_to_cpu(i->version) < c->bset_version_low)
@@ -381,6 +397,8 @@ static int read_bsets(struct bch_fs *c, struct btree *b, unsigned limit,
 		bool blacklisted = bch_journal_seq_blacklisted(c, jseq);
 
 		if (blacklisted && first) {
+			if (b->quiet)
+				return -BCH_ERR_btree_node_read_again;
 			log_where(c, b);
 			pb_printf(&c->log, "first bset has blacklisted journal seq %llu\n",
 				  (unsigned long long)jseq);
@@ -640,6 +658,12 @@ int bch_btree_node_read(struct bch_fs *c, const struct bkey_i *ptr,
 					       b->fixable_err, b->fixable_msg);
 			return 0;
 		}
+		if (b->quiet) {
+			/* the walker's thread reads it again, and says what is wrong */
+			pb_exit(&msg);
+			b->nr_keys = 0;
+			return ret;
+		}
 		if ((b->read_err == BCH_FSERR_bset_bad_csum ||
 		     b->read_err == BCH_FSERR_bset_unknown_csum ||
 		     b->read_err == BCH_FSERR_btree_node_data_missing) && csum_only < 0) {
@@ -657,6 +681,19 @@ int bch_btree_node_read(struct bch_fs *c, const struct bkey_i *ptr,
 	if (c->node_csum_tolerant && csum_only >= 0)
 		return read_csum_bad(c, b, &pi, csum_only, csum_why, err);
 	b->nr_keys = 0;
+	return ret;
+}
+
+int bch_btree_node_read_quiet(struct bch_fs *c, const struct bkey_i *ptr,
+			      enum btree_id id, unsigned level, struct btree *b)
+{
+	struct printbuf err = PRINTBUF;
+	int ret;
+
+	b->quiet = true;
+	ret = bch_btree_node_read(c, ptr, id, level, b, &err);
+	b->quiet = false;
+	pb_exit(&err);
 	return ret;
 }
 

@@ -15,6 +15,17 @@ int bch_btree_node_read(struct bch_fs *c, const struct bkey_i *ptr,
 			enum btree_id id, unsigned level, struct btree *b,
 			struct printbuf *err);
 
+/*
+ * The same read for the read-ahead thread (btree/prefetch.c): it reports
+ * nothing and changes nothing but b, reading only what stays fixed while
+ * no one writes.  Anything a read would report (an invalid key, a bad
+ * checksum, a bset fsck reads past) ends it with an error: the walker's
+ * thread then reads the node itself, as bch_btree_node_read(), and says
+ * what is wrong.
+ */
+int bch_btree_node_read_quiet(struct bch_fs *c, const struct bkey_i *ptr,
+			      enum btree_id id, unsigned level, struct btree *b);
+
 void bch_btree_node_free(struct btree *b);
 
 /* First key index >= pos in b->keys (nr_keys if none). */

@@ -14,6 +14,7 @@
 #include "alloc/allocator.h"
 #include "btree/cache.h"
 #include "btree/overlay.h"
+#include "btree/prefetch.h"
 #include "journal/journal.h"
 #include "journal/journal_write.h"
 #include "sb/sb.h"
@@ -292,6 +293,7 @@ void bch_fs_close(struct bch_fs *c)
 {
 	if (!c)
 		return;
+	bch_btree_prefetch_exit(c);
 	bch_allocator_exit(c);
 	bch_overlay_free(c->overlay);
 	bch_btree_cache_exit(c);

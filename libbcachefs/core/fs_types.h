@@ -48,6 +48,7 @@ struct bch_open_opts {
 	bool verbose;
 	u64 sb_sector;		/* read the superblock here instead of 8 (0: default) */
 	u64 btree_cache_bytes;	/* node cache budget (0: the default) */
+	bool read_ahead;	/* a second thread reads the nodes a walk wants next (btree/prefetch.h) */
 	/*
 	 * Testing: simulate a crash by failing every device write after this
 	 * many have been made (0: no limit).  Crash-safety tests use it.
@@ -56,6 +57,7 @@ struct bch_open_opts {
 };
 
 struct btree_cache;
+struct btree_prefetch;
 struct bch_overlay;
 struct bch_allocator;
 
@@ -68,6 +70,9 @@ struct bch_fs {
 	struct bch_journal journal;
 	struct btree_root roots[BTREE_ID_NR_MAX];
 	struct btree_cache *btree_cache;	/* created on first use */
+	struct btree_prefetch *btree_prefetch;	/* created on first use */
+	/* called before the superblock in memory changes (the read-ahead thread stops) */
+	void (*sb_edit)(struct bch_fs *);
 	/* updates not yet in nodes (btree/overlay.h): journal keys at recovery, then commits */
 	struct bch_overlay *overlay;
 	struct bch_allocator *allocator;	/* when writing (alloc/allocator.h) */

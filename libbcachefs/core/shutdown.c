@@ -6,6 +6,7 @@
 #include "core/shutdown.h"
 #include "btree/flush.h"
 #include "btree/iter.h"
+#include "btree/prefetch.h"
 #include "alloc/allocator.h"
 #include "alloc/replicas.h"
 #include "sb/sb.h"
@@ -135,6 +136,7 @@ int bch_fs_start_write(struct bch_fs *c, struct printbuf *err)
 		pb_str(err, "filesystem opened read-only");
 		return -BCH_ERR_bad_argument;
 	}
+	bch_btree_prefetch_stop(c);
 	/* from the superblock as it was read: after the clean shutdown, or after the entries read */
 	ret = bch_journal_write_start(c, err);
 	if (ret)
@@ -165,6 +167,7 @@ int bch_fs_start_memory_only(struct bch_fs *c, struct printbuf *err)
 {
 	if (c->memory_only)
 		return 0;
+	bch_btree_prefetch_stop(c);
 	if (c->journal.w.started) {
 		pb_str(err, "filesystem already writing to its devices");
 		return -BCH_ERR_bad_argument;

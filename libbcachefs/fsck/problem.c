@@ -210,6 +210,7 @@ int bch_fsck_record_errors(struct bch_fsck *f, struct printbuf *err)
 
 	if (f->mode == BCH_FSCK_NO || !f->nr_found)
 		return 0;
+	bch_fs_sb_edit_begin(c);
 	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX && !ret; i++)
 		if (c->devs[i])
 			ret = record_dev(&c->devs[i]->sb, f, now, err);

@@ -26,6 +26,7 @@ int bch_fs_sb_write_all(struct bch_fs *c, struct printbuf *err)
 	u64 written = 0;
 	int ret = 0;
 
+	bch_fs_sb_edit_begin(c);
 	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++)
 		if (c->devs[i])
 			written |= 1ULL << i;
@@ -106,6 +107,7 @@ int bch_fs_replicas_mark(struct bch_fs *c, const struct bch_replicas_entry_v1 *e
 
 	if (bch_fs_replicas_marked(c, e))
 		return 0;
+	bch_fs_sb_edit_begin(c);
 	ret = bch_sb_replicas_for_each(c->disk_sb.sb, replicas_read_one, &r);
 	nr = r.nr;
 	if (ret) {
@@ -133,6 +135,7 @@ void bch_fs_feature_set(struct bch_fs *c, unsigned feature)
 
 	if (feature >= 64 || (le64_to_cpu(c->disk_sb.sb->features[0]) & bit))
 		return;
+	bch_fs_sb_edit_begin(c);
 	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++)
 		if (c->devs[i])
 			c->devs[i]->sb.sb->features[0] |= cpu_to_le64(bit);
@@ -153,6 +156,7 @@ void bch_fs_version_min_lower(struct bch_fs *c, u16 version)
 {
 	if (!version || c->sb.version_min <= version)
 		return;
+	bch_fs_sb_edit_begin(c);
 	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++)
 		if (c->devs[i])
 			c->devs[i]->sb.sb->version_min = cpu_to_le16(version);
@@ -164,6 +168,7 @@ int bch_fs_lost_data_set(struct bch_fs *c, u64 mask, struct printbuf *err)
 {
 	if (bch_fs_lost_data(c) == mask)
 		return 0;
+	bch_fs_sb_edit_begin(c);
 	for (unsigned i = 0; i < BCH_SB_MEMBERS_MAX; i++) {
 		struct bch_sb_field_ext *e;
 

@@ -11,6 +11,13 @@
  */
 void bch_fs_sb_refresh(struct bch_fs *c);
 
+/* Before a device's superblock buffer is edited: whoever reads it beside us stops (c->sb_edit). */
+static inline void bch_fs_sb_edit_begin(struct bch_fs *c)
+{
+	if (c->sb_edit)
+		c->sb_edit(c);
+}
+
 /* Writes every open device's superblock with the next seq (as it is: clean or not). */
 int bch_fs_sb_write_all(struct bch_fs *c, struct printbuf *err);
 

@@ -24,6 +24,7 @@
 	x(btree_node_read,	EIO,	"btree node read error")		\
 	x(btree_node_csum,	EIO,	"btree node checksum error")		\
 	x(btree_node_invalid,	EIO,	"btree node is invalid")		\
+	x(btree_node_read_again, EAGAIN, "btree node is to be read by the walker") \
 	x(btree_root_missing,	EIO,	"btree root is missing")		\
 	x(bkey_invalid,		EINVAL,	"invalid key")				\
 	x(journal_read,		EIO,	"journal read error")			\
