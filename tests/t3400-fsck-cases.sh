@@ -259,7 +259,7 @@ copy_set() {
 
 # set_sum P: one checksum of all the devices of set P
 set_sum() {
-	cat $(devs "$1") | sha256sum
+	image_sum $(devs "$1")
 }
 
 # files_intact NAME DIR BASE: what the damage of case DIR left alone reads back from
@@ -285,7 +285,7 @@ files_intact() {
 
 test_expect_success 'bcachefs debug: bad requests are refused, naming what is wrong, and change nothing' '
 	cp --sparse=always base.img bad.img &&
-	sha256sum < bad.img > bad.sum0 &&
+	image_sum bad.img > bad.sum0 &&
 	test_expect_code 2 ours debug set -b nosuch -p 0:1:0 -s gen=1 bad.img 2> err &&
 	grep -q "unknown btree .nosuch." err &&
 	test_expect_code 2 ours debug copy --inode /tree/f152 bad.img 2> err &&
@@ -344,7 +344,7 @@ test_expect_success 'bcachefs debug: bad requests are refused, naming what is wr
 	grep -q "nosuch=1: no such field of a journal entry" err &&
 	test_expect_code 1 ours debug journal-edit --seq $seq --entry 0 --set u64@99999=1 bad.img 2> err &&
 	grep -q "past the end" err &&
-	sha256sum < bad.img > bad.sum1 &&
+	image_sum bad.img > bad.sum1 &&
 	test_cmp bad.sum0 bad.sum1 &&
 	ours debug print --inode /tree/f152 bad.img > print.out &&
 	grep -q "^u64s [0-9]* type inode_v3 0:[0-9]*:U32_MAX" print.out

@@ -14,6 +14,8 @@
 #	cmp_run_queue        run the queue, $BCH_TEST_JOBS (default 2) at a time
 #	cmp_check ID         test body: the two outputs must be identical
 #	ref_fsck_verdict LOG DEV...  the reference's fsck -n: "clean" or why not
+#	image_sum FILE...    one checksum of the files' contents, reading only
+#	                     their data regions (fast on sparse images)
 #
 # Environment: BCH_OURS, BCH_REF, BCH_CORPUS (default tests/out/corpus),
 # BCH_TEST_JOBS, BCH_REF_CACHE=0 to disable the reference output cache,
@@ -36,6 +38,10 @@ export TZ=UTC LC_ALL=C
 
 ref() {
 	"$BCH_REF" "$@"
+}
+
+image_sum() {
+	python3 "$BCH_ROOT/tests/lib/sparse-sum.py" "$@"
 }
 
 ours() {
