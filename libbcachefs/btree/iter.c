@@ -171,8 +171,10 @@ static void read_ahead(struct btree_iter *it, const struct btree *parent, unsign
 /* Makes path[it->level] the node covering it->pos; 0 if above the root. */
 static int traverse(struct btree_iter *it)
 {
-	int ret = load_root(it);
+	int ret;
 
+	it->path_ok = false;
+	ret = load_root(it);
 	if (ret)
 		return ret;
 	if (it->level > it->root_level)
@@ -209,7 +211,27 @@ static int traverse(struct btree_iter *it)
 		if (it->path[l - 1] != was)
 			read_ahead(it, it->path[l], l - 1, &ptr.k);
 	}
+	it->path_ok = true;
+	it->path_ov_gen = bch_overlay_gen(it->c->overlay);
+	it->path_roots_gen = it->c->roots_gen;
 	return 1;
+}
+
+/*
+ * Whether path[it->level] is still the node a traverse would reach: the
+ * position only moves on, and while it stays inside the node (whose max
+ * key is its pointer's) and nothing above the leaves can have changed
+ * (no overlay insert or drop, no new root), every level would pick the
+ * same child again.
+ */
+static bool path_current(const struct btree_iter *it)
+{
+	const struct btree *b = it->path[it->level];
+
+	return it->path_ok && b &&
+		it->path_ov_gen == bch_overlay_gen(it->c->overlay) &&
+		it->path_roots_gen == it->c->roots_gen &&
+		bpos_ge(it->pos, b->min_key) && bpos_le(it->pos, b->max_key);
 }
 
 int bch_btree_iter_peek(struct btree_iter *it, struct bkey_s_c *k)
@@ -217,7 +239,7 @@ int bch_btree_iter_peek(struct btree_iter *it, struct bkey_s_c *k)
 	if (it->key_end)
 		return 0;
 	while (1) {
-		int ret = traverse(it);
+		int ret = path_current(it) ? 1 : traverse(it);
 		if (ret <= 0)
 			return ret;
 

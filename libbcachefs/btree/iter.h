@@ -31,6 +31,15 @@ struct btree_iter {
 	struct bch_overlay_iter ov_iter;	/* cursor in c->overlay at `level` */
 	struct bkey k;			/* the key returned last */
 	struct printbuf err;
+	/*
+	 * the path was set by a traverse (path_ok) when the overlay's change
+	 * count and the roots' were these: while they stay so and the position
+	 * moves on inside the leaf, the path stays right (peek need not
+	 * descend from the root again)
+	 */
+	bool path_ok;
+	u64 path_ov_gen;
+	u64 path_roots_gen;
 	/* per level: the parent, index and position of the child the path moved to last (read-ahead) */
 	const struct btree *ra_parent[BTREE_MAX_DEPTH];
 	size_t ra_idx[BTREE_MAX_DEPTH];

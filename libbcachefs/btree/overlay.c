@@ -708,6 +708,11 @@ size_t bch_overlay_bytes(const struct bch_overlay *ov)
 		ov->seq_size * sizeof(ov->seq_nr[0]);
 }
 
+u64 bch_overlay_gen(const struct bch_overlay *ov)
+{
+	return ov ? ov->gen : 0;
+}
+
 u64 bch_overlay_oldest_seq(const struct bch_overlay *ov)
 {
 	return ov && ov->seq_first < ov->seq_size ? ov->seq_base + ov->seq_first : 0;

@@ -106,6 +106,9 @@ size_t bch_overlay_bytes(const struct bch_overlay *);
  */
 u64 bch_overlay_oldest_seq(const struct bch_overlay *);
 
+/* The change count: any insert or drop changes it (0 for NULL). */
+u64 bch_overlay_gen(const struct bch_overlay *);
+
 /*
  * Removes the entries of (btree, level) in [start, end] (a flush wrote
  * them).  Arena space is reclaimed once nothing of a chunk is in use.

@@ -1364,6 +1364,7 @@ static int commit_apply(struct btree_trans *t, struct jset_builder *jb, struct p
 	for (unsigned i = 0; i < t->nr_roots && !ret; i++) {
 		struct btree_root *r = &c->roots[t->roots[i].btree_id];
 
+		c->roots_gen++;
 		memset(r, 0, sizeof(*r));
 		if (!t->roots[i].k)
 			continue;	/* dropped: empty, not alive */

@@ -69,6 +69,7 @@ struct bch_fs {
 	unsigned nr_devs;		/* devices opened */
 	struct bch_journal journal;
 	struct btree_root roots[BTREE_ID_NR_MAX];
+	u64 roots_gen;			/* changed whenever a root changes (iterators' paths, btree/iter.c) */
 	struct btree_cache *btree_cache;	/* created on first use */
 	struct btree_prefetch *btree_prefetch;	/* created on first use */
 	/* called before the superblock in memory changes (the read-ahead thread stops) */

@@ -192,6 +192,7 @@ static int roots_from_journal(struct bch_fs *c)
 int bch_journal_read_roots(struct bch_fs *c, struct printbuf *err)
 {
 	memset(c->roots, 0, sizeof(c->roots));
+	c->roots_gen++;
 
 	if (use_clean_section(c))
 		return roots_from_clean(c, err);
