@@ -190,6 +190,11 @@ struct recompute {
 	unsigned cur_nr;		/* of how many */
 	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } rewritten;
 	union { struct bkey_i k; u64 pad[BKEY_U64s_MAX]; } ec_fixed;	/* a key without stripe entries */
+	/* the stripes that exist (ascending), read at the first stripe entry met */
+	u64 *stripes;
+	size_t nr_stripes, stripes_size;
+	bool stripes_read;
+	bool stripes_unreadable;	/* then every stripe counts as present */
 };
 
 /* ---- reports ---- */
@@ -1112,6 +1117,49 @@ bool bch_stripe_missing(void *c, u64 idx)
 	return ret;
 }
 
+static void stripes_read(struct recompute *r)
+{
+	struct btree_iter it;
+	struct bkey_s_c k;
+	int ret;
+
+	r->stripes_read = true;
+	bch_btree_iter_init(&it, r->c, BTREE_ID_stripes, POS_MIN, 0);
+	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
+		if (k.k->type == KEY_TYPE_stripe && !k.k->p.inode) {
+			if (bch_grow(&r->stripes, &r->stripes_size, r->nr_stripes, 64)) {
+				ret = -BCH_ERR_nomem;
+				break;
+			}
+			r->stripes[r->nr_stripes++] = k.k->p.offset;
+		}
+		bch_btree_iter_advance(&it);
+	}
+	bch_btree_iter_exit(&it);
+	r->stripes_unreadable = ret < 0;
+}
+
+/* bch_stripe_missing() from the table (ctx: the recompute) */
+static bool stripe_missing(void *ctx, u64 idx)
+{
+	struct recompute *r = ctx;
+	size_t l = 0, h = r->nr_stripes;
+
+	if (!r->stripes_read)
+		stripes_read(r);
+	if (r->stripes_unreadable)
+		return false;
+	while (l < h) {
+		size_t m = l + (h - l) / 2;
+
+		if (r->stripes[m] < idx)
+			l = m + 1;
+		else
+			h = m;
+	}
+	return l == r->nr_stripes || r->stripes[l] != idx;
+}
+
 /*
  * A leaf key's stripe entries naming no stripe, as the kernel's gc finds
  * them (ptr_to_missing_stripe): reported once per key (naming the first
@@ -1125,13 +1173,13 @@ static struct bkey_s_c ec_check(struct recompute *r, enum btree_id id, struct bk
 	unsigned i;
 
 	for (i = 0; i < nr; i++)
-		if (ptrs[i].p.has_ec && bch_stripe_missing(r->c, stripe_ptr_idx(&ptrs[i].p.ec)))
+		if (ptrs[i].p.has_ec && stripe_missing(r, stripe_ptr_idx(&ptrs[i].p.ec)))
 			break;
 	if (i == nr)
 		return k;
 	n->k = *k.k;
 	memcpy(n->v, k.v, bkey_val_bytes(k.k));
-	bch_extent_drop_stripes(n, bch_stripe_missing, r->c);
+	bch_extent_drop_stripes(n, stripe_missing, r);
 	if (!r->collect_bps) {
 		struct bch_recompute_finding *f = finding(r, BCH_RC_ptr);
 
@@ -2150,6 +2198,7 @@ static void recompute_exit(struct recompute *r)
 	free(r->found_bps.data);
 	free(r->drops.d);
 	free(r->newer.d);
+	free(r->stripes);
 	if (r->rb.active)
 		bch_btree_iter_exit(&r->rb.it);
 }

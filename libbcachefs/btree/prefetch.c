@@ -37,7 +37,6 @@ struct btree_prefetch {
 	pthread_t thread;
 	bool running;
 	bool stopping;
-	bool off;			/* stopped for good, or could not start */
 	u64 next_order;
 	struct slot slots[NR_SLOTS];
 };
@@ -125,16 +124,19 @@ static struct btree_prefetch *prefetch_alloc(struct bch_fs *c)
 	return pf;
 }
 
-/* The read-ahead state, its thread started; NULL when it is off. */
+/*
+ * The read-ahead state, its thread started; NULL when it is off
+ * (c->opts.read_ahead is cleared for good when it stops or cannot start).
+ */
 static struct btree_prefetch *prefetch_of(struct bch_fs *c)
 {
 	struct btree_prefetch *pf = prefetch_alloc(c);
 
-	if (!pf || pf->off)
+	if (!pf)
 		return NULL;
 	if (!pf->running) {
 		if (pthread_create(&pf->thread, NULL, reader, c)) {
-			pf->off = true;
+			c->opts.read_ahead = false;
 			return NULL;
 		}
 		pf->running = true;
@@ -212,8 +214,9 @@ struct btree *bch_btree_prefetch_take(struct bch_fs *c, const struct bkey_i *ptr
 
 void bch_btree_prefetch_stop(struct bch_fs *c)
 {
-	struct btree_prefetch *pf = c->opts.read_ahead ? prefetch_alloc(c) : c->btree_prefetch;
+	struct btree_prefetch *pf = c->btree_prefetch;
 
+	c->opts.read_ahead = false;
 	if (c->sb_edit == bch_btree_prefetch_stop)
 		c->sb_edit = NULL;
 	if (!pf)
@@ -226,7 +229,6 @@ void bch_btree_prefetch_stop(struct bch_fs *c)
 		pthread_join(pf->thread, NULL);
 		pf->running = false;
 	}
-	pf->off = true;
 	for (unsigned i = 0; i < NR_SLOTS; i++) {
 		node_drop(pf->slots[i].node);
 		pf->slots[i].node = NULL;

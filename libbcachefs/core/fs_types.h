@@ -48,7 +48,7 @@ struct bch_open_opts {
 	bool verbose;
 	u64 sb_sector;		/* read the superblock here instead of 8 (0: default) */
 	u64 btree_cache_bytes;	/* node cache budget (0: the default) */
-	bool read_ahead;	/* a second thread reads the nodes a walk wants next (btree/prefetch.h) */
+	bool read_ahead;	/* a second thread reads the nodes a walk wants next (btree/prefetch.h; cleared when it stops) */
 	/*
 	 * Testing: simulate a crash by failing every device write after this
 	 * many have been made (0: no limit).  Crash-safety tests use it.
