@@ -76,6 +76,7 @@ struct bch_overlay {
 	u64 seq_base;
 
 	size_t counts[256][BTREE_MAX_DEPTH];
+	u64 changes[256];		/* inserts (replacing too) and drops, per btree */
 };
 
 static inline struct ov_key ov_key(unsigned btree, unsigned level, struct bpos p)
@@ -521,6 +522,7 @@ static int insert(struct bch_overlay *ov, enum btree_id btree, unsigned level,
 		.k		= k,
 	};
 
+	ov->changes[btree & 0xff]++;
 	if (replace) {
 		/* the entry stays where it is: cursors remain valid */
 		entry_put(ov, &l->e[idx]);
@@ -713,6 +715,11 @@ u64 bch_overlay_gen(const struct bch_overlay *ov)
 	return ov ? ov->gen : 0;
 }
 
+u64 bch_overlay_changes(const struct bch_overlay *ov, enum btree_id btree)
+{
+	return ov ? ov->changes[btree & 0xff] : 0;
+}
+
 u64 bch_overlay_oldest_seq(const struct bch_overlay *ov)
 {
 	return ov && ov->seq_first < ov->seq_size ? ov->seq_base + ov->seq_first : 0;
@@ -824,6 +831,7 @@ void bch_overlay_drop(struct bch_overlay *ov, enum btree_id btree, unsigned leve
 	if (first)
 		leaf_maybe_merge(ov, first);
 	count_add(ov, btree, level, -(long)dropped);
+	ov->changes[btree & 0xff]++;
 	ov->gen++;
 	chunks_reclaim(ov);
 }

@@ -108,6 +108,11 @@ u64 bch_overlay_oldest_seq(const struct bch_overlay *);
 
 /* The change count: any insert or drop changes it (0 for NULL). */
 u64 bch_overlay_gen(const struct bch_overlay *);
+/*
+ * Inserts (replacing an entry too) and drops of one btree's entries so
+ * far: what was read of that btree still stands while it is unchanged.
+ */
+u64 bch_overlay_changes(const struct bch_overlay *, enum btree_id);
 
 /*
  * Removes the entries of (btree, level) in [start, end] (a flush wrote

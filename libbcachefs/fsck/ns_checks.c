@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fsck/dback.h"
 #include "fsck/ns_common.h"
 #include "fsck/passes.h"
 #include "fsck/snap_common.h"
@@ -19,6 +20,53 @@
 
 /* ---- inodes ---- */
 
+/*
+ * The dirents as check_inodes read them (fsck/dback.h), and what they were
+ * read from: the table stands while that is unchanged.
+ */
+struct dback_read {
+	struct bch_dback_tab tab;
+	bool ok;
+	const struct bch_overlay *ov;
+	u64 changes;
+	u64 roots_gen;
+};
+
+/* Reads the table; on any failure it stays unused (every inode is looked up). */
+static void dback_load(struct bch_fsck *f, struct dback_read *r)
+{
+	struct btree_iter it;
+	struct bkey_s_c k;
+	int ret;
+
+	r->ov = f->c->overlay;
+	r->changes = bch_overlay_changes(f->c->overlay, BTREE_ID_dirents);
+	r->roots_gen = f->c->roots_gen;
+	bch_btree_iter_init(&it, f->c, BTREE_ID_dirents, POS_MIN, 0);
+	while ((ret = bch_btree_iter_peek(&it, &k)) > 0) {
+		if (k.k->type == KEY_TYPE_dirent && bch_dirent_type(k) != DT_SUBVOL &&
+		    (ret = bch_dback_add(&r->tab, bch_dirent_inum(k), k.k->p)))
+			break;
+		bch_btree_iter_advance(&it);
+	}
+	bch_btree_iter_exit(&it);
+	if (!ret)
+		bch_dback_sort(&r->tab);
+	r->ok = !ret;
+}
+
+/*
+ * Whether the table shows u's backpointer good: its dirent, in u's own
+ * snapshot, points to u (what the lookup would find); false: look it up.
+ */
+static bool dback_good(struct bch_fsck *f, struct dback_read *r, const struct bch_inode_unpacked *u)
+{
+	return r->ok && !u->bi_subvol && r->ov == f->c->overlay &&
+	       r->changes == bch_overlay_changes(f->c->overlay, BTREE_ID_dirents) &&
+	       r->roots_gen == f->c->roots_gen &&
+	       bch_dback_find(&r->tab, u->bi_inum, SPOS(u->bi_dir, u->bi_dir_offset, u->bi_snapshot));
+}
+
 struct inode_ctx {
 	struct ns_fix x;
 	bool fill;			/* the pass fills the inode table (ns_itab_fill) */
@@ -30,6 +78,7 @@ struct inode_ctx {
 	struct snap_ids vers;
 	u64 first_seed;			/* what every version must share with the first */
 	unsigned first_dtype;
+	struct dback_read dback;
 };
 
 static void clear_backpointer(struct bch_inode_unpacked *u, void *ctx)
@@ -72,6 +121,8 @@ static int inode_dirent_check(struct bch_fsck *f, struct inode_ctx *s,
 	enum bch_fsck_err e;
 	int ret = 1;
 
+	if (dback_good(f, &s->dback, u))
+		return 0;
 	if (u->bi_subvol) {
 		ret = ns_subvol_get(f, u->bi_parent_subvol, &pv);
 		if (ret > 0)
@@ -311,7 +362,9 @@ int bch_check_inodes(struct bch_fsck *f)
 		return -BCH_ERR_nomem;
 	bch_trans_init(&s.t, f->c);
 	s.fill = ns_itab_fill_begin(f);
+	dback_load(f, &s.dback);
 	ret = ns_walk(f, BTREE_ID_inodes, inode_key, &s);
+	bch_dback_exit(&s.dback.tab);
 	if (s.fill)
 		ns_itab_fill_end(f, !ret && !f->op_error);
 	bch_trans_exit(&s.t);

@@ -696,6 +696,36 @@ START_TEST(test_oldest_seq)
 }
 END_TEST
 
+START_TEST(test_changes)
+{
+	struct bch_overlay *ov = bch_overlay_new();
+	u64 buf[8];
+
+	ck_assert_uint_eq(bch_overlay_changes(NULL, 3), 0);
+	ck_assert_uint_eq(bch_overlay_changes(ov, 3), 0);
+	bch_overlay_insert(ov, 3, 0, key_fill(buf, POS(0, 1), 0, 6), 0);
+	ck_assert_uint_eq(bch_overlay_changes(ov, 3), 1);
+	/* another btree's, and another level's of this one */
+	bch_overlay_insert(ov, 4, 0, key_fill(buf, POS(0, 1), 0, 6), 0);
+	ck_assert_uint_eq(bch_overlay_changes(ov, 3), 1);
+	bch_overlay_insert(ov, 3, 1, key_fill(buf, POS(0, 1), 0, 6), 0);
+	ck_assert_uint_eq(bch_overlay_changes(ov, 3), 2);
+	/* replacing an entry leaves the change count of the index alone, not this one */
+	u64 gen = bch_overlay_gen(ov);
+
+	bch_overlay_insert(ov, 3, 0, key_fill(buf, POS(0, 1), 0, 7), 0);
+	ck_assert_uint_eq(bch_overlay_gen(ov), gen);
+	ck_assert_uint_eq(bch_overlay_changes(ov, 3), 3);
+	/* a drop that finds nothing changes nothing */
+	bch_overlay_drop(ov, 3, 0, POS(0, 5), POS(0, 9));
+	ck_assert_uint_eq(bch_overlay_changes(ov, 3), 3);
+	bch_overlay_drop(ov, 3, 0, POS_MIN, SPOS_MAX);
+	ck_assert_uint_eq(bch_overlay_changes(ov, 3), 4);
+	ck_assert_uint_eq(bch_overlay_changes(ov, 4), 1);
+	bch_overlay_free(ov);
+}
+END_TEST
+
 /* ---- the btree iterator over the overlay ---- */
 
 /*
@@ -826,6 +856,7 @@ static Suite *overlay_suite(void)
 	tcase_add_test(tc, test_arena_churn);
 	tcase_add_test(tc, test_keys_stay_put);
 	tcase_add_test(tc, test_oldest_seq);
+	tcase_add_test(tc, test_changes);
 	tcase_add_test(tc, test_btree_iter_merges);
 	tcase_add_test(tc, test_timing);
 	suite_add_tcase(s, tc);
