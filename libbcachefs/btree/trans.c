@@ -1362,9 +1362,8 @@ static int commit_apply(struct btree_trans *t, struct jset_builder *jb, struct p
 	for (size_t i = 0; i < nr_acc_keys && !ret; i++)
 		ret = acc_apply(t, (void *)((u64 *)acc_keys + i * (BKEY_U64s + 3)), err);
 	for (unsigned i = 0; i < t->nr_roots && !ret; i++) {
-		struct btree_root *r = &c->roots[t->roots[i].btree_id];
+		struct btree_root *r = bch_fs_root_change(c, t->roots[i].btree_id);
 
-		c->roots_gen++;
 		memset(r, 0, sizeof(*r));
 		if (!t->roots[i].k)
 			continue;	/* dropped: empty, not alive */

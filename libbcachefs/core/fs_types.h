@@ -139,6 +139,17 @@ static inline struct bch_dev *bch_dev_get(const struct bch_fs *c, unsigned idx)
 	return idx < BCH_SB_MEMBERS_MAX ? c->devs[idx] : NULL;
 }
 
+/*
+ * Root `id`, about to change: every change of a root goes through here,
+ * so that roots_gen counts them (iterators keep their path only while it
+ * stands).
+ */
+static inline struct btree_root *bch_fs_root_change(struct bch_fs *c, unsigned id)
+{
+	c->roots_gen++;
+	return &c->roots[id];
+}
+
 /* gen a is newer than gen b (8-bit generations wrap around) */
 static inline int bch_gen_after(u8 a, u8 b)
 {

@@ -89,7 +89,8 @@ bool bch_dback_find(struct bch_dback_tab *t, u64 inum, struct bpos pos)
 {
 	size_t i = t->cur;
 
-	if (i > t->nr || (i < t->nr && t->d[i].inum > inum) || (i && t->d[i - 1].inum >= inum)) {
+	/* the cursor is past inum's entries, or not just before them: search */
+	if ((i < t->nr && t->d[i].inum > inum) || (i && t->d[i - 1].inum >= inum)) {
 		size_t l = 0, r = t->nr;
 
 		while (l < r) {

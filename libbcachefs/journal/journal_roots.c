@@ -18,7 +18,7 @@ static void root_from_entry(struct bch_fs *c, const struct jset_entry *e)
 			  e->btree_id);
 		return;
 	}
-	r = &c->roots[e->btree_id];
+	r = bch_fs_root_change(c, e->btree_id);
 	r->alive = true;
 	r->error = true;	/* an empty root entry: the root is unreadable */
 	if (!e->u64s)
@@ -191,8 +191,8 @@ static int roots_from_journal(struct bch_fs *c)
 
 int bch_journal_read_roots(struct bch_fs *c, struct printbuf *err)
 {
-	memset(c->roots, 0, sizeof(c->roots));
-	c->roots_gen++;
+	for (unsigned id = 0; id < BTREE_ID_NR_MAX; id++)
+		memset(bch_fs_root_change(c, id), 0, sizeof(c->roots[id]));
 
 	if (use_clean_section(c))
 		return roots_from_clean(c, err);

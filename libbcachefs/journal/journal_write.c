@@ -341,7 +341,7 @@ int bch_jset_add_blacklist_v2(struct jset_builder *b, u64 start, u64 end)
 static int root_from_entry(struct bch_fs *c, const struct jset_entry *e,
 			   struct printbuf *err)
 {
-	struct btree_root *r = &c->roots[e->btree_id];
+	struct btree_root *r;
 	const struct bkey_i *k = (const void *)e->_data;
 	size_t bytes = 8 * (size_t)le16_to_cpu(e->u64s);
 
@@ -350,6 +350,7 @@ static int root_from_entry(struct bch_fs *c, const struct jset_entry *e,
 			  e->btree_id, bytes);
 		return -BCH_ERR_bad_argument;
 	}
+	r = bch_fs_root_change(c, e->btree_id);
 	memset(r, 0, sizeof(*r));
 	r->alive = true;
 	r->level = e->level;
